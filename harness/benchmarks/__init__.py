@@ -1,0 +1,1 @@
+"""MLPerf benchmarks: dataset listing, preprocessing, postprocessing and accuracy per model."""
