@@ -26,9 +26,10 @@ class UnknownBackendError(ValueError):
 def get_backend(name: str, **options: Any) -> Backend:
     """A new backend called `name`, constructed with `options`.
 
-    The CLI passes `device: str` ("cpu", "cuda", "cuda:1"), `precision: str` ("fp32", ...) and
-    `threads: int | None` (None = the runtime's default); every backend accepts these keywords and raises
-    BackendError for values it cannot honour (e.g. device="cuda" where no GPU runtime is installed).
+    The CLI passes `device: str` ("cpu", "cuda", "cuda:1"), `precision: str` ("fp32", ...),
+    `threads: int | None` (None = the runtime's default) and `output_names: tuple[str, ...]` (the benchmark's,
+    for runtimes that fetch outputs by name). Every backend accepts these keywords and raises BackendError for
+    values it cannot honour (e.g. device="cuda" where no GPU runtime is installed).
     """
     target = _ENTRIES.get(name)
     if target is None:
