@@ -1,0 +1,161 @@
+"""ResNet50-v1.5 on ImageNet 2012 validation, as MLPerf Inference defines it.
+
+Facts carried over from the MLPerf reference (vision/classification_and_detection):
+- dataset: `<dir>/val_map.txt`, one `<file> <label>` line per image, labels 0..999; the QSL index is
+  the line number;
+- preprocessing ("vgg"): RGB, resize so the shorter side is 256 (= 224 / 0.875) keeping the aspect
+  ratio with area interpolation, centre crop 224x224, subtract the per-channel means
+  123.68/116.78/103.94, NCHW float32;
+- model: MLPerf's resnet50_v1.onnx, output `ArgMax:0` over 1001 classes with background at index 0, so the
+  ImageNet label is the arg-max minus one;
+- accuracy log: each response is the label as one float32 (tools/accuracy-imagenet.py's default
+  dtype), scored as top-1 over unique QSL indices and printed as `accuracy=X.XXX%, good=N, total=M`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from harness.benchmarks.base import AccuracyReport, DatasetError, Sample
+
+_CROP = 224
+_RESIZE_SCALE = 0.875  # the shorter side becomes 224 / 0.875 = 256 before the centre crop
+_MEANS = np.array([123.68, 116.78, 103.94], dtype=np.float32)
+# The reference model's classifier has a background class at index 0.
+_LABEL_OFFSET = -1
+
+
+class ResNet50:
+    """The `resnet50` benchmark (see the module docstring for what follows MLPerf)."""
+
+    name = "resnet50"
+    input_shape: tuple[int, ...] = (3, _CROP, _CROP)
+    input_dtype = np.dtype(np.float32)
+    output_names: tuple[str, ...] = ("ArgMax:0",)
+    # Changes whenever preprocessing output could change; part of the cache key of preprocessed samples.
+    preprocessing_version = "resnet50-vgg-pillow-box-v1"
+
+    def list_samples(self, dataset_dir: Path, count: int | None) -> list[Sample]:
+        """The first `count` (all if None) entries of val_map.txt, each checked to exist."""
+        entries = read_val_map(dataset_dir)
+        if count is not None:
+            if count > len(entries):
+                raise DatasetError(
+                    f"--count {count} is larger than the {len(entries)} images listed in "
+                    f"{dataset_dir / 'val_map.txt'}; use --count {len(entries)} or less"
+                )
+            entries = entries[:count]
+        samples = []
+        for index, (key, _label) in enumerate(entries):
+            path = dataset_dir / key
+            if not path.is_file():
+                raise DatasetError(
+                    f"{path} is listed in val_map.txt but missing; restore it or fix val_map.txt"
+                )
+            samples.append(Sample(index=index, path=path, key=key))
+        return samples
+
+    def preprocess(self, sample: Sample) -> np.ndarray:
+        """The MLPerf "vgg" preprocessing of one JPEG into a (3, 224, 224) float32 array."""
+        try:
+            with Image.open(sample.path) as image:
+                rgb = image.convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise DatasetError(
+                f"cannot decode image {sample.path}: {error}; replace the file with a valid JPEG"
+            ) from error
+        return _crop_and_normalise(_resize_shorter_side(rgb))
+
+    def postprocess(self, outputs: list[np.ndarray], sample_indices: list[int]) -> list[bytes]:
+        """One float32 ImageNet label per sample.
+
+        Accepts MLPerf's `ArgMax:0` (shape (N,), 1001-class index) or scores shaped (N, 1001)
+        (background first) or (N, 1000) (no background), so other backends may return either.
+        """
+        labels = _labels_from_output(outputs[0])
+        if len(labels) != len(sample_indices):
+            raise ValueError(f"model returned {len(labels)} results for a batch of {len(sample_indices)}")
+        return [np.float32(label).tobytes() for label in labels]
+
+    def accuracy(self, accuracy_log: Path, dataset_dir: Path, samples: list[Sample]) -> AccuracyReport:
+        """Top-1 over the unique QSL indices of the accuracy log, worded as accuracy-imagenet.py does."""
+        expected = [label for _key, label in read_val_map(dataset_dir)[: len(samples)]]
+        entries = json.loads(accuracy_log.read_text())
+        seen: set[int] = set()
+        good = 0
+        for entry in entries:
+            index = int(entry["qsl_idx"])
+            if index in seen:  # LoadGen may issue a sample more than once
+                continue
+            seen.add(index)
+            found = int(np.frombuffer(bytes.fromhex(entry["data"]), dtype=np.float32)[0])
+            good += int(found == expected[index])
+        if not seen:
+            raise ValueError(f"{accuracy_log} holds no responses; the accuracy run produced no results")
+        value = 100.0 * good / len(seen)
+        return AccuracyReport(
+            line=f"accuracy={value:.3f}%, good={good}, total={len(seen)}", value=value, metric="top1"
+        )
+
+
+def read_val_map(dataset_dir: Path) -> list[tuple[str, int]]:
+    """(file, label) pairs of `<dataset_dir>/val_map.txt`, in order."""
+    if not dataset_dir.is_dir():
+        raise DatasetError(
+            f"dataset directory {dataset_dir} does not exist; pass --dataset DIR with val_map.txt"
+        )
+    val_map = dataset_dir / "val_map.txt"
+    if not val_map.is_file():
+        raise DatasetError(
+            f"{val_map} is missing; an ImageNet dataset directory holds val_map.txt ('<file> <label>' lines) "
+            "and the JPEGs"
+        )
+    entries: list[tuple[str, int]] = []
+    for number, line in enumerate(val_map.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].lstrip("-").isdigit():
+            raise DatasetError(f"{val_map} line {number} is {line!r}; expected '<file> <label>'")
+        entries.append((fields[0], int(fields[1])))
+    if not entries:
+        raise DatasetError(f"{val_map} lists no images; the dataset is empty")
+    return entries
+
+
+def _resize_shorter_side(image: Image.Image) -> Image.Image:
+    target = int(_CROP / _RESIZE_SCALE)
+    width, height = image.size
+    if height > width:
+        size = (target, int(target * height / width))
+    else:
+        size = (int(target * width / height), target)
+    # The reference resizes with OpenCV's INTER_AREA; Pillow's BOX filter is the same area average when
+    # shrinking. When enlarging, INTER_AREA behaves bilinearly, so use BILINEAR there.
+    shrinking = size[0] <= width and size[1] <= height
+    return image.resize(size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
+
+
+def _crop_and_normalise(image: Image.Image) -> np.ndarray:
+    pixels = np.asarray(image, dtype=np.float32)
+    height, width, _ = pixels.shape
+    top = int((height - _CROP) / 2)
+    left = int((width - _CROP) / 2)
+    crop = pixels[top : top + _CROP, left : left + _CROP] - _MEANS
+    return np.ascontiguousarray(crop.transpose(2, 0, 1))
+
+
+def _labels_from_output(output: np.ndarray) -> np.ndarray:
+    if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
+        return output.reshape(-1).astype(np.int64) + _LABEL_OFFSET
+    if output.ndim == 2 and output.shape[1] in (1000, 1001):
+        offset = _LABEL_OFFSET if output.shape[1] == 1001 else 0
+        return np.argmax(output, axis=1) + offset
+    raise ValueError(
+        f"resnet50 output has shape {output.shape}; "
+        "expected ArgMax:0 (N,) or class scores (N, 1001) or (N, 1000)"
+    )

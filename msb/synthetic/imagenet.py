@@ -1,0 +1,150 @@
+"""A small ImageNet-layout dataset and a tiny ONNX classifier that scores it exactly.
+
+Each image is filled with one palette colour (plus a small patch of another, so it is not trivially
+flat) and its label follows from that dominant colour. The classifier has the MLPerf resnet50
+signature: input `input_tensor:0` (N, 3, 224, 224) float32, outputs `ArgMax:0` (N,) int64 and
+`softmax_tensor:0` (N, 1001) with background at 0. It averages the preprocessed image and picks the
+nearest palette colour, which is linear in the mean (argmax_c 2·x·μ_c − |μ_c|²), so after MLPerf
+preprocessing its top-1 is the image's class exactly and a run's accuracy is 100% (or exactly
+(n − k)/n with k labels flipped in val_map.txt).
+
+Run `python -m msb.synthetic.imagenet OUTDIR --count N` to write OUTDIR/dataset and OUTDIR/model.onnx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+# Corners of the RGB cube plus mid grey: nearest neighbours are >= 110 levels apart in every case, far
+# more than JPEG error plus the minority patch can move the image mean.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (0, 0, 0),
+    (255, 0, 0),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 255, 255),
+    (128, 128, 128),
+)
+# Spread the palette over the 0..999 label range so label handling (offsets, dtype) is exercised.
+LABEL_STRIDE = 111
+MLPERF_MEANS = (123.68, 116.78, 103.94)
+_NUM_OUTPUTS = 1001  # background + 1000 ImageNet classes, as MLPerf's resnet50_v1.onnx
+# Image sizes cycle through these so both resize directions (portrait/landscape, up/down) are exercised.
+_SIZES: tuple[tuple[int, int], ...] = ((64, 48), (48, 80), (300, 260), (96, 96))
+
+
+@dataclass(frozen=True)
+class SyntheticImageNet:
+    """What `write_dataset` wrote: the dataset folder and the labels a perfect model finds."""
+
+    dataset_dir: Path
+    true_labels: tuple[int, ...]
+    flipped: int
+
+
+def label_of(colour_index: int) -> int:
+    return colour_index * LABEL_STRIDE
+
+
+def write_dataset(out_dir: Path, count: int, flip: int = 0, seed: int = 0) -> SyntheticImageNet:
+    """Write `count` JPEGs and val_map.txt into `out_dir`; the first `flip` labels are wrong on purpose."""
+    if count < 1 or not 0 <= flip <= count:
+        raise ValueError(f"need count >= 1 and 0 <= flip <= count, got count={count}, flip={flip}")
+    rng = random.Random(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    true_labels = []
+    for index in range(count):
+        colour = index % len(PALETTE)
+        name = f"ILSVRC2012_val_{index + 1:08d}.JPEG"
+        _write_image(out_dir / name, colour, _SIZES[index % len(_SIZES)], rng)
+        label = label_of(colour)
+        true_labels.append(label)
+        written = label_of((colour + 1) % len(PALETTE)) if index < flip else label
+        lines.append(f"{name} {written}\n")
+    (out_dir / "val_map.txt").write_text("".join(lines))
+    return SyntheticImageNet(dataset_dir=out_dir, true_labels=tuple(true_labels), flipped=flip)
+
+
+def write_model(path: Path) -> Path:
+    """Write the nearest-palette-colour classifier (MLPerf resnet50 signature) to `path`."""
+    centred = np.array(PALETTE, dtype=np.float32) - np.array(MLPERF_MEANS, dtype=np.float32)
+    weights = np.zeros((3, _NUM_OUTPUTS), dtype=np.float32)
+    bias = np.full((_NUM_OUTPUTS,), -1e9, dtype=np.float32)  # classes with no colour never win
+    for colour, mean in enumerate(centred):
+        column = label_of(colour) + 1  # index 0 is the background class
+        weights[:, column] = 2.0 * mean
+        bias[column] = -float(mean @ mean)
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["input_tensor:0"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "weights", "bias"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["softmax_tensor:0"], axis=1),
+        helper.make_node("ArgMax", ["logits"], ["ArgMax:0"], axis=1, keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "synthetic_resnet50_signature",
+        inputs=[helper.make_tensor_value_info("input_tensor:0", TensorProto.FLOAT, ["N", 3, 224, 224])],
+        outputs=[
+            helper.make_tensor_value_info("ArgMax:0", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("softmax_tensor:0", TensorProto.FLOAT, ["N", _NUM_OUTPUTS]),
+        ],
+        initializer=[numpy_helper.from_array(weights, "weights"), numpy_helper.from_array(bias, "bias")],
+    )
+    opset = [helper.make_opsetid("", 13)]
+    model = helper.make_model(graph, opset_imports=opset, producer_name="msb.synthetic")
+    model.ir_version = 8  # readable by every onnxruntime since 1.10
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def _write_image(path: Path, colour: int, size: tuple[int, int], rng: random.Random) -> None:
+    width, height = size
+    pixels = np.empty((height, width, 3), dtype=np.uint8)
+    pixels[:] = PALETTE[colour]
+    other = PALETTE[(colour + rng.randrange(1, len(PALETTE))) % len(PALETTE)]
+    # A patch of at most 1/4 x 1/4 of the image: moves the mean by far less than half a palette step.
+    patch_w, patch_h = max(1, width // 4), max(1, height // 4)
+    left, top = rng.randrange(0, width - patch_w + 1), rng.randrange(0, height - patch_h + 1)
+    pixels[top : top + patch_h, left : left + patch_w] = other
+    Image.fromarray(pixels).save(path, format="JPEG", quality=90)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m msb.synthetic.imagenet",
+        description="Write a small ImageNet-layout dataset (OUTDIR/dataset) and a classifier that scores it "
+        "exactly (OUTDIR/model.onnx).",
+    )
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("--count", type=int, default=64, help="number of images (default 64)")
+    parser.add_argument("--flip", type=int, default=0, help="make the first K labels wrong: accuracy (N-K)/N")
+    args = parser.parse_args(argv)
+    try:
+        data = write_dataset(args.outdir / "dataset", args.count, flip=args.flip)
+    except ValueError as error:
+        parser.error(str(error))
+    model = write_model(args.outdir / "model.onnx")
+    expected = 100.0 * (args.count - args.flip) / args.count
+    print(f"dataset: {data.dataset_dir} ({args.count} images)")
+    print(f"model:   {model}")
+    print(f"expected accuracy: {expected:.3f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
