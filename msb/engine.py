@@ -36,7 +36,7 @@ class Engine(Protocol):
 
     def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str: ...
 
-    def import_rootfs(self, tarball: Path, repository: str, tag: str) -> str: ...
+    def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str: ...
 
     def pull_digest(self, ref: str) -> str: ...
 
@@ -113,8 +113,8 @@ class DockerEngine:
             self._api.tag(image_id, repository, name)
         return image_id
 
-    def import_rootfs(self, tarball: Path, repository: str, tag: str) -> str:
-        self._api.import_image_from_file(str(tarball), repository=repository, tag=tag)
+    def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str:
+        self._api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=changes)
         image_id = self.image_id(f"{repository}:{tag}")
         if image_id is None:
             raise MsbError(f"docker import of {tarball} produced no image {repository}:{tag}")

@@ -1,0 +1,115 @@
+"""`build.py`: the command line. Parses arguments, calls the modules that do the work, reports MsbError as a
+message and a fix (no traceback) with a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from msb import builder, lock, runner
+from msb.engine import DockerEngine, Engine
+from msb.errors import EngineUnavailable, MsbError
+from msb.expdir import identity
+from msb.image_spec import image_names, load_image_spec
+from msb.project import Project
+from msb.system_spec import SCENARIOS, load_system_spec, system_names
+
+
+def parser(project: Project) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build reproducible MLPerf Inference images and run them into an MLPerf submission tree.",
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    image = sub.add_parser("image", help="render the Dockerfile of an image definition and build it")
+    image.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
+    image.add_argument("--dry-run", action="store_true", help="print the rendered Dockerfile; build nothing")
+    image.add_argument("--allow-unpinned", action="store_true", help="build from a base that has no digest")
+
+    lock_cmd = sub.add_parser("lock", help="regenerate an image's hash lock (and its base digest where reachable)")
+    lock_cmd.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
+    lock_cmd.add_argument("--no-base", action="store_true", help="lock the Python wheels only, not the base digest")
+
+    run = sub.add_parser("run", help="run the harness in its image, results into the MLPerf submission layout")
+    run.add_argument("--system", required=True, help=f"system description in systems/: {', '.join(system_names(project))}")
+    run.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
+    run.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
+    run.add_argument("--mode", required=True, help="accuracy or performance")
+    run.add_argument("--dataset", type=Path, required=True, help="dataset directory (mounted read-only)")
+    run.add_argument("--model", type=Path, required=True, help="model file (its folder is mounted read-only)")
+    run.add_argument("--experiment", type=Path, default=Path("experiments"), help="results root (default: experiments)")
+    run.add_argument("--count", type=int, help="use only the first N samples of the dataset")
+    run.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
+    run.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
+    run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
+    return top
+
+
+def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> int:
+    if args.dry_run:
+        try:
+            engine: Engine | None = DockerEngine()
+        except EngineUnavailable:
+            engine = None
+        sys.stdout.write(builder.dry_run(project, args.name, engine, args.allow_unpinned))
+        return 0
+    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, console.print)
+    console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
+    return 0
+
+
+def cmd_lock(project: Project, args: argparse.Namespace, console: Console) -> int:
+    spec = load_image_spec(project, args.name)
+    wheels = lock.write_lock(spec)
+    console.print(f"wrote {spec.lock_path} ({len(wheels)} wheels)")
+    if not args.no_base:
+        digest = lock.resolve_base_digest(spec, DockerEngine())
+        console.print(f"base {spec.base.ref}: {digest or 'bootstrapped here; its image ID is recorded at build'}")
+    return 0
+
+
+def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int:
+    system = load_system_spec(project, args.system)
+    run_args = runner.RunArgs(
+        benchmark=args.benchmark,
+        scenario=args.scenario,
+        mode=args.mode,
+        experiment=args.experiment,
+        dataset=args.dataset,
+        model=args.model,
+        count=args.count,
+        image=args.image,
+        gpus=args.gpus,
+    )
+    image_spec = load_image_spec(project, system.image)
+    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    req = runner.plan(system, run_args, ident)
+    if args.print_command:
+        print(runner.command_line(req))
+        return 0
+    runner.check_inputs(run_args)
+    engine = DockerEngine()
+    runner.check_engine(req, engine)
+    console.print(f"[bold]run[/] {req.container_name} as uid {req.uid}:{req.gid}")
+    runner.execute(req, system, engine, ident)
+    return 0
+
+
+COMMANDS = {"image": cmd_image, "lock": cmd_lock, "run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None, project: Project | None = None) -> int:
+    project = project or Project.from_here()
+    args = parser(project).parse_args(argv)
+    console = Console(stderr=True, highlight=False)
+    try:
+        return COMMANDS[args.command](project, args, console)
+    except MsbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

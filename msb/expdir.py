@@ -1,0 +1,80 @@
+"""The experiment directory on the host: who the container runs as, preparing the folder so that user can write
+it, and handing results back to the invoking user afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from msb.errors import ExperimentDirError
+
+
+@dataclass(frozen=True)
+class Identity:
+    invoking_uid: int  # who asked for the run (SUDO_UID under sudo): owns the results
+    container_uid: int  # who the container runs as: never 0
+    gid: int  # the image's fixed group
+
+    @property
+    def needs_hand_back(self) -> bool:
+        return self.container_uid != self.invoking_uid
+
+
+def identity(uid_when_root: int, gid: int, euid: int, env: Mapping[str, str]) -> Identity:
+    """Root invoking build.py (a fresh machine, CI) gets a fixed unprivileged container uid; under sudo, the user."""
+    invoking = euid
+    if euid == 0 and env.get("SUDO_UID", "0").isdigit() and int(env.get("SUDO_UID", "0")) != 0:
+        invoking = int(env["SUDO_UID"])
+    return Identity(invoking_uid=invoking, container_uid=invoking if invoking != 0 else uid_when_root, gid=gid)
+
+
+def prepare(experiment: Path, ident: Identity) -> None:
+    """Create or check the folder so the container's uid (with the fixed gid) can write it; fail before any run."""
+    try:
+        experiment.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExperimentDirError(
+            f"cannot create experiment directory {experiment}: {exc.strerror}",
+            "choose a writable --experiment path, or create it and give it to your user",
+        ) from None
+    if os.geteuid() == 0:
+        share_with_group(experiment, ident)
+        return
+    if not os.access(experiment, os.W_OK | os.X_OK) or experiment.stat().st_uid != ident.container_uid:
+        raise ExperimentDirError(
+            f"experiment directory {experiment} is not writable by uid {ident.container_uid}",
+            f"run `sudo chown -R {ident.container_uid}:{ident.gid} {experiment}` or choose another --experiment",
+        )
+    experiment.chmod(0o2775)
+
+
+def share_with_group(experiment: Path, ident: Identity) -> None:
+    """Owner: the invoking user; group: the fixed gid, group-writable, setgid dirs, so a container running as another
+    unprivileged uid in that group can add results next to earlier ones."""
+    os.chown(experiment, ident.invoking_uid, ident.gid)
+    experiment.chmod(0o2775)
+    for root, dirs, files in os.walk(experiment):
+        for name in dirs:
+            path = os.path.join(root, name)
+            os.chown(path, -1, ident.gid)
+            os.chmod(path, os.stat(path).st_mode | 0o2070)
+        for name in files:
+            path = os.path.join(root, name)
+            os.chown(path, -1, ident.gid)
+            os.chmod(path, os.stat(path).st_mode | 0o060)
+
+
+def hand_back(experiment: Path, ident: Identity) -> int:
+    """Give what the container's uid wrote to the invoking user (the group stays the fixed gid); returns the count."""
+    if not ident.needs_hand_back:
+        return 0
+    count = 0
+    for root, dirs, files in os.walk(experiment):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            if os.lstat(path).st_uid == ident.container_uid:
+                os.lchown(path, ident.invoking_uid, ident.gid)
+                count += 1
+    return count

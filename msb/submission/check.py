@@ -1,0 +1,209 @@
+"""Our submission checker: the round's rules applied to a tree DIR/<division>/<submitter>/..., reported like a linter.
+
+It follows the official checker of the round (tools/submission/submission_checker.py in mlcommons/inference) and is
+stricter in two ways: an empty tree is an error, not a vacuous pass, and every finding carries its fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from msb.errors import MsbError
+from msb.rounds import ModelRules, RoundProfile, load_round
+from msb.submission.accuracy_rules import accuracy_findings
+from msb.submission.compliance_rules import compliance_findings
+from msb.submission.filelists import file_list_findings
+from msb.submission.findings import Finding, error, format_report, has_errors, warning
+from msb.submission.measurements_rules import measurement_findings
+from msb.submission.performance_rules import performance_findings, read_log
+from msb.submission.systems_schema import load_system_json, system_findings
+from msb.submission.tree_rules import hygiene_findings
+
+DEFAULT_ROUND = "v5.1"
+_ROOT_DOC_SUFFIXES = (".md", ".pdf")
+
+
+def check_tree(root: Path, profile: RoundProfile) -> list[Finding]:
+    """Every finding for the submission tree at `root`, checked against `profile`."""
+    if not root.is_dir():
+        return [error(root, "submission directory does not exist", "give the directory that holds closed/")]
+    findings = hygiene_findings(root, profile.max_file_bytes)
+    findings += [
+        error(p, "file outside any division", "move it under closed/<submitter>/ or remove it")
+        for p in sorted(root.iterdir())
+        if p.is_file() and not p.name.endswith(_ROOT_DOC_SUFFIXES)
+    ]
+    divisions = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    submitters = 0
+    for division in divisions:
+        if division.name not in profile.divisions:
+            findings.append(error(division, "not a division", f"use one of {list(profile.divisions)}"))
+            continue
+        findings += [
+            error(p, "file outside any submitter directory", "move it under the submitter's directory")
+            for p in sorted(division.iterdir())
+            if p.is_file()
+        ]
+        for submitter in sorted(p for p in division.iterdir() if p.is_dir()):
+            submitters += 1
+            findings += _check_submitter(submitter, division.name, profile)
+    if submitters == 0:
+        findings.append(
+            error(
+                root,
+                "no results: the tree holds no <division>/<submitter>/",
+                "run the benchmarks into it first",
+            )
+        )
+    return findings
+
+
+def _check_submitter(submitter: Path, division: str, profile: RoundProfile) -> list[Finding]:
+    results = submitter / "results"
+    if not results.is_dir():
+        return [error(results, "missing: this submitter has no results", "run the benchmarks into this tree")]
+    findings: list[Finding] = []
+    if profile.calibration_doc_required and division != "open":
+        docs = (submitter / "calibration.md", submitter / "documentation" / "calibration.md")
+        if not any(p.is_file() for p in docs):
+            findings.append(
+                error(
+                    docs[0],
+                    "calibration document is missing",
+                    "write calibration.md: how weights were quantized",
+                )
+            )
+    systems = sorted(p for p in results.iterdir() if p.is_dir())
+    if not systems:
+        findings.append(
+            error(results, "no system directories under results/", "run the benchmarks into this tree")
+        )
+    if profile.every_system_has_results:
+        findings += _systems_without_results(submitter, {p.name for p in systems})
+    for system_dir in systems:
+        findings += _check_system(submitter, system_dir, division, profile)
+    return findings
+
+
+def _systems_without_results(submitter: Path, with_results: set[str]) -> list[Finding]:
+    findings = []
+    systems_dir, measurements_dir = submitter / "systems", submitter / "measurements"
+    if systems_dir.is_dir():
+        findings += [
+            error(p, "system description without results", "remove it, or run this system's benchmarks")
+            for p in sorted(systems_dir.glob("*.json"))
+            if p.stem not in with_results
+        ]
+    if measurements_dir.is_dir():
+        findings += [
+            error(p, "measurements without results", "remove them, or run this system's benchmarks")
+            for p in sorted(measurements_dir.iterdir())
+            if p.is_dir() and p.name not in with_results
+        ]
+    return findings
+
+
+def _check_system(submitter: Path, system_dir: Path, division: str, profile: RoundProfile) -> list[Finding]:
+    json_path = submitter / "systems" / f"{system_dir.name}.json"
+    data, findings = load_system_json(json_path)
+    if data is None:
+        return findings
+    findings += system_findings(json_path, data, profile, division, submitter.name)
+    system_type = str(data.get("system_type", ""))
+    if system_type not in profile.system_types:
+        return findings
+    for model_dir in sorted(p for p in system_dir.iterdir() if p.is_dir()):
+        findings += _check_model(submitter, model_dir, division, system_type, profile)
+    return findings
+
+
+def _check_model(
+    submitter: Path, model_dir: Path, division: str, system_type: str, profile: RoundProfile
+) -> list[Finding]:
+    model = profile.model(model_dir.name)
+    strict = division != "open"
+    if model is None:
+        known = ", ".join(profile.models)
+        return [
+            error(model_dir, f"no rules for model {model_dir.name!r} in round {profile.name}", f"use {known}")
+        ]
+    required = model.scenarios_for(system_type)
+    if required is None:
+        return [
+            error(
+                model_dir,
+                f"{model.name} is not part of the {system_type} suite in round {profile.name}",
+                f"submit it on a system of type {' or '.join(model.required_scenarios)}",
+            )
+        ]
+    findings: list[Finding] = []
+    present = sorted(p.name for p in model_dir.iterdir() if p.is_dir())
+    missing = [s for s in required if s not in present]
+    if missing:
+        make = error if strict else warning
+        findings.append(
+            make(
+                model_dir,
+                f"required scenario(s) {', '.join(missing)} missing for a {system_type} system",
+                f"run {model.name} in {', '.join(missing)} too",
+            )
+        )
+    for scenario in present:
+        if strict and scenario not in required:
+            findings.append(
+                error(
+                    model_dir / scenario,
+                    f"scenario {scenario} is not in the round for {system_type}",
+                    "remove it",
+                )
+            )
+            continue
+        findings += _check_scenario(submitter, model_dir, model, scenario, division, profile)
+    return findings
+
+
+def _check_scenario(
+    submitter: Path, model_dir: Path, model: ModelRules, scenario: str, division: str, profile: RoundProfile
+) -> list[Finding]:
+    system = model_dir.parent.name
+    result = model_dir / scenario
+    findings = measurement_findings(
+        submitter / "measurements" / system / model.name / scenario,
+        submitter,
+        system,
+        model.name,
+        scenario,
+        profile,
+    )
+    findings += accuracy_findings(result / "accuracy", model, profile)
+    run = result / "performance" / "run_1"
+    files = profile.files
+    findings += file_list_findings(run, files.performance, files.performance_optional, files.ignored)
+    detail = run / "mlperf_log_detail.txt"
+    if detail.is_file():
+        log, problems = read_log(detail)
+        findings += problems
+        if log is not None:
+            findings += performance_findings(log, model, scenario, profile)
+    if division != "open":
+        findings += compliance_findings(
+            submitter / "compliance" / system / model.name / scenario, model, scenario, profile
+        )
+    return findings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`submission check DIR [--round v5.1]`: print findings; exit 1 on any error, 2 on bad arguments."""
+    parser = argparse.ArgumentParser(prog="submission check", description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="submission root (holds closed/, open/ ...)")
+    parser.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
+    args = parser.parse_args(argv)
+    try:
+        profile = load_round(args.round)
+    except MsbError as exc:
+        print(f"error: {exc}")
+        return 2
+    findings = check_tree(args.dir, profile)
+    print(format_report(findings, args.dir))
+    return 1 if has_errors(findings) else 0

@@ -1,0 +1,126 @@
+"""System descriptions (systems/NAME.yaml): systems-JSON facts, how to run the container, harness settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from msb.errors import SpecError
+from msb.project import Project
+from msb.yamlspec import check_keys, load_mapping, named_files
+
+SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
+MODES = ("accuracy", "performance")
+# Scenario settings that become harness flags (and, through the harness, user.conf lines).
+SCENARIO_SETTINGS = ("target_qps", "target_latency_ms", "min_duration_ms", "min_query_count", "samples_per_query")
+BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How `docker run` starts the harness; recorded with the results."""
+
+    shm_size: str = "1g"
+    gpus: str | None = None  # None: no GPU; "all", "2", "device=0,1"
+    uid_when_root: int = 15000  # the container never runs as uid 0
+    ulimits: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BenchmarkSettings:
+    backend: str
+    device: str
+    precision: str
+    batch_size: int
+    threads: int | None
+    impl: str | None
+    scenarios: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    name: str
+    submitter: str
+    division: str
+    system_type: str
+    image: str
+    systems_json: dict[str, Any]
+    run: RunOptions
+    benchmarks: dict[str, BenchmarkSettings]
+
+    def settings(self, benchmark: str, scenario: str) -> tuple[BenchmarkSettings, dict[str, float]]:
+        """The harness settings for one benchmark and scenario; unknown ones are errors listing the valid ones."""
+        if benchmark not in self.benchmarks:
+            raise SpecError(
+                f"system '{self.name}' has no settings for benchmark '{benchmark}'",
+                f"choose one of: {', '.join(sorted(self.benchmarks))}, or add it under benchmarks: in systems/",
+            )
+        bench = self.benchmarks[benchmark]
+        if scenario not in SCENARIOS:
+            raise SpecError(f"unknown scenario '{scenario}'", f"choose one of: {', '.join(SCENARIOS)}")
+        if scenario not in bench.scenarios:
+            raise SpecError(
+                f"system '{self.name}' has no {benchmark} settings for scenario '{scenario}'",
+                f"choose one of: {', '.join(sorted(bench.scenarios))}, or add it under {benchmark}.scenarios",
+            )
+        return bench, bench.scenarios[scenario]
+
+
+def system_names(project: Project) -> list[str]:
+    return named_files(project.systems)
+
+
+def load_system_spec(project: Project, name: str) -> SystemSpec:
+    path = project.systems / f"{name}.yaml"
+    if not path.is_file():
+        valid = ", ".join(system_names(project)) or "(none)"
+        raise SpecError(f"unknown system '{name}'", f"choose one of: {valid} (descriptions live in {project.systems})")
+    return parse_system_spec(load_mapping(path, "system description"), str(path))
+
+
+def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
+    check_keys(
+        data,
+        where,
+        required=["name", "submitter", "division", "system_type", "image", "systems_json", "benchmarks"],
+        optional=["run"],
+    )
+    run_data = data.get("run") or {}
+    check_keys(run_data, f"{where} run", required=[], optional=["shm_size", "gpus", "uid_when_root", "ulimits"])
+    run = RunOptions(
+        shm_size=str(run_data.get("shm_size", "1g")),
+        gpus=None if run_data.get("gpus") is None else str(run_data["gpus"]),
+        uid_when_root=int(run_data.get("uid_when_root", 15000)),
+        ulimits={str(k): str(v) for k, v in (run_data.get("ulimits") or {}).items()},
+    )
+    if run.uid_when_root == 0:
+        raise SpecError(f"{where}: run.uid_when_root is 0", "choose an unprivileged uid, e.g. 15000")
+    benchmarks = {}
+    for bench_name, bench in (data["benchmarks"] or {}).items():
+        bench_where = f"{where} benchmarks.{bench_name}"
+        check_keys(bench, bench_where, required=["backend", "scenarios"], optional=BENCHMARK_SETTINGS)
+        scenarios = {}
+        for scenario, settings in (bench["scenarios"] or {}).items():
+            if scenario not in SCENARIOS:
+                raise SpecError(f"{bench_where}: unknown scenario '{scenario}'", f"use one of: {', '.join(SCENARIOS)}")
+            check_keys(settings or {}, f"{bench_where}.scenarios.{scenario}", required=[], optional=SCENARIO_SETTINGS)
+            scenarios[scenario] = dict(settings or {})
+        benchmarks[bench_name] = BenchmarkSettings(
+            backend=str(bench["backend"]),
+            device=str(bench.get("device", "cpu")),
+            precision=str(bench.get("precision", "fp32")),
+            batch_size=int(bench.get("batch_size", 1)),
+            threads=None if bench.get("threads") is None else int(bench["threads"]),
+            impl=bench.get("impl"),
+            scenarios=scenarios,
+        )
+    return SystemSpec(
+        name=str(data["name"]),
+        submitter=str(data["submitter"]),
+        division=str(data["division"]),
+        system_type=str(data["system_type"]),
+        image=str(data["image"]),
+        systems_json=dict(data["systems_json"] or {}),
+        run=run,
+        benchmarks=benchmarks,
+    )
