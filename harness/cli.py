@@ -1,0 +1,247 @@
+"""`python -m harness`: the image's entrypoint. `run` measures one benchmark scenario with MLPerf LoadGen.
+
+Bad input ends the program with one line naming the input and the fix (exit status 2); an interrupted run
+(SIGINT/SIGTERM) leaves no result in the submission tree (exit status 130/143).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from harness.backends.base import BackendError
+from harness.backends.registry import BACKENDS, UnknownBackendError
+from harness.benchmarks.base import DatasetError
+from harness.benchmarks.registry import BENCHMARKS, UnknownBenchmarkError
+from harness.loadgen_run import SCENARIOS, TEST_MODES, LoadGenError
+from harness.run import RunError, RunOutcome, RunRequest, execute
+from harness.staging import OutputError
+from harness.userconf import RunSettings
+
+_DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 32}
+_INPUT_ERRORS = (
+    BackendError,
+    DatasetError,
+    LoadGenError,
+    OutputError,
+    RunError,
+    UnknownBackendError,
+    UnknownBenchmarkError,
+)
+
+_DESCRIPTION = """\
+MLPerf Inference harness: runs one benchmark scenario under MLPerf LoadGen and writes the results into
+an MLPerf submission tree (round v5.1 layout). See `run --help` for its options.
+"""
+_RUN_EPILOG = """\
+results (moved into place only when the run completed; an interrupted run leaves nothing behind):
+  OUTPUT/closed/SUBMITTER/systems/SYSTEM.json                                 (with --system-json)
+  OUTPUT/closed/SUBMITTER/code/BENCHMARK/IMPL/README.md
+  OUTPUT/closed/SUBMITTER/measurements/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,SYSTEM_IMPL_SCENARIO.json}
+  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/performance/run_1/   (--mode performance)
+  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/accuracy/            (--mode accuracy)
+
+example:
+  python -m harness run --benchmark resnet50 --scenario Offline --mode accuracy \\
+      --dataset /data/imagenet --model /models/resnet50_v1.onnx --backend onnxruntime \\
+      --output /out --submitter ACME --system acme_server_cpu
+"""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (e.g. `docker stop`); handled like Ctrl-C."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m harness", description=_DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    run = commands.add_parser(
+        "run",
+        help="run one benchmark scenario under LoadGen and place the results",
+        description="Run one benchmark scenario under MLPerf LoadGen and place the results.",
+        epilog=_RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = run.add_argument_group("what to run")
+    what.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="MLPerf model name")
+    what.add_argument("--scenario", required=True, choices=tuple(SCENARIOS))
+    what.add_argument("--mode", required=True, choices=tuple(TEST_MODES))
+    what.add_argument("--dataset", required=True, type=Path, metavar="DIR", help="dataset directory")
+    what.add_argument("--model", required=True, type=Path, metavar="FILE", help="model file")
+    what.add_argument("--backend", required=True, choices=BACKENDS)
+    what.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu; never falls back)")
+    what.add_argument("--precision", default="fp32", help="default fp32")
+
+    where = run.add_argument_group("where results go")
+    where.add_argument("--output", required=True, type=Path, metavar="DIR", help="experiment directory")
+    where.add_argument("--submitter", required=True, type=_name, metavar="NAME")
+    where.add_argument("--system", required=True, type=_name, metavar="NAME", help="system description id")
+    where.add_argument(
+        "--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)"
+    )
+    where.add_argument(
+        "--system-json", type=Path, metavar="FILE", help="system description, copied to systems/SYSTEM.json"
+    )
+    where.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="preprocessed samples (default OUTPUT/.cache/preprocessed)",
+    )
+    where.add_argument(
+        "--run-info-json",
+        type=_json,
+        metavar="JSON",
+        help="run options to record in the measurements README (e.g. the docker run options)",
+    )
+
+    how = run.add_argument_group("how to run")
+    how.add_argument(
+        "--count", type=_positive_int, metavar="N", help="use the first N samples of the dataset"
+    )
+    how.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="samples per inference (default: SingleStream 1, MultiStream 8, Server 8, Offline 32)",
+    )
+    how.add_argument("--threads", type=_positive_int, metavar="N", help="backend intra-op threads")
+
+    loadgen = run.add_argument_group("LoadGen settings, written to user.conf (default: the round's values)")
+    loadgen.add_argument("--target-qps", type=_positive_float, metavar="F", help="expected/target QPS")
+    loadgen.add_argument(
+        "--target-latency-ms",
+        type=_positive_float,
+        metavar="F",
+        help="expected latency (SingleStream, MultiStream) or latency bound (Server)",
+    )
+    loadgen.add_argument("--min-duration-ms", type=_positive_int, metavar="N", help="shorten a test run")
+    loadgen.add_argument("--min-query-count", type=_positive_int, metavar="N", help="shorten a test run")
+    loadgen.add_argument("--samples-per-query", type=_positive_int, metavar="N", help="MultiStream only")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(arguments)
+    return _run(args, arguments)
+
+
+def _run(args: argparse.Namespace, arguments: list[str]) -> int:
+    os.umask(0o002)  # results are shared through the experiment's group: keep them group-writable
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        request = _request(args, arguments)
+        outcome = execute(request)
+    except _INPUT_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Terminated) as interrupt:
+        name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"
+        print(f"error: interrupted by {name}; no results were placed", file=sys.stderr)
+        sys.stderr.flush()
+        # LoadGen's threads may still be running and cannot be stopped: leave without waiting for them.
+        os._exit(143 if isinstance(interrupt, Terminated) else 130)
+    _print_outcome(request, outcome)
+    return 0
+
+
+def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
+    if args.samples_per_query is not None and args.scenario != "MultiStream":
+        raise RunError(f"--samples-per-query applies to MultiStream only, not {args.scenario}; drop it")
+    batch_size = args.batch_size or args.samples_per_query or _DEFAULT_BATCH[args.scenario]
+    device_name = args.device.partition(":")[0]
+    return RunRequest(
+        benchmark=args.benchmark,
+        scenario=args.scenario,
+        mode=args.mode,
+        dataset=args.dataset,
+        model=args.model,
+        backend=args.backend,
+        device=args.device,
+        precision=args.precision,
+        output=args.output,
+        submitter=args.submitter,
+        system=args.system,
+        impl=args.impl or f"{args.backend}-{device_name}",
+        system_json=args.system_json,
+        count=args.count,
+        batch_size=batch_size,
+        threads=args.threads,
+        cache_dir=args.cache_dir or args.output / ".cache" / "preprocessed",
+        settings=RunSettings(
+            target_qps=args.target_qps,
+            target_latency_ms=args.target_latency_ms,
+            min_duration_ms=args.min_duration_ms,
+            min_query_count=args.min_query_count,
+            samples_per_query=args.samples_per_query,
+            performance_sample_count=args.count,
+        ),
+        run_info=args.run_info_json,
+        command=shlex.join(["python", "-m", "harness", *arguments]),
+    )
+
+
+def _print_outcome(request: RunRequest, outcome: RunOutcome) -> None:
+    headline = f"{request.benchmark} {request.scenario} {request.mode}"
+    if outcome.summary.value is not None:
+        headline += f": {outcome.summary.describe()} [{outcome.summary.validity or 'validity not stated'}]"
+    lines = [
+        headline,
+        f"backend: {outcome.backend.backend} {outcome.backend.version} on {outcome.backend.device}",
+        f"samples: {outcome.samples} ({outcome.preprocessed} preprocessed now, the rest from the cache)",
+    ]
+    if outcome.accuracy is not None:
+        lines.append(f"accuracy: {outcome.accuracy.line}")
+    lines.append(f"results: {outcome.result_dir}")
+    print("\n".join(lines))
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _name(text: str) -> str:
+    if not text or text in (".", "..") or "/" in text or text != text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not usable as a folder name")
+    return text
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from error
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value

@@ -1,0 +1,212 @@
+"""One harness run, start to finish: dataset, cache, backend, LoadGen, accuracy, staged results.
+
+Everything is written into the run's staging folder and moved into the submission tree only after the run
+completed; any exception (or an interrupt) discards the staging folder, so the tree never holds a partial
+result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.backends.base import Backend, BackendInfo
+from harness.backends.registry import get_backend
+from harness.benchmarks.base import AccuracyReport, Benchmark, Sample
+from harness.benchmarks.registry import get_benchmark
+from harness.cache import PreprocessedCache
+from harness.layout import ResultLayout
+from harness.loadgen_run import run_test, test_settings
+from harness.qsl import SampleLibrary, prepare_samples
+from harness.records import (
+    SummaryResult,
+    code_readme,
+    measurements_json,
+    measurements_readme,
+    parse_summary,
+)
+from harness.staging import Staging
+from harness.sut import BatchingSUT, Responder, ServerSUT
+from harness.userconf import RunSettings, render_user_conf
+
+# LoadGen's log files copied into a result folder (the trace is disabled; the rest stays in staging).
+_PERFORMANCE_LOGS = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
+_ACCURACY_LOGS = (*_PERFORMANCE_LOGS, "mlperf_log_accuracy.json")
+_SERVER_WORKERS = 2
+
+
+class RunError(RuntimeError):
+    """A run input is unusable; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything one run needs, as the CLI resolved it."""
+
+    benchmark: str
+    scenario: str
+    mode: str
+    dataset: Path
+    model: Path
+    backend: str
+    device: str
+    precision: str
+    output: Path
+    submitter: str
+    system: str
+    impl: str
+    system_json: Path | None
+    count: int | None
+    batch_size: int
+    threads: int | None
+    cache_dir: Path
+    settings: RunSettings
+    run_info: object | None
+    command: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a completed run produced, for the summary the CLI prints."""
+
+    summary: SummaryResult
+    accuracy: AccuracyReport | None
+    result_dir: Path
+    placed: tuple[Path, ...]
+    samples: int
+    preprocessed: int
+    backend: BackendInfo
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    """Run LoadGen once for `request` and place its results; raises on any failure, leaving no result."""
+    benchmark = get_benchmark(request.benchmark)
+    _check_model(request.model)
+    system_json = _read_system_json(request.system_json)
+    samples = benchmark.list_samples(request.dataset, request.count)
+    layout = ResultLayout(request.submitter, request.system, benchmark.name, request.scenario, request.impl)
+    staging = Staging.open(request.output)
+    try:
+        outcome = _run_staged(request, benchmark, samples, layout, staging, system_json)
+    except BaseException:
+        staging.discard()
+        raise
+    return outcome
+
+
+def _run_staged(
+    request: RunRequest,
+    benchmark: Benchmark,
+    samples: list[Sample],
+    layout: ResultLayout,
+    staging: Staging,
+    system_json: str | None,
+) -> RunOutcome:
+    cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
+    entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
+    library = SampleLibrary(entries, performance_count=len(entries))
+
+    backend = _load_backend(request, benchmark)
+    info = backend.info()
+
+    measurements = staging.path / layout.measurements_dir
+    measurements.mkdir(parents=True)
+    user_conf = measurements / "user.conf"
+    user_conf.write_text(render_user_conf(benchmark.name, request.scenario, request.settings))
+    settings = test_settings(user_conf, benchmark.name, request.scenario, request.mode)
+
+    responder = Responder(backend, benchmark, library)
+    sut: BatchingSUT | ServerSUT
+    if request.scenario == "Server":
+        sut = ServerSUT(responder, request.batch_size, workers=_SERVER_WORKERS)
+    else:
+        sut = BatchingSUT(responder, request.batch_size)
+    log_dir = staging.path / "loadgen"
+    run_test(sut, library, settings, log_dir)
+    responder.raise_if_failed()
+
+    result_dir = staging.path / layout.result_dir(request.mode)
+    result_dir.mkdir(parents=True)
+    names = _ACCURACY_LOGS if request.mode == "accuracy" else _PERFORMANCE_LOGS
+    for name in names:
+        shutil.copyfile(log_dir / name, result_dir / name)
+    accuracy = None
+    if request.mode == "accuracy":
+        accuracy = benchmark.accuracy(result_dir / "mlperf_log_accuracy.json", request.dataset, samples)
+        (result_dir / "accuracy.txt").write_text(accuracy.line + "\n")
+    summary = parse_summary((result_dir / "mlperf_log_summary.txt").read_text())
+
+    (measurements / layout.measurements_json_name).write_text(measurements_json(request.model.name, info))
+    readme = measurements_readme(
+        benchmark.name, request.scenario, request.mode, request.command, info, request.run_info
+    )
+    (measurements / "README.md").write_text(readme)
+    code_dir = staging.path / layout.code_dir
+    code_dir.mkdir(parents=True)
+    preprocessing = _cache_namespace(benchmark)
+    (code_dir / "README.md").write_text(code_readme(benchmark.name, request.impl, info, preprocessing))
+    if system_json is not None:
+        (staging.path / layout.system_json).parent.mkdir(parents=True)
+        (staging.path / layout.system_json).write_text(system_json)
+
+    placed = staging.commit(layout.units(request.mode, with_system_json=system_json is not None))
+    return RunOutcome(
+        summary=summary,
+        accuracy=accuracy,
+        result_dir=request.output / layout.result_dir(request.mode),
+        placed=tuple(placed),
+        samples=len(samples),
+        preprocessed=preprocessed,
+        backend=info,
+    )
+
+
+def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
+    backend = get_backend(
+        request.backend,
+        device=request.device,
+        precision=request.precision,
+        threads=request.threads,
+        output_names=benchmark.output_names,
+    )
+    backend.load(request.model)
+    # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
+    backend.warmup(np.zeros((request.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))
+    return backend
+
+
+def _check_model(model: Path) -> None:
+    if not model.is_file():
+        raise RunError(f"model file {model} does not exist; pass --model with the path of the model file")
+
+
+def _read_system_json(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text()
+        json.loads(text)
+    except OSError as error:
+        raise RunError(
+            f"cannot read --system-json {path} ({error.strerror}); pass an existing file"
+        ) from error
+    except json.JSONDecodeError as error:
+        raise RunError(f"--system-json {path} is not valid JSON ({error}); fix the file") from error
+    return text
+
+
+def _cache_namespace(benchmark: Benchmark) -> str:
+    """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
+    version = getattr(benchmark, "preprocessing_version", None)
+    if version is None:
+        source = inspect.getsourcefile(type(benchmark))
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] if source else "unversioned"
+        version = f"source-{digest}"
+    return f"{benchmark.name}-{version}"

@@ -1,0 +1,140 @@
+"""Systems under test: turn LoadGen queries into batches for a backend and report the responses.
+
+`BatchingSUT` answers in LoadGen's issue thread, in batches of at most `batch_size`: the right shape for
+Offline (one query of many samples), SingleStream (one sample per query, next query after the answer) and
+MultiStream (one query of N samples). `ServerSUT` puts queries on a queue; worker threads take what is
+waiting, up to the batch size, after a short wait for more (dynamic batching), so LoadGen's issue thread
+is never blocked by inference.
+
+A failure in inference must not hang LoadGen, which waits for every sample: the failing samples are
+completed empty, the error is kept, and `raise_if_failed` re-raises it after the test so the run fails.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Sequence
+
+import mlperf_loadgen as lg
+import numpy as np
+
+from harness.backends.base import Backend
+from harness.benchmarks.base import Benchmark
+from harness.qsl import SampleLibrary
+
+
+class Responder:
+    """Runs one batch of query samples through the backend and completes them with LoadGen."""
+
+    def __init__(self, backend: Backend, benchmark: Benchmark, library: SampleLibrary) -> None:
+        self._backend = backend
+        self._benchmark = benchmark
+        self._library = library
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+
+    def answer(self, query_samples: Sequence[lg.QuerySample]) -> None:
+        indices = [sample.index for sample in query_samples]
+        try:
+            outputs = self._backend.infer(self._library.batch(indices))
+            payloads = self._benchmark.postprocess(outputs, indices)
+        except Exception as error:  # kept and re-raised after the test; LoadGen must not wait forever
+            with self._lock:
+                self._error = self._error or error
+            payloads = [b""] * len(indices)
+        self._complete(query_samples, payloads)
+
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    @staticmethod
+    def _complete(query_samples: Sequence[lg.QuerySample], payloads: Sequence[bytes]) -> None:
+        # The arrays must stay alive until QuerySamplesComplete returns: LoadGen reads them there.
+        buffers = [np.frombuffer(payload, dtype=np.uint8) for payload in payloads]
+        responses = [
+            lg.QuerySampleResponse(sample.id, buffer.ctypes.data if buffer.size else 0, buffer.size)
+            for sample, buffer in zip(query_samples, buffers, strict=True)
+        ]
+        lg.QuerySamplesComplete(responses)
+
+
+class BatchingSUT:
+    """Answers each query in LoadGen's issue thread, `batch_size` samples at a time."""
+
+    def __init__(self, responder: Responder, batch_size: int) -> None:
+        self.responder = responder
+        self.batch_size = batch_size
+
+    def issue_query(self, query_samples: list[lg.QuerySample]) -> None:
+        for start in range(0, len(query_samples), self.batch_size):
+            self.responder.answer(query_samples[start : start + self.batch_size])
+
+    def flush_queries(self) -> None:
+        """Nothing is ever pending: every query is answered before issue_query returns."""
+
+    def start(self) -> None:
+        """Nothing to start: work happens in LoadGen's thread."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+
+class ServerSUT:
+    """Queue plus worker threads with dynamic batching, for the Server scenario."""
+
+    def __init__(
+        self, responder: Responder, batch_size: int, workers: int = 2, batch_wait_s: float = 0.001
+    ) -> None:
+        self.responder = responder
+        self.batch_size = batch_size
+        self._batch_wait_s = batch_wait_s
+        self._queue: queue.SimpleQueue[lg.QuerySample | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"server-worker-{n}", daemon=True)
+            for n in range(workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def issue_query(self, query_samples: list[lg.QuerySample]) -> None:
+        for sample in query_samples:
+            self._queue.put(sample)
+
+    def flush_queries(self) -> None:
+        """Workers never hold samples back beyond the batch wait, so there is nothing to flush."""
+
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = self._fill_batch(first)
+            self.responder.answer(batch)
+            if stop:
+                return
+
+    def _fill_batch(self, first: lg.QuerySample) -> tuple[list[lg.QuerySample], bool]:
+        """`first` plus what arrives within the batch wait, up to the batch size; True if told to stop."""
+        batch = [first]
+        deadline = time.monotonic() + self._batch_wait_s
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+        return batch, False
