@@ -1,0 +1,258 @@
+"""TensorRT backend: build (or reuse, or accept) an engine, then run batches over several CUDA streams."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.backends.base import BackendError, BackendInfo
+from harness.backends.tensorrt.buffers import BufferPlan, SlotPool, allocate_slots, plan_buffers, run_on_slot
+from harness.backends.tensorrt.calibration import (
+    CacheProvenance,
+    CalibrationCache,
+    CalibrationError,
+    CalibrationSession,
+    list_sha256,
+    read_calibration_list,
+)
+from harness.backends.tensorrt.engine_cache import EngineCache, EngineKey, check_prebuilt
+from harness.backends.tensorrt.hashing import file_sha256
+from harness.backends.tensorrt.interface import BuildRequest, GpuIdentity, TrtRuntime
+from harness.backends.tensorrt.nms import nms_layer
+from harness.backends.tensorrt.onnx_inputs import read_onnx_input
+from harness.backends.tensorrt.plugins import LoadedPlugin, load_plugins
+from harness.backends.tensorrt.profiles import ProfileTable
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+def parse_cuda_device(device: str) -> int:
+    """ "cuda" -> 0, "cuda:N" -> N; anything else is an error (TensorRT has no CPU mode)."""
+    if device == "cuda":
+        return 0
+    prefix, _, index = device.partition(":")
+    if prefix == "cuda" and index.isdigit():
+        return int(index)
+    raise BackendError(
+        f"device {device!r}: the tensorrt backend runs on CUDA only; pass --device cuda or cuda:N"
+    )
+
+
+@dataclass(frozen=True)
+class TensorRTOptions:
+    """Settings beyond the registry's common device/precision/threads."""
+
+    batch_sizes: tuple[int, ...] = (1,)
+    streams: int = 2
+    engine: Path | None = None  # a prebuilt serialized engine (KILT-style); skips the build
+    plugins: tuple[Path, ...] = ()
+    cache_dir: Path = Path(".trt-engines")
+    no_rebuild: bool = False
+    calibration_list: Path | None = None
+    calibration_loader: Callable[[str], np.ndarray] | None = None  # image name -> preprocessed sample
+    calibration_batch_size: int = 32
+    recalibrate_mismatched: bool = True
+    benchmark: str = ""
+    nms: str = "host"
+    nms_outputs: tuple[str, str] = ("boxes", "scores")
+    output_names: tuple[str, ...] = ()  # the benchmark's output order; empty = the engine's order
+    sample_shape: tuple[int, ...] | None = None  # for ONNX inputs with dynamic sample dims
+    workspace_bytes: int = 4 << 30
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Loaded:
+    runtime: TrtRuntime
+    gpu: GpuIdentity
+    plan: BufferPlan
+    table: ProfileTable
+    pool: SlotPool
+    output_order: list[int]
+    details: dict[str, str]
+    plugins: list[LoadedPlugin]
+
+
+class TensorRTBackend:
+    """Backend over TensorRT 8.6; `runtime_factory` gives the real runtime, or the tests' stand-in."""
+
+    def __init__(
+        self,
+        device: str = "cuda",
+        precision: str = "fp16",
+        threads: int | None = None,
+        options: TensorRTOptions | None = None,
+        runtime_factory: Callable[[int], TrtRuntime] | None = None,
+    ) -> None:
+        if precision not in PRECISIONS:
+            valid = ", ".join(PRECISIONS)
+            raise BackendError(f"precision {precision!r}: the tensorrt backend supports {valid}")
+        self.device_index = parse_cuda_device(device)
+        self.precision = precision
+        self.threads = threads  # host threads play no part in TensorRT; accepted for the common signature
+        self.options = options or TensorRTOptions()
+        if runtime_factory is None:
+            from harness.backends.tensorrt.trt_api import load_real_runtime
+
+            runtime_factory = load_real_runtime
+        self._runtime_factory = runtime_factory
+        self._loaded: _Loaded | None = None
+
+    def load(self, model_path: Path) -> None:
+        opts = self.options
+        runtime = self._runtime_factory(self.device_index)
+        plugins = load_plugins(list(opts.plugins))
+        runtime.init_plugins()
+        gpu = runtime.gpu(self.device_index)
+        version = runtime.tensorrt_version()
+        details: dict[str, str] = {"plugins": ",".join(str(p.path) for p in plugins)}
+        if opts.engine is not None:
+            details.update(check_prebuilt(opts.engine, gpu, version))
+            data = opts.engine.read_bytes()
+            table_input = None
+        else:
+            name, sample = read_onnx_input(model_path, opts.sample_shape)
+            table_input = ProfileTable.create(name, sample, opts.batch_sizes, opts.streams)
+            data, built = self._cached_engine(runtime, gpu, version, model_path, table_input, plugins)
+            details.update(built)
+        engine = runtime.deserialize(data)
+        bindings = engine.bindings()
+        if table_input is None:
+            (input_spec,) = [b for b in bindings if b.is_input] or [None]
+            if input_spec is None:
+                raise BackendError(f"engine {opts.engine} has no input")
+            table_input = ProfileTable.create(
+                input_spec.name, input_spec.shape, opts.batch_sizes, opts.streams
+            )
+        plan = plan_buffers(bindings, table_input.max_batch, opts.streams)
+        pool = allocate_slots(runtime, engine, plan, table_input)
+        details["buffer_bytes_per_stream"] = str(plan.bytes_per_stream())
+        details["streams"] = str(opts.streams)
+        details["batch_sizes"] = ",".join(map(str, table_input.batch_sizes))
+        self._loaded = _Loaded(
+            runtime, gpu, plan, table_input, pool, self._output_order(plan), details, plugins
+        )
+
+    def _cached_engine(
+        self,
+        runtime: TrtRuntime,
+        gpu: GpuIdentity,
+        version: str,
+        model_path: Path,
+        table: ProfileTable,
+        plugins: list[LoadedPlugin],
+    ) -> tuple[bytes, dict[str, str]]:
+        opts = self.options
+        model_sha = file_sha256(model_path)
+        session = self._calibration_session(model_path, model_sha, table)
+        nms = nms_layer(opts.nms, opts.benchmark, *opts.nms_outputs) if opts.nms == "gpu" else None
+
+        def key_for(calibration: bytes | None) -> EngineKey:
+            return EngineKey(
+                gpu_name=gpu.name,
+                compute_capability=gpu.compute_capability,
+                tensorrt_version=version,
+                precision=self.precision,
+                batch_sizes=table.batch_sizes,
+                streams=table.slots,
+                profiles=tuple(table.describe()),
+                model_sha256=model_sha,
+                calibration_cache_sha256=hashlib.sha256(calibration).hexdigest() if calibration else "",
+                plugin_sha256=tuple(p.sha256 for p in plugins),
+                nms=dict(nms.fields) if nms else {},
+            )
+
+        def build() -> tuple[bytes, EngineKey]:
+            request = BuildRequest(
+                model_path,
+                self.precision,
+                table.profiles(),
+                opts.workspace_bytes,
+                session,
+                nms,
+                dict(opts.extra),
+            )
+            data = runtime.build_engine(request)
+            calibration = session.read_cache() if session else None
+            if session is not None and calibration is None:
+                raise CalibrationError("the INT8 build wrote no calibration cache; TensorRT's log says why")
+            return data, key_for(calibration)
+
+        cache = EngineCache(opts.cache_dir)
+        cached = cache.get_or_build(
+            model_path.stem, key_for(session.read_cache() if session else None), build, opts.no_rebuild
+        )
+        details = {"engine": str(cached.path), "engine_cache": cached.status, **cached.key.details()}
+        if session is not None:
+            details["calibration_batches_run"] = str(session.batches_served)
+        return cached.data, details
+
+    def _calibration_session(
+        self, model_path: Path, model_sha: str, table: ProfileTable
+    ) -> CalibrationSession | None:
+        if self.precision != "int8":
+            return None
+        opts = self.options
+        if opts.calibration_list is None or opts.calibration_loader is None:
+            raise CalibrationError(
+                "precision int8 needs calibration: pass MLPerf's calibration list (--calibration-list) "
+                "and the dataset its images come from"
+            )
+        names = read_calibration_list(opts.calibration_list)
+        if opts.calibration_batch_size > table.max_batch:
+            raise CalibrationError(
+                f"calibration batch size {opts.calibration_batch_size} exceeds the largest profile "
+                f"({table.max_batch}); lower it or add a larger batch size"
+            )
+        cache = CalibrationCache(
+            opts.cache_dir / f"{model_path.stem}.calib",
+            CacheProvenance(model_sha, list_sha256(names)),
+            rebuild_mismatched=opts.recalibrate_mismatched,
+        )
+        return CalibrationSession(names, opts.calibration_batch_size, opts.calibration_loader, cache)
+
+    def _output_order(self, plan: BufferPlan) -> list[int]:
+        outputs = [b.name for b in plan.bindings if not b.is_input]
+        wanted = self.options.output_names
+        if not wanted:
+            return list(range(len(outputs)))
+        missing = [n for n in wanted if n not in outputs]
+        if missing:
+            raise BackendError(f"the engine has no output(s) {missing}; its outputs are {outputs}")
+        return [outputs.index(n) for n in wanted]
+
+    def _require(self) -> _Loaded:
+        if self._loaded is None:
+            raise BackendError("the tensorrt backend has no engine yet; call load() first")
+        return self._loaded
+
+    def warmup(self, batch: np.ndarray) -> None:
+        loaded = self._require()
+        # Each slot owns its own contexts; run every one once so no first call pays for lazy setup.
+        for _ in range(loaded.plan.streams):
+            self.infer(batch)
+
+    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        loaded = self._require()
+        with loaded.pool.acquire() as slot:
+            outputs = run_on_slot(loaded.runtime, slot, loaded.plan, loaded.table, batch)
+        return [outputs[i] for i in loaded.output_order]
+
+    def info(self) -> BackendInfo:
+        loaded = self._require()
+        return BackendInfo(
+            backend="tensorrt",
+            version=loaded.runtime.tensorrt_version(),
+            device=f"cuda:{self.device_index} ({loaded.gpu.name}, sm {loaded.gpu.compute_capability})",
+            precision=self.precision,
+            details=dict(loaded.details),
+        )
+
+    def close(self) -> None:
+        if self._loaded is not None:
+            self._loaded.pool.release_all()
+            self._loaded = None

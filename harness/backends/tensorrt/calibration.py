@@ -1,0 +1,148 @@
+"""INT8 calibration: the MLPerf calibration list, calibration batches and the calibration cache file.
+
+The cache TensorRT writes is opaque bytes; next to it we keep `<cache>.json` naming the sha256 of the ONNX
+weights and of the calibration list it was computed from. A cache is reused only when both match, so a cache
+left over from other weights is never applied silently: it is rebuilt (the default) or refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.backends.base import BackendError
+
+_LOG = logging.getLogger(__name__)
+
+
+class CalibrationError(BackendError):
+    """Calibration input or cache is unusable; the message names the file and the fix."""
+
+
+def read_calibration_list(path: Path) -> list[str]:
+    """Image names, one a line (MLPerf's cal_image_list_option_*.txt); blank lines ignored."""
+    if not path.is_file():
+        raise CalibrationError(f"calibration list {path} does not exist; pass MLPerf's calibration list file")
+    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not names:
+        raise CalibrationError(f"calibration list {path} is empty; it needs one image name per line")
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise CalibrationError(f"calibration list {path} names {duplicates[:3]} more than once")
+    return names
+
+
+def list_sha256(names: list[str]) -> str:
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+def calibration_batches(
+    names: list[str], batch_size: int, load: Callable[[str], np.ndarray]
+) -> Iterator[np.ndarray]:
+    """Stacked batches of `batch_size` preprocessed images; a last partial batch is padded with repeats.
+
+    TensorRT's calibrator takes only full batches; repeating images of the list keeps every listed image in
+    the statistics (dropping them would calibrate on fewer images than MLPerf lists).
+    """
+    if batch_size < 1:
+        raise CalibrationError(f"calibration batch size {batch_size} must be at least 1")
+    for start in range(0, len(names), batch_size):
+        chunk = names[start : start + batch_size]
+        chunk = chunk + [chunk[i % len(chunk)] for i in range(batch_size - len(chunk))]
+        yield np.stack([load(name) for name in chunk])
+
+
+@dataclass(frozen=True)
+class CacheProvenance:
+    onnx_sha256: str
+    calibration_list_sha256: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"onnx_sha256": self.onnx_sha256, "calibration_list_sha256": self.calibration_list_sha256}
+        )
+
+
+class CalibrationCache:
+    """The cache file and its provenance record; `load` decides whether the cached bytes may be used."""
+
+    def __init__(self, path: Path, provenance: CacheProvenance, rebuild_mismatched: bool = True) -> None:
+        self.path = path
+        self.meta_path = path.with_name(path.name + ".json")
+        self.provenance = provenance
+        self.rebuild_mismatched = rebuild_mismatched
+
+    def load(self) -> bytes | None:
+        """The cached bytes if made from these weights and this list; None means calibrate afresh."""
+        if not self.path.exists():
+            return None
+        if not self.meta_path.exists():
+            return self._mismatch(f"{self.meta_path} is missing, so the weights it was made from are unknown")
+        try:
+            recorded = json.loads(self.meta_path.read_text())
+            found = CacheProvenance(recorded["onnx_sha256"], recorded["calibration_list_sha256"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._mismatch(f"{self.meta_path} is unreadable ({exc})")
+        if found.onnx_sha256 != self.provenance.onnx_sha256:
+            return self._mismatch(
+                f"it was made for other weights (onnx sha256 {found.onnx_sha256[:12]}…, "
+                f"these are {self.provenance.onnx_sha256[:12]}…)"
+            )
+        if found.calibration_list_sha256 != self.provenance.calibration_list_sha256:
+            return self._mismatch("it was made from another calibration list")
+        return self.path.read_bytes()
+
+    def _mismatch(self, why: str) -> None:
+        if not self.rebuild_mismatched:
+            raise CalibrationError(
+                f"calibration cache {self.path} cannot be used: {why}; delete it or allow recalibration"
+            )
+        _LOG.warning("calibration cache %s is not used and will be rebuilt: %s", self.path, why)
+        return None
+
+    def store(self, data: bytes) -> None:
+        """Write the cache, then its provenance, each atomically (a crash never leaves a mismatched pair)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.path, data)
+        _atomic_write(self.meta_path, self.provenance.to_json().encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+class CalibrationSession:
+    """The CalibrationSource TensorRT's calibrator pulls from: batches plus the cache.
+
+    When the cache is valid TensorRT reads it and asks for no batches, so images are loaded only when needed.
+    """
+
+    def __init__(
+        self, names: list[str], batch_size: int, load: Callable[[str], np.ndarray], cache: CalibrationCache
+    ) -> None:
+        self.batch_size = batch_size
+        self._batches = calibration_batches(names, batch_size, load)
+        self._cache = cache
+        self.batches_served = 0
+
+    def next_batch(self) -> np.ndarray | None:
+        batch = next(self._batches, None)
+        if batch is not None:
+            self.batches_served += 1
+        return batch
+
+    def read_cache(self) -> bytes | None:
+        return self._cache.load()
+
+    def write_cache(self, data: bytes) -> None:
+        self._cache.store(data)
