@@ -109,12 +109,13 @@ def _run_staged(
     staging: Staging,
     system_json: str | None,
 ) -> RunOutcome:
+    # The backend first: a bad model or a missing GPU fails in seconds, before the dataset is decoded.
+    backend = _load_backend(request, benchmark)
+    info = backend.info()
+
     cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
     entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
     library = SampleLibrary(entries, performance_count=len(entries))
-
-    backend = _load_backend(request, benchmark)
-    info = backend.info()
 
     measurements = staging.path / layout.measurements_dir
     measurements.mkdir(parents=True)
@@ -130,7 +131,13 @@ def _run_staged(
         sut = BatchingSUT(responder, request.batch_size)
     log_dir = staging.path / "loadgen"
     run_test(sut, library, settings, log_dir)
-    responder.raise_if_failed()
+    try:
+        responder.raise_if_failed()
+    except Exception as error:
+        raise RunError(
+            f"inference failed during the LoadGen test ({type(error).__name__}: {error}); "
+            "no results were placed"
+        ) from error
 
     result_dir = staging.path / layout.result_dir(request.mode)
     result_dir.mkdir(parents=True)

@@ -44,11 +44,12 @@ class OnnxRuntimeBackend:
 
     def load(self, model_path: Path) -> None:
         """Open the model; fails if it is not ONNX or lacks the outputs the benchmark reads."""
+        providers = self._providers()
         options = ort.SessionOptions()
         if self._threads is not None:
             options.intra_op_num_threads = self._threads
         try:
-            session = ort.InferenceSession(str(model_path), sess_options=options, providers=self._providers())
+            session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
         except Exception as error:  # onnxruntime raises its own untyped exceptions for every bad model
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise BackendError(
