@@ -51,6 +51,11 @@ def parser(project: Project) -> argparse.ArgumentParser:
     return top
 
 
+def log_line(line: str) -> None:
+    """Build output goes out as it arrives, unwrapped, so it reads like `docker build`."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         try:
@@ -59,7 +64,7 @@ def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> i
             engine = None
         sys.stdout.write(builder.dry_run(project, args.name, engine, args.allow_unpinned))
         return 0
-    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, console.print)
+    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, log_line)
     console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
     return 0
 

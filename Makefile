@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what is missing first.
+PY := .venv/bin/python
+DEMO := build/demo
+
+.PHONY: setup demo test lint golden clean-demo
+
+setup:
+	bash scripts/setup-host.sh
+
+# Build the cpu image, generate a small exactly-scorable dataset and model, run accuracy and performance into an
+# MLPerf submission tree, print a summary.
+demo: setup
+	bash scripts/demo.sh
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q -rs
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+# Regenerate the golden Dockerfiles after an intended template or definition change; review the diff.
+golden:
+	$(PY) -m pytest -q tests/test_golden_dockerfiles.py --update-golden
+
+clean-demo:
+	rm -rf $(DEMO)
