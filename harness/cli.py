@@ -147,7 +147,8 @@ def _run(args: argparse.Namespace, arguments: list[str]) -> int:
         request = _request(args, arguments)
         outcome = execute(request)
     except _INPUT_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        # One line, whatever a runtime put into its message: the host side shows it as is.
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as interrupt:
         name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"

@@ -1,0 +1,264 @@
+"""`python -m harness run` end to end on the host: real LoadGen, real ONNX Runtime, synthetic ImageNet.
+
+Each run is its own process, as in the image: LoadGen applies its built-in mlperf.conf only once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import onnx
+import pytest
+
+from msb.synthetic.imagenet import write_dataset, write_model
+
+REPO = Path(__file__).resolve().parents[1]
+COUNT = 18
+# Short performance runs: LoadGen then reports INVALID (too short), which is fine for these tests.
+SHORT = ["--min-duration-ms", "200", "--min-query-count", "40", "--threads", "1"]
+SUBMISSION = Path("closed") / "ACME"
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic")
+    write_dataset(root / "dataset", COUNT)
+    write_dataset(root / "flipped", COUNT, flip=5)
+    write_model(root / "model.onnx")
+    return root
+
+
+def harness(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_args(
+    synthetic: Path, output: Path, scenario: str = "Offline", mode: str = "accuracy", **paths: Path
+) -> list[str | Path]:
+    return [
+        "run",
+        "--benchmark=resnet50",
+        f"--scenario={scenario}",
+        f"--mode={mode}",
+        "--dataset",
+        paths.get("dataset", synthetic / "dataset"),
+        "--model",
+        paths.get("model", synthetic / "model.onnx"),
+        "--backend=onnxruntime",
+        "--output",
+        output,
+        "--submitter=ACME",
+        "--system=host_cpu",
+    ]
+
+
+def scenario_dir(output: Path, scenario: str) -> Path:
+    return output / SUBMISSION / "results" / "host_cpu" / "resnet50" / scenario
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], output: Path, names: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert names in result.stderr
+    assert not (output / "closed").exists()
+
+
+def test_accuracy_run_scores_the_synthetic_set_at_100_percent_in_the_official_wording(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    result = harness(*run_args(synthetic, tmp_path))
+    assert result.returncode == 0, result.stderr
+    accuracy_dir = scenario_dir(tmp_path, "Offline") / "accuracy"
+    line = (accuracy_dir / "accuracy.txt").read_text().strip()
+    assert line == f"accuracy=100.000%, good={COUNT}, total={COUNT}"
+    assert f"accuracy: {line}" in result.stdout
+    for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "mlperf_log_accuracy.json"):
+        assert (accuracy_dir / name).is_file()
+    # Payloads as tools/accuracy-imagenet.py reads them: one float32 label per unique sample.
+    entries = json.loads((accuracy_dir / "mlperf_log_accuracy.json").read_text())
+    assert sorted({entry["qsl_idx"] for entry in entries}) == list(range(COUNT))
+    assert all(len(bytes.fromhex(entry["data"])) == 4 for entry in entries)
+
+
+def test_flipped_labels_lower_accuracy_to_exactly_the_expected_figure(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    result = harness(*run_args(synthetic, tmp_path, dataset=synthetic / "flipped"), "--scenario=SingleStream")
+    assert result.returncode == 0, result.stderr
+    line = (scenario_dir(tmp_path, "SingleStream") / "accuracy" / "accuracy.txt").read_text().strip()
+    assert line == f"accuracy={100 * (COUNT - 5) / COUNT:.3f}%, good={COUNT - 5}, total={COUNT}"
+
+
+def test_count_limits_the_run_to_the_first_samples(synthetic: Path, tmp_path: Path) -> None:
+    result = harness(*run_args(synthetic, tmp_path, dataset=synthetic / "flipped"), "--count=7")
+    assert result.returncode == 0, result.stderr
+    line = (scenario_dir(tmp_path, "Offline") / "accuracy" / "accuracy.txt").read_text().strip()
+    assert line == "accuracy=28.571%, good=2, total=7"
+    user_conf = tmp_path / SUBMISSION / "measurements" / "host_cpu" / "resnet50" / "Offline" / "user.conf"
+    assert "resnet50.Offline.performance_sample_count_override = 7" in user_conf.read_text()
+
+
+def test_offline_performance_run_fills_the_v51_layout(synthetic: Path, tmp_path: Path) -> None:
+    system_json = tmp_path / "system.json"
+    system_json.write_text(json.dumps({"system_name": "host"}))
+    run_info = json.dumps({"docker_run": ["--cpus=2"]})
+    args = [*run_args(synthetic, tmp_path / "exp", mode="performance"), *SHORT, "--target-qps=400"]
+    result = harness(*args, "--system-json", system_json, "--run-info-json", run_info)
+    assert result.returncode == 0, result.stderr
+    exp = tmp_path / "exp" / SUBMISSION
+
+    summary = scenario_dir(tmp_path / "exp", "Offline") / "performance" / "run_1" / "mlperf_log_summary.txt"
+    validity = re.search(r"Result is : (VALID|INVALID)", summary.read_text())
+    assert validity is not None
+    assert re.search(rf"Samples per second: [\d.]+ \[{validity[1]}\]", result.stdout)
+    assert (summary.parent / "mlperf_log_detail.txt").is_file()
+
+    measurements = exp / "measurements" / "host_cpu" / "resnet50" / "Offline"
+    fields = json.loads((measurements / "host_cpu_onnxruntime-cpu_Offline.json").read_text())
+    assert set(fields) >= {
+        "starting_weights_filename",
+        "weight_transformations",
+        "weight_data_types",
+        "input_data_types",
+        "retraining",
+    }
+    user_conf = (measurements / "user.conf").read_text()
+    assert "resnet50.Offline.target_qps = 400" in user_conf
+    assert "resnet50.Offline.min_duration = 200" in user_conf
+    readme = (measurements / "README.md").read_text()
+    assert "python -m harness run --benchmark=resnet50 --scenario=Offline --mode=performance" in readme
+    assert "--cpus=2" in readme
+    assert (exp / "code" / "resnet50" / "onnxruntime-cpu" / "README.md").is_file()
+    assert json.loads((exp / "systems" / "host_cpu.json").read_text()) == {"system_name": "host"}
+    # Shared through the experiment's group: everything written is group-writable.
+    assert os.stat(summary).st_mode & stat.S_IWGRP
+    assert not list((tmp_path / "exp" / ".staging").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "extra", "metric"),
+    [
+        ("SingleStream", [], r"90.0th percentile latency: [\d.]+ ms"),
+        ("MultiStream", ["--samples-per-query=4"], r"99.0th percentile latency: [\d.]+ ms"),
+        ("Server", ["--target-qps=200", "--batch-size=4"], r"Completed samples per second: [\d.]+"),
+        ("Offline", ["--target-qps=400"], r"Samples per second: [\d.]+"),
+    ],
+)
+def test_every_scenario_completes_a_short_performance_run(
+    synthetic: Path, tmp_path: Path, scenario: str, extra: list[str], metric: str
+) -> None:
+    result = harness(*run_args(synthetic, tmp_path, scenario, "performance"), *SHORT, *extra)
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"{metric} \[(VALID|INVALID)\]", result.stdout), result.stdout
+    assert (scenario_dir(tmp_path, scenario) / "performance" / "run_1" / "mlperf_log_summary.txt").is_file()
+
+
+def test_second_run_reads_preprocessed_samples_from_the_cache(synthetic: Path, tmp_path: Path) -> None:
+    first = harness(*run_args(synthetic, tmp_path))
+    assert f"samples: {COUNT} ({COUNT} preprocessed now" in first.stdout
+    cached = sorted((tmp_path / ".cache" / "preprocessed").rglob("*.npy"))
+    assert len(cached) == COUNT
+    stamps = [path.stat().st_mtime_ns for path in cached]
+    second = harness(*run_args(synthetic, tmp_path))
+    assert second.returncode == 0, second.stderr
+    assert f"samples: {COUNT} (0 preprocessed now" in second.stdout
+    assert [path.stat().st_mtime_ns for path in cached] == stamps
+
+
+def test_corrupt_jpeg_is_named(synthetic: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "dataset"
+    write_dataset(dataset, 4)
+    broken = dataset / "ILSVRC2012_val_00000003.JPEG"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    result = harness(*run_args(synthetic, tmp_path / "exp", dataset=dataset))
+    assert_clean_failure(result, tmp_path / "exp", str(broken))
+
+
+def test_missing_dataset_is_named(synthetic: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dataset"
+    result = harness(*run_args(synthetic, tmp_path / "exp", dataset=missing))
+    assert_clean_failure(result, tmp_path / "exp", str(missing))
+
+
+def test_empty_dataset_directory_is_refused(synthetic: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = harness(*run_args(synthetic, tmp_path / "exp", dataset=tmp_path / "empty"))
+    assert_clean_failure(result, tmp_path / "exp", "val_map.txt is missing")
+
+
+def test_a_file_that_is_not_onnx_is_refused_as_model(synthetic: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    model.write_text("this is not a protobuf")
+    result = harness(*run_args(synthetic, tmp_path / "exp", model=model))
+    assert_clean_failure(result, tmp_path / "exp", f"cannot load {model} as an ONNX model")
+
+
+def test_cuda_without_a_cuda_provider_is_an_error_not_a_cpu_run(synthetic: Path, tmp_path: Path) -> None:
+    result = harness(*run_args(synthetic, tmp_path / "exp"), "--device=cuda")
+    assert_clean_failure(result, tmp_path / "exp", "--device cuda asks for CUDA")
+
+
+def test_unknown_backend_lists_the_valid_ones(synthetic: Path, tmp_path: Path) -> None:
+    result = harness(*run_args(synthetic, tmp_path / "exp"), "--backend=tvm")
+    assert_clean_failure(result, tmp_path / "exp", "choose from 'onnxruntime'")
+
+
+def test_failure_midway_through_loadgen_leaves_no_partial_result(synthetic: Path, tmp_path: Path) -> None:
+    # A model fixed to batches of 8: warm-up passes, the last (partial) batch of the test fails.
+    model = onnx.load(str(synthetic / "model.onnx"))
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 8
+    fixed = tmp_path / "fixed-batch.onnx"
+    onnx.save(model, str(fixed))
+    output = tmp_path / "exp"
+    result = harness(*run_args(synthetic, output, model=fixed), "--batch-size=8")
+    assert_clean_failure(result, output, "inference failed during the LoadGen test")
+    assert not list((output / ".staging").iterdir())
+
+
+def test_sigterm_during_the_run_leaves_no_partial_result(synthetic: Path, tmp_path: Path) -> None:
+    output = tmp_path / "exp"
+    args = [*run_args(synthetic, output, mode="performance"), "--min-duration-ms=60000", "--threads=1"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", *map(str, args)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not list((output / ".staging").glob("*/loadgen/mlperf_log_detail.txt")):
+        assert time.monotonic() < deadline and process.poll() is None, "LoadGen never started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert "interrupted by SIGTERM" in stderr
+    assert not (output / "closed").exists()
+    assert not [p for p in (output / ".staging").iterdir() if p.suffix != ".lock"]
+
+
+def test_a_stale_staging_folder_is_removed_by_the_next_run(synthetic: Path, tmp_path: Path) -> None:
+    stale = tmp_path / ".staging" / "20250101T000000-1-abcdef"
+    (stale / "closed").mkdir(parents=True)
+    (stale / "closed" / "partial.txt").write_text("left by a killed run")
+    result = harness(*run_args(synthetic, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert not (tmp_path / "closed" / "partial.txt").exists()
