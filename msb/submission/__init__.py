@@ -1,1 +1,1 @@
-"""The submission tree after the runs: truncating accuracy logs, checking the round's rules, packing a tarball."""
+"""The submission tree after the runs: truncating accuracy logs, checking the rules, packing a tarball."""

@@ -1,4 +1,4 @@
-"""Rules on an accuracy directory: the figure meets the round's target and the log is truncated with its hash."""
+"""Rules on an accuracy directory: the figure meets the target, the log is truncated and its hash recorded."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def accuracy_findings(directory: Path, model: ModelRules, profile: RoundProfile)
         findings.append(
             error(
                 log,
-                f"accuracy log is {log.stat().st_size} bytes, not truncated (limit {profile.max_accuracy_log_bytes})",
+                f"log is {log.stat().st_size} bytes: not truncated (limit {profile.max_accuracy_log_bytes})",
                 TRUNCATE_FIX,
             )
         )
@@ -58,7 +58,7 @@ def accuracy_findings(directory: Path, model: ModelRules, profile: RoundProfile)
                 findings.append(
                     error(
                         detail,
-                        f"accuracy run covered {total} samples, the {model.name} dataset has {model.dataset_size}",
+                        f"run covered {total} samples; the {model.name} dataset has {model.dataset_size}",
                         "run the accuracy pass over the whole validation set (no dataset count limit)",
                     )
                 )

@@ -1,6 +1,6 @@
-"""Our submission checker: the round's rules applied to a tree DIR/<division>/<submitter>/..., reported like a linter.
+"""Our submission checker: the round's rules applied to DIR/<division>/<submitter>/..., linter-style.
 
-It follows the official checker of the round (tools/submission/submission_checker.py in mlcommons/inference) and is
+It follows the round's official checker (tools/submission/submission_checker.py in mlcommons/inference) and is
 stricter in two ways: an empty tree is an error, not a vacuous pass, and every finding carries its fix.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+
 from msb.errors import MsbError
 from msb.rounds import ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings

@@ -1,8 +1,8 @@
-"""Rules on the compliance runs of one result: compliance/<system>/<model>/<scenario>/TEST*/ (closed division).
+"""Rules on the compliance runs of a result: compliance/<system>/<model>/<scenario>/TEST*/ (closed division).
 
 Layout, as the round's checker expects it:
   TEST*/verify_performance.txt               a line with TEST PASS
-  TEST*/performance/run_1/                   the compliance run's summary and detail logs (a full performance run)
+  TEST*/performance/run_1/                   the run's summary and detail logs (a full-length performance run)
   TEST01/verify_accuracy.txt                 TEST PASS, or else the two accuracies below agree within 1 %
   TEST01/accuracy/                           mlperf_log_accuracy.json (truncated) and accuracy.txt (its hash)
 """

@@ -11,7 +11,7 @@ from msb.submission.findings import Finding, error
 def file_list_findings(
     directory: Path, required: Iterable[str], optional: Iterable[str] = (), ignored: Iterable[str] = ()
 ) -> list[Finding]:
-    """Missing required files and unexpected extra files, one finding each (the official checker's files_diff)."""
+    """Missing required files and unexpected extra ones, one finding each (as the official files_diff)."""
     if not directory.is_dir():
         return [error(directory, "directory is missing", f"create it with {', '.join(required)}")]
     present = {p.name for p in directory.iterdir() if p.is_file()}

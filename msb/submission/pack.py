@@ -66,7 +66,7 @@ def pack(root: Path, tarball: Path, profile: RoundProfile, force: bool = False) 
 
 
 def tar_bytes(root: Path) -> tuple[bytes, int]:
-    """The gzipped tar of the division directories under `root` and its entry count; a pure function of the tree."""
+    """The gzipped tar of the division directories under `root`, and its entry count: pure in the tree."""
     raw = io.BytesIO()
     count = 0
     # GNU format writes no pax headers, which would carry extra (varying) attributes.

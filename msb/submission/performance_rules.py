@@ -85,7 +85,7 @@ def performance_findings(
             findings.append(
                 error(
                     path,
-                    f"Server target latency {latency} ns exceeds the {model.server_target_latency_ns} ns bound",
+                    f"target latency {latency} ns exceeds the bound, {model.server_target_latency_ns} ns",
                     f"set {model.name}.Server.target_latency no higher than the round's bound",
                 )
             )
@@ -117,15 +117,15 @@ def _count_findings(log: DetailLog, model: ModelRules, scenario: str, profile: R
     # Early-stopping scenarios size themselves; only the others have a fixed minimum query count.
     required_queries = model.min_query_count.get(scenario)
     queries = log.value("effective_min_query_count")
-    if scenario not in profile.early_stopping_scenarios and required_queries is not None:
-        if not isinstance(queries, int) or queries < required_queries:
-            findings.append(
-                error(
-                    path,
-                    f"shortened run: min_query_count {queries} is below {required_queries}; not valid for submission",
-                    "drop the min_query_count override and rerun",
-                )
+    fixed_length = scenario not in profile.early_stopping_scenarios and required_queries is not None
+    if fixed_length and (not isinstance(queries, int) or queries < required_queries):
+        findings.append(
+            error(
+                path,
+                f"shortened run: min_query_count {queries} is below {required_queries}; not valid to submit",
+                "drop the min_query_count override and rerun",
             )
+        )
     if scenario == "Offline":
         per_query = log.value("effective_samples_per_query")
         if not isinstance(per_query, int) or per_query < model.offline_min_samples_per_query:

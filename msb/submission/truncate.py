@@ -1,9 +1,9 @@
 """Accuracy-log truncation, as MLPerf requires before upload.
 
-The submitted mlperf_log_accuracy.json keeps its first and last 4096 characters joined by a `\\n\\n...\\n\\n` line;
-accuracy.txt gets a `hash=<sha256 of the full log>` line, and the full log goes to a backup directory outside the
-submission tree (reviewers may ask for it). This matches what the official truncate_accuracy_log.py writes and what
-the official checker accepts: a hash line in accuracy.txt and a log of at most 10 KiB.
+The submitted mlperf_log_accuracy.json keeps its first and last 4096 characters joined by `\\n\\n...\\n\\n`;
+accuracy.txt gets a `hash=<sha256 of the full log>` line, and the full log goes to a backup directory outside
+the submission tree (reviewers may ask for it). This is what the official truncate_accuracy_log.py writes and
+what the official checker accepts: a hash line in accuracy.txt and a log of at most 10 KiB.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def file_sha256(path: Path) -> str:
 def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
     """Truncate one accuracy directory's log, recording its hash and keeping the full log at `backup_file`.
 
-    Order matters for a crash half-way: backup first, then the hash, then the log. A rerun after a crash between
-    the last two finds the hash equal to the (still full) log's and finishes; anything else is refused.
+    Order matters for a crash half-way: backup first, then the hash, then the log. A rerun after a crash
+    between the last two finds the hash equal to the (still full) log's and finishes; all else is refused.
     """
     log = accuracy_dir / ACCURACY_LOG
     txt = accuracy_dir / ACCURACY_TXT
@@ -88,7 +88,7 @@ def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
     if recorded and recorded != full_hash:
         raise TruncationError(
             f"{txt} records hash={recorded} but {log} hashes to {full_hash}",
-            "the log was replaced after truncation started: rerun the accuracy pass or restore the matching log",
+            "the log changed after truncation started: rerun the accuracy pass or restore the matching log",
         )
     _backup(log, backup_file, full_hash)
     if not recorded:
@@ -98,7 +98,7 @@ def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
 
 
 def accuracy_dirs(root: Path) -> Iterator[Path]:
-    """Every directory of a submission tree whose accuracy log is truncated: results and TEST01 compliance runs."""
+    """Every directory of a tree whose accuracy log gets truncated: results and TEST01 compliance runs."""
     for division in sorted(p for p in root.iterdir() if p.is_dir()):
         for submitter in sorted(p for p in division.iterdir() if p.is_dir()):
             yield from sorted(submitter.glob("results/*/*/*/accuracy"))
