@@ -36,7 +36,9 @@ def image_tags(spec: ImageSpec, revision: str) -> list[str]:
 
 
 def load_templates(project: Project) -> dict[str, str]:
-    return {path.relative_to(project.templates).as_posix(): path.read_text() for path in project.templates.rglob("*.j2")}
+    return {
+        path.relative_to(project.templates).as_posix(): path.read_text() for path in project.templates.rglob("*.j2")
+    }
 
 
 def dockerfile_for(project: Project, spec: ImageSpec, base: BaseRef) -> str:
@@ -53,9 +55,7 @@ def dry_run(project: Project, name: str, engine: Engine | None, allow_unpinned: 
     return dockerfile_for(project, spec, base_ref(spec, local_id, allow_unpinned))
 
 
-def build(
-    project: Project, name: str, engine: Engine, allow_unpinned: bool, log: Callable[[str], None]
-) -> BuiltImage:
+def build(project: Project, name: str, engine: Engine, allow_unpinned: bool, log: Callable[[str], None]) -> BuiltImage:
     spec = load_image_spec(project, name)
     local_id = ensure_base(spec.base, engine, log) if spec.base.bootstrap is not None else None
     base = base_ref(spec, local_id, allow_unpinned)

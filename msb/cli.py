@@ -37,7 +37,9 @@ def parser(project: Project) -> argparse.ArgumentParser:
     lock_cmd.add_argument("--no-base", action="store_true", help="lock the Python wheels only, not the base digest")
 
     run = sub.add_parser("run", help="run the harness in its image, results into the MLPerf submission layout")
-    run.add_argument("--system", required=True, help=f"system description in systems/: {', '.join(system_names(project))}")
+    run.add_argument(
+        "--system", required=True, help=f"system description in systems/: {', '.join(system_names(project))}"
+    )
     run.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
     run.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
     run.add_argument("--mode", required=True, help="accuracy or performance")

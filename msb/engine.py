@@ -6,6 +6,7 @@ errors become typed errors (msb.errors) that name the input and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -105,7 +106,13 @@ class DockerEngine:
         # --network none: every input is in the context already, so the build cannot depend on what the network
         # serves today. pull=False: the base is pinned by digest and must already be here.
         stream = self._api.build(
-            path=str(context), tag=tags[0], rm=True, forcerm=True, decode=True, pull=False, network_mode="none"
+            path=str(context),
+            tag=tags[0],
+            rm=True,
+            forcerm=True,
+            decode=True,
+            pull=False,
+            network_mode="none",
         )
         image_id = follow_build(stream, on_line)
         for tag in tags[1:]:
@@ -137,7 +144,5 @@ class DockerEngine:
         raise MsbError(f"{ref} was pulled but the engine reports no registry digest for it")
 
     def remove_container(self, name: str) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self._api.remove_container(name, force=True)
-        except docker.errors.NotFound:
-            pass

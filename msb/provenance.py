@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from msb.image_spec import ImageSpec
 from msb.project import Project

@@ -79,9 +79,7 @@ def quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_dockerfile(
-    spec: ImageSpec, templates: Mapping[str, str], base: BaseRef, provenance: Provenance
-) -> str:
+def render_dockerfile(spec: ImageSpec, templates: Mapping[str, str], base: BaseRef, provenance: Provenance) -> str:
     env = jinja2.Environment(
         loader=jinja2.DictLoader(dict(templates)),
         undefined=jinja2.StrictUndefined,

@@ -151,9 +151,7 @@ def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
         statuses=_strings(data["statuses"], f"{where}: statuses"),
         system_types=_strings(data["system_types"], f"{where}: system_types"),
         min_duration_ms=_get(data, "min_duration_ms", int, where),
-        early_stopping_scenarios=_scenarios(
-            data["early_stopping_scenarios"], f"{where}: early_stopping_scenarios"
-        ),
+        early_stopping_scenarios=_scenarios(data["early_stopping_scenarios"], f"{where}: early_stopping_scenarios"),
         max_file_bytes=_get(data, "max_file_bytes", int, where),
         max_accuracy_log_bytes=_get(data, "max_accuracy_log_bytes", int, where),
         calibration_doc_required=_get(data, "calibration_doc_required", bool, where),
@@ -163,9 +161,7 @@ def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
         systems=SystemsSchema(**{k: _strings(v, f"{where}: systems.{k}") for k, v in systems.items()}),
         valid_models=_strings(data["valid_models"], f"{where}: valid_models"),
         models={
-            str(name): _parse_model(
-                str(name), _mapping(spec, f"{where}: models.{name}"), f"{where}: models.{name}"
-            )
+            str(name): _parse_model(str(name), _mapping(spec, f"{where}: models.{name}"), f"{where}: models.{name}")
             for name, spec in models.items()
         },
     )

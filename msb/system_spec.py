@@ -12,7 +12,13 @@ from msb.yamlspec import check_keys, load_mapping, named_files
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 MODES = ("accuracy", "performance")
 # Scenario settings that become harness flags (and, through the harness, user.conf lines).
-SCENARIO_SETTINGS = ("target_qps", "target_latency_ms", "min_duration_ms", "min_query_count", "samples_per_query")
+SCENARIO_SETTINGS = (
+    "target_qps",
+    "target_latency_ms",
+    "min_duration_ms",
+    "min_query_count",
+    "samples_per_query",
+)
 BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios")
 
 

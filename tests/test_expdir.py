@@ -1,0 +1,53 @@
+"""Who the container runs as, and the experiment directory it writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from msb.errors import ExperimentDirError
+from msb.expdir import hand_back, identity, prepare
+
+
+def test_root_runs_the_container_as_the_fixed_unprivileged_uid() -> None:
+    ident = identity(uid_when_root=15000, gid=1500, euid=0, env={})
+    assert (ident.invoking_uid, ident.container_uid, ident.gid) == (0, 15000, 1500)
+    assert ident.needs_hand_back
+
+
+def test_sudo_runs_the_container_as_the_user_behind_sudo() -> None:
+    ident = identity(uid_when_root=15000, gid=1500, euid=0, env={"SUDO_UID": "1001"})
+    assert (ident.invoking_uid, ident.container_uid) == (1001, 1001)
+    assert not ident.needs_hand_back
+
+
+def test_a_user_runs_the_container_as_themself() -> None:
+    ident = identity(uid_when_root=15000, gid=1500, euid=1234, env={"SUDO_UID": "99"})
+    assert (ident.invoking_uid, ident.container_uid) == (1234, 1234)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root (CI runs as root)")
+def test_root_prepares_a_group_writable_setgid_tree_and_hands_results_back(tmp_path: Path) -> None:
+    ident = identity(uid_when_root=15000, gid=1500, euid=0, env={})
+    experiment = tmp_path / "exp"
+    (experiment / "closed").mkdir(parents=True)
+    prepare(experiment, ident)
+    for path in (experiment, experiment / "closed"):
+        st = path.stat()
+        assert st.st_gid == 1500 and st.st_mode & 0o2070 == 0o2070
+    written = experiment / "closed" / "result.txt"
+    written.write_text("x")
+    os.chown(written, 15000, 1500)  # as the container would leave it
+    assert hand_back(experiment, ident) == 1
+    assert (written.stat().st_uid, written.stat().st_gid) == (0, 1500)
+
+
+def test_uncreatable_experiment_directory_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    ident = identity(uid_when_root=15000, gid=1500, euid=0, env={})
+    with pytest.raises(ExperimentDirError) as err:
+        prepare(blocker / "exp", ident)
+    assert str(blocker / "exp") in err.value.message

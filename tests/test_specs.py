@@ -1,0 +1,62 @@
+"""Image definitions and system descriptions: strict loading with errors that name the input and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from msb.errors import SpecError
+from msb.image_spec import load_image_spec, parse_image_spec
+from msb.project import Project
+from msb.system_spec import load_system_spec, parse_system_spec
+
+
+def test_unknown_image_lists_the_valid_ones(project: Project) -> None:
+    with pytest.raises(SpecError) as err:
+        load_image_spec(project, "cpux")
+    assert "cpux" in err.value.message
+    assert "cpu, tensorrt-8.6.1" in err.value.fix
+
+
+def test_misspelt_field_in_an_image_definition_is_named(project: Project, tmp_path: Path) -> None:
+    data = yaml.safe_load((project.images / "cpu.yaml").read_text())
+    data["requirments"] = data.pop("requirements")
+    with pytest.raises(SpecError) as err:
+        parse_image_spec(data, tmp_path / "cpu.yaml")
+    assert "requirements" in err.value.message  # the missing one
+    data["requirements"] = []
+    with pytest.raises(SpecError) as err:
+        parse_image_spec(data, tmp_path / "cpu.yaml")
+    assert "requirments" in err.value.message  # the unknown one
+
+
+def test_tensorrt_definition_records_its_versions(project: Project) -> None:
+    spec = load_image_spec(project, "tensorrt-8.6.1")
+    assert spec.versions["tensorrt"].startswith("8.6.1")
+    assert {"cuda", "cudnn"} <= set(spec.versions)
+    assert spec.gid == 1500
+
+
+def test_unknown_system_lists_the_valid_ones(project: Project) -> None:
+    with pytest.raises(SpecError) as err:
+        load_system_spec(project, "nope")
+    assert "cpu-demo" in err.value.fix
+
+
+def test_unknown_benchmark_and_scenario_list_the_valid_ones(project: Project) -> None:
+    system = load_system_spec(project, "cpu-demo")
+    with pytest.raises(SpecError) as err:
+        system.settings("bert", "Offline")
+    assert "resnet50" in err.value.fix
+    with pytest.raises(SpecError) as err:
+        system.settings("resnet50", "Offlne")
+    assert "Offline" in err.value.fix
+
+
+def test_system_cannot_ask_for_uid_zero(project: Project) -> None:
+    data = yaml.safe_load((project.systems / "cpu-demo.yaml").read_text())
+    data["run"]["uid_when_root"] = 0
+    with pytest.raises(SpecError, match="uid_when_root"):
+        parse_system_spec(data, "systems/x.yaml")
