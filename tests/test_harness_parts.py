@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from harness.backends.registry import UnknownBackendError, get_backend
+from harness.benchmarks.area_resize import area_resize_window
 from harness.benchmarks.base import Sample
 from harness.benchmarks.registry import UnknownBenchmarkError, get_benchmark
 from harness.benchmarks.resnet50 import ResNet50
@@ -36,6 +37,13 @@ def test_preprocessing_resizes_the_shorter_side_to_256_and_crops_the_centre(tmp_
     left, right = out[:, :, :110], out[:, :, 114:]
     np.testing.assert_allclose(left, np.broadcast_to((np.array(RED) - MEANS)[:, None, None], left.shape))
     np.testing.assert_allclose(right, np.broadcast_to((np.array(BLUE) - MEANS)[:, None, None], right.shape))
+
+
+def test_area_resize_at_half_size_is_the_rounded_mean_of_each_2x2_block() -> None:
+    image = np.random.default_rng(0).integers(0, 256, size=(512, 512, 3), dtype=np.uint8)
+    out = area_resize_window(image, (256, 256), (16, 16, 224, 224))
+    blocks = image.astype(np.float64).reshape(256, 2, 256, 2, 3).mean(axis=(1, 3))
+    np.testing.assert_array_equal(out, np.rint(blocks[16:240, 16:240]).astype(np.float32))
 
 
 def test_postprocess_turns_mlperf_argmax_into_float32_imagenet_labels() -> None:
@@ -84,9 +92,7 @@ def test_summary_gives_validity_and_the_scenario_metric() -> None:
 
 def test_layout_follows_the_v51_tree() -> None:
     layout = ResultLayout("ACME", "sys", "resnet50", "Server", "onnxruntime-cpu")
-    assert layout.result_dir("performance") == Path(
-        "closed/ACME/results/sys/resnet50/Server/performance/run_1"
-    )
+    assert layout.result_dir("performance") == Path("closed/ACME/results/sys/resnet50/Server/performance/run_1")
     assert layout.measurements_json_name == "sys_onnxruntime-cpu_Server.json"
     with pytest.raises(ValueError, match="mode"):
         layout.result_dir("compliance")

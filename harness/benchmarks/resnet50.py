@@ -4,8 +4,8 @@ Facts carried over from the MLPerf reference (vision/classification_and_detectio
 - dataset: `<dir>/val_map.txt`, one `<file> <label>` line per image, labels 0..999; the QSL index is
   the line number;
 - preprocessing ("vgg"): RGB, resize so the shorter side is 256 (= 224 / 0.875) keeping the aspect
-  ratio with area interpolation, centre crop 224x224, subtract the per-channel means
-  123.68/116.78/103.94, NCHW float32;
+  ratio with OpenCV's INTER_AREA interpolation (reproduced in area_resize.py, within one level of
+  OpenCV), centre crop 224x224, subtract the per-channel means 123.68/116.78/103.94, NCHW float32;
 - model: MLPerf's resnet50_v1.onnx, output `ArgMax:0` over 1001 classes with background at index 0, so the
   ImageNet label is the arg-max minus one;
 - accuracy log: each response is the label as one float32 (tools/accuracy-imagenet.py's default
@@ -18,8 +18,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from harness.benchmarks.area_resize import area_resize_window
 from harness.benchmarks.base import AccuracyReport, DatasetError, Sample
 
 _CROP = 224
@@ -37,7 +38,7 @@ class ResNet50:
     input_dtype = np.dtype(np.float32)
     output_names: tuple[str, ...] = ("ArgMax:0",)
     # Changes whenever preprocessing output could change; part of the cache key of preprocessed samples.
-    preprocessing_version = "resnet50-vgg-pillow-box-v1"
+    preprocessing_version = "resnet50-vgg-cv2area-v2"
 
     def list_samples(self, dataset_dir: Path, count: int | None) -> list[Sample]:
         """The first `count` (all if None) entries of val_map.txt, each checked to exist."""
@@ -53,9 +54,7 @@ class ResNet50:
         for index, (key, _label) in enumerate(entries):
             path = dataset_dir / key
             if not path.is_file():
-                raise DatasetError(
-                    f"{path} is listed in val_map.txt but missing; restore it or fix val_map.txt"
-                )
+                raise DatasetError(f"{path} is listed in val_map.txt but missing; restore it or fix val_map.txt")
             samples.append(Sample(index=index, path=path, key=key))
         return samples
 
@@ -63,12 +62,14 @@ class ResNet50:
         """The MLPerf "vgg" preprocessing of one JPEG into a (3, 224, 224) float32 array."""
         try:
             with Image.open(sample.path) as image:
-                rgb = image.convert("RGB")
+                # OpenCV's imread (the reference's decoder) applies the EXIF orientation: so do we.
+                rgb = ImageOps.exif_transpose(image).convert("RGB")
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
             raise DatasetError(
                 f"cannot decode image {sample.path}: {error}; replace the file with a valid JPEG"
             ) from error
-        return _crop_and_normalise(_resize_shorter_side(rgb))
+        crop = _resize_and_crop(rgb) - _MEANS
+        return np.ascontiguousarray(crop.transpose(2, 0, 1))
 
     def postprocess(self, outputs: list[np.ndarray], sample_indices: list[int]) -> list[bytes]:
         """One float32 ImageNet label per sample.
@@ -97,17 +98,13 @@ class ResNet50:
         if not seen:
             raise ValueError(f"{accuracy_log} holds no responses; the accuracy run produced no results")
         value = 100.0 * good / len(seen)
-        return AccuracyReport(
-            line=f"accuracy={value:.3f}%, good={good}, total={len(seen)}", value=value, metric="top1"
-        )
+        return AccuracyReport(line=f"accuracy={value:.3f}%, good={good}, total={len(seen)}", value=value, metric="top1")
 
 
 def read_val_map(dataset_dir: Path) -> list[tuple[str, int]]:
     """(file, label) pairs of `<dataset_dir>/val_map.txt`, in order."""
     if not dataset_dir.is_dir():
-        raise DatasetError(
-            f"dataset directory {dataset_dir} does not exist; pass --dataset DIR with val_map.txt"
-        )
+        raise DatasetError(f"dataset directory {dataset_dir} does not exist; pass --dataset DIR with val_map.txt")
     val_map = dataset_dir / "val_map.txt"
     if not val_map.is_file():
         raise DatasetError(
@@ -127,26 +124,17 @@ def read_val_map(dataset_dir: Path) -> list[tuple[str, int]]:
     return entries
 
 
-def _resize_shorter_side(image: Image.Image) -> Image.Image:
-    target = int(_CROP / _RESIZE_SCALE)
-    width, height = image.size
-    if height > width:
-        size = (target, int(target * height / width))
-    else:
-        size = (int(target * width / height), target)
-    # The reference resizes with OpenCV's INTER_AREA; Pillow's BOX filter is the same area average when
-    # shrinking. When enlarging, INTER_AREA behaves bilinearly, so use BILINEAR there.
-    shrinking = size[0] <= width and size[1] <= height
-    return image.resize(size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
-
-
-def _crop_and_normalise(image: Image.Image) -> np.ndarray:
-    pixels = np.asarray(image, dtype=np.float32)
+def _resize_and_crop(image: Image.Image) -> np.ndarray:
+    """Shorter side to 256 keeping the aspect ratio (INTER_AREA, as the reference), centre 224x224 crop."""
+    pixels = np.asarray(image, dtype=np.uint8)
     height, width, _ = pixels.shape
-    top = int((height - _CROP) / 2)
-    left = int((width - _CROP) / 2)
-    crop = pixels[top : top + _CROP, left : left + _CROP] - _MEANS
-    return np.ascontiguousarray(crop.transpose(2, 0, 1))
+    target = int(_CROP / _RESIZE_SCALE)
+    if height > width:
+        new_width, new_height = target, int(target * height / width)
+    else:
+        new_width, new_height = int(target * width / height), target
+    left, top = int((new_width - _CROP) / 2), int((new_height - _CROP) / 2)
+    return area_resize_window(pixels, (new_width, new_height), (left, top, _CROP, _CROP))
 
 
 def _labels_from_output(output: np.ndarray) -> np.ndarray:
@@ -156,6 +144,5 @@ def _labels_from_output(output: np.ndarray) -> np.ndarray:
         offset = _LABEL_OFFSET if output.shape[1] == 1001 else 0
         return np.argmax(output, axis=1) + offset
     raise ValueError(
-        f"resnet50 output has shape {output.shape}; "
-        "expected ArgMax:0 (N,) or class scores (N, 1001) or (N, 1000)"
+        f"resnet50 output has shape {output.shape}; expected ArgMax:0 (N,) or class scores (N, 1001) or (N, 1000)"
     )
