@@ -28,11 +28,11 @@ class BuiltImage:
     base: BaseRef
 
 
-def image_tags(spec: ImageSpec, revision: str) -> list[str]:
-    """`msb/NAME:latest` for people, `msb/NAME:<revision>` so a result can name the exact build."""
+def image_tags(spec: ImageSpec, revision: str, repository: str = IMAGE_REPOSITORY) -> list[str]:
+    """`REPO/NAME:latest` for people, `REPO/NAME:<revision>` so a result can name the exact build."""
     short = revision.replace("-dirty", "")[:12]
     suffix = "-dirty" if revision.endswith("-dirty") else ""
-    return [f"{IMAGE_REPOSITORY}/{spec.name}:latest", f"{IMAGE_REPOSITORY}/{spec.name}:{short}{suffix}"]
+    return [f"{repository}/{spec.name}:latest", f"{repository}/{spec.name}:{short}{suffix}"]
 
 
 def load_templates(project: Project) -> dict[str, str]:
@@ -55,13 +55,20 @@ def dry_run(project: Project, name: str, engine: Engine | None, allow_unpinned: 
     return dockerfile_for(project, spec, base_ref(spec, local_id, allow_unpinned))
 
 
-def build(project: Project, name: str, engine: Engine, allow_unpinned: bool, log: Callable[[str], None]) -> BuiltImage:
+def build(
+    project: Project,
+    name: str,
+    engine: Engine,
+    allow_unpinned: bool,
+    log: Callable[[str], None],
+    repository: str = IMAGE_REPOSITORY,
+) -> BuiltImage:
     spec = load_image_spec(project, name)
     local_id = ensure_base(spec.base, engine, log) if spec.base.bootstrap is not None else None
     base = base_ref(spec, local_id, allow_unpinned)
     dockerfile = dockerfile_for(project, spec, base)
     wheels = fetch_locked_wheels(project, spec)
-    tags = image_tags(spec, collect(project, spec).revision)
+    tags = image_tags(spec, collect(project, spec).revision, repository)
     with tempfile.TemporaryDirectory(prefix=f"msb-context-{name}-") as tmp:
         context = assemble(Path(tmp) / "context", dockerfile, spec.lock_path, wheels, project.harness)
         image_id = engine.build(context, tags, log)

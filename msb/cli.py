@@ -31,6 +31,9 @@ def parser(project: Project) -> argparse.ArgumentParser:
     image.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
     image.add_argument("--dry-run", action="store_true", help="print the rendered Dockerfile; build nothing")
     image.add_argument("--allow-unpinned", action="store_true", help="build from a base that has no digest")
+    image.add_argument(
+        "--repository", default=builder.IMAGE_REPOSITORY, help="tag as REPOSITORY/NAME:latest and :<git revision>"
+    )
 
     lock_cmd = sub.add_parser("lock", help="regenerate an image's hash lock (and its base digest where reachable)")
     lock_cmd.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
@@ -38,7 +41,9 @@ def parser(project: Project) -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the harness in its image, results into the MLPerf submission layout")
     run.add_argument(
-        "--system", required=True, help=f"system description in systems/: {', '.join(system_names(project))}"
+        "--system",
+        required=True,
+        help=f"system description in systems/ ({', '.join(system_names(project))}) or a YAML file's path",
     )
     run.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
     run.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
@@ -66,7 +71,7 @@ def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> i
             engine = None
         sys.stdout.write(builder.dry_run(project, args.name, engine, args.allow_unpinned))
         return 0
-    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, log_line)
+    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, log_line, args.repository)
     console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
     return 0
 

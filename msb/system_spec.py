@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from msb.errors import SpecError
@@ -77,7 +78,8 @@ def system_names(project: Project) -> list[str]:
 
 
 def load_system_spec(project: Project, name: str) -> SystemSpec:
-    path = project.systems / f"{name}.yaml"
+    """A system by name (systems/NAME.yaml) or by the path of a YAML file (a description kept elsewhere)."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else project.systems / f"{name}.yaml"
     if not path.is_file():
         valid = ", ".join(system_names(project)) or "(none)"
         raise SpecError(f"unknown system '{name}'", f"choose one of: {valid} (descriptions live in {project.systems})")

@@ -11,9 +11,7 @@ from msb.submission.findings import Finding, error
 from msb.submission.performance_rules import loadgen_error_findings, read_log
 from msb.submission.truncate import ACCURACY_LOG, ACCURACY_TXT, recorded_hash
 
-TRUNCATE_FIX = (
-    "truncate it (msb.submission.truncate): keeps 4096 characters each end and records hash= in accuracy.txt"
-)
+TRUNCATE_FIX = "truncate it (msb.submission.truncate): keeps 4096 characters each end and records hash= in accuracy.txt"
 
 
 def read_accuracy(path: Path, rule: AccuracyRule) -> float | None:

@@ -77,9 +77,7 @@ def _check_submitter(submitter: Path, division: str, profile: RoundProfile) -> l
             )
     systems = sorted(p for p in results.iterdir() if p.is_dir())
     if not systems:
-        findings.append(
-            error(results, "no system directories under results/", "run the benchmarks into this tree")
-        )
+        findings.append(error(results, "no system directories under results/", "run the benchmarks into this tree"))
     if profile.every_system_has_results:
         findings += _systems_without_results(submitter, {p.name for p in systems})
     for system_dir in systems:
@@ -126,9 +124,7 @@ def _check_model(
     strict = division != "open"
     if model is None:
         known = ", ".join(profile.models)
-        return [
-            error(model_dir, f"no rules for model {model_dir.name!r} in round {profile.name}", f"use {known}")
-        ]
+        return [error(model_dir, f"no rules for model {model_dir.name!r} in round {profile.name}", f"use {known}")]
     required = model.scenarios_for(system_type)
     if required is None:
         return [

@@ -26,9 +26,7 @@ def passed(verify_file: Path) -> bool:
     return verify_file.is_file() and any(PASS_MARK in line for line in verify_file.read_text().splitlines())
 
 
-def compliance_findings(
-    directory: Path, model: ModelRules, scenario: str, profile: RoundProfile
-) -> list[Finding]:
+def compliance_findings(directory: Path, model: ModelRules, scenario: str, profile: RoundProfile) -> list[Finding]:
     findings: list[Finding] = []
     for test in model.compliance_tests:
         test_dir = directory / test
@@ -47,24 +45,16 @@ def compliance_findings(
     return findings
 
 
-def _performance_part(
-    test_dir: Path, model: ModelRules, scenario: str, profile: RoundProfile
-) -> list[Finding]:
+def _performance_part(test_dir: Path, model: ModelRules, scenario: str, profile: RoundProfile) -> list[Finding]:
     verify = test_dir / "verify_performance.txt"
     findings = []
     if not verify.is_file():
-        findings.append(
-            error(verify, "missing", "run the test's performance verification and keep its output")
-        )
+        findings.append(error(verify, "missing", "run the test's performance verification and keep its output"))
     elif not passed(verify):
-        findings.append(
-            error(verify, f"no {PASS_MARK} line: performance verification failed", "see the file")
-        )
+        findings.append(error(verify, f"no {PASS_MARK} line: performance verification failed", "see the file"))
     run = test_dir / "performance" / "run_1"
     files = profile.files
-    findings += file_list_findings(
-        run, files.compliance_performance, files.performance_optional, files.ignored
-    )
+    findings += file_list_findings(run, files.compliance_performance, files.performance_optional, files.ignored)
     detail = run / "mlperf_log_detail.txt"
     if detail.is_file():
         log, problems = read_log(detail)

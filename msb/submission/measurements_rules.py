@@ -13,9 +13,7 @@ def measurement_findings(
     directory: Path, submitter_dir: Path, system: str, model: str, scenario: str, profile: RoundProfile
 ) -> list[Finding]:
     if not directory.is_dir():
-        return [
-            error(directory, "measurements directory is missing", "write user.conf, README.md and the JSON")
-        ]
+        return [error(directory, "measurements directory is missing", "write user.conf, README.md and the JSON")]
     findings = []
     for name in profile.files.measurements:
         path = directory / name
@@ -26,17 +24,13 @@ def measurement_findings(
     json_file, impl = _implementation_json(directory, system, scenario)
     if json_file is None:
         findings.append(
-            error(
-                directory, f"no {system}_<impl>_{scenario}.json", "write the implementation description JSON"
-            )
+            error(directory, f"no {system}_<impl>_{scenario}.json", "write the implementation description JSON")
         )
         return findings
     findings += _json_findings(json_file, profile)
     code = submitter_dir / "code" / model
     if not (code / impl).exists() and not code.exists():
-        findings.append(
-            error(code / impl, "code directory is missing", "add the implementation's README.md there")
-        )
+        findings.append(error(code / impl, "code directory is missing", "add the implementation's README.md there"))
     return findings
 
 
@@ -62,7 +56,5 @@ def _json_findings(path: Path, profile: RoundProfile) -> list[Finding]:
         if key not in data:
             findings.append(error(path, f"required field {key!r} is missing", f"add {key!r}"))
         elif not data[key]:
-            findings.append(
-                error(path, f"field {key!r} is empty but needs a meaningful value", f"fill in {key!r}")
-            )
+            findings.append(error(path, f"field {key!r} is empty but needs a meaningful value", f"fill in {key!r}"))
     return findings

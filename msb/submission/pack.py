@@ -117,9 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, help="tarball path (default: mlperf_submission_<submitter>.tar.gz beside DIR)"
     )
     parser.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
-    parser.add_argument(
-        "--force", action="store_true", help="pack even with checker errors (never for upload)"
-    )
+    parser.add_argument("--force", action="store_true", help="pack even with checker errors (never for upload)")
     args = parser.parse_args(argv)
     try:
         profile = load_round(args.round)

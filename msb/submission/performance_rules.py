@@ -46,9 +46,7 @@ def seed_findings(log: DetailLog, profile: RoundProfile) -> list[Finding]:
     return findings
 
 
-def performance_findings(
-    log: DetailLog, model: ModelRules, scenario: str, profile: RoundProfile
-) -> list[Finding]:
+def performance_findings(log: DetailLog, model: ModelRules, scenario: str, profile: RoundProfile) -> list[Finding]:
     """Everything that makes a performance run not valid for submission in this round."""
     path = log.path
     findings = loadgen_error_findings(log) + seed_findings(log, profile)

@@ -13,9 +13,7 @@ from msb.submission.findings import Finding, error, warning
 def load_system_json(path: Path) -> tuple[dict[str, Any] | None, list[Finding]]:
     """The parsed description, or None and a finding saying why it cannot be read."""
     if not path.is_file():
-        return None, [
-            error(path, "system description is missing", "write systems/<system>.json for this system")
-        ]
+        return None, [error(path, "system description is missing", "write systems/<system>.json for this system")]
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -56,15 +54,11 @@ def _consistency(
     findings = []
     status = str(data.get("status", "")).lower()
     if status and status not in profile.statuses:
-        findings.append(
-            error(path, f"status {status!r} is not valid", f"use one of {list(profile.statuses)}")
-        )
+        findings.append(error(path, f"status {status!r} is not valid", f"use one of {list(profile.statuses)}"))
     system_type = data.get("system_type")
     if system_type and system_type not in profile.system_types:
         findings.append(
-            error(
-                path, f"system_type {system_type!r} is not valid", f"use one of {list(profile.system_types)}"
-            )
+            error(path, f"system_type {system_type!r} is not valid", f"use one of {list(profile.system_types)}")
         )
     if data.get("submitter") and str(data["submitter"]).lower() != submitter.lower():
         findings.append(
@@ -84,9 +78,7 @@ def _consistency(
         )
     # Closed-division systems run LoadGen on the SUT itself; only the network division may be over a network.
     if division == "closed" and str(data.get("is_network", "false")).lower() == "true":
-        findings.append(
-            error(path, "is_network is true in the closed division", "submit to the network division")
-        )
+        findings.append(error(path, "is_network is true in the closed division", "submit to the network division"))
     return findings
 
 

@@ -1,0 +1,220 @@
+"""End to end with the real Docker engine: build the `cpu` image, run accuracy and performance into the submission
+tree, check owners, interruptions, GPU refusal and the layer cache.
+
+These need a running engine (`make test` starts one). Set MSB_SKIP_DOCKER=1 to skip them on a machine without one;
+otherwise a missing engine fails the suite rather than hiding these tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from msb.synthetic.imagenet import write_dataset, write_model
+
+REPO = Path(__file__).resolve().parent.parent
+SYSTEM = "cpu_demo"
+RESULTS = Path("closed/MSB/results") / SYSTEM / "resnet50"
+N_IMAGES = 24
+
+pytestmark = pytest.mark.docker
+
+
+def build_py(*args: str, cwd: Path = REPO, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "build.py", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        if os.environ.get("MSB_SKIP_DOCKER") == "1":
+            pytest.skip("no Docker engine and MSB_SKIP_DOCKER=1")
+        pytest.fail("no Docker engine answers: run `make setup` (or set MSB_SKIP_DOCKER=1 to skip these tests)")
+
+
+@pytest.fixture(scope="session")
+def cpu_image(engine: None) -> str:
+    result = build_py("image", "cpu")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return "msb/cpu:latest"
+
+
+@pytest.fixture(scope="session")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("imagenet")
+    write_dataset(root / "dataset", N_IMAGES)
+    model = write_model(root / "model" / "model.onnx")
+    for path in [root, *root.rglob("*")]:  # the container's unprivileged uid reads them
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root / "dataset", model
+
+
+def run(experiment: Path, data: tuple[Path, Path], *extra: str, scenario: str = "Offline", mode: str = "accuracy"):
+    dataset, model = data
+    return build_py(
+        "run", "--system", extra[0] if extra and extra[0].endswith(".yaml") else "cpu-demo",
+        "--benchmark", "resnet50", "--scenario", scenario, "--mode", mode,
+        "--dataset", str(dataset), "--model", str(model), "--experiment", str(experiment),
+        *[e for e in extra if not e.endswith(".yaml")],
+    )  # fmt: skip
+
+
+def test_image_explains_itself(cpu_image: str) -> None:
+    result = subprocess.run(["docker", "run", "--rm", cpu_image, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "run" in result.stdout
+    labels = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", cpu_image], capture_output=True, text=True
+    ).stdout
+    for key in ("org.opencontainers.image.revision", "io.mlperf-builder.lock-sha256", "io.mlperf-builder.base-digest"):
+        assert key in labels
+
+
+def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, data, tmp_path: Path) -> None:
+    experiment = tmp_path / "exp"
+    result = run(experiment, data)
+    assert result.returncode == 0, result.stderr[-3000:]
+    accuracy = experiment / RESULTS / "Offline" / "accuracy"
+    assert (accuracy / "accuracy.txt").read_text().strip().splitlines()[0] == (
+        f"accuracy=100.000%, good={N_IMAGES}, total={N_IMAGES}"
+    )
+    for name in ("mlperf_log_summary.txt", "mlperf_log_detail.txt", "mlperf_log_accuracy.json"):
+        assert (accuracy / name).is_file()
+    root = experiment / "closed" / "MSB"
+    measurements = root / "measurements" / SYSTEM / "resnet50" / "Offline"
+    assert {p.name for p in measurements.iterdir()} >= {
+        "user.conf",
+        "README.md",
+        f"{SYSTEM}_onnxruntime-cpu_Offline.json",
+    }
+    assert (root / "systems" / f"{SYSTEM}.json").is_file()
+    assert (root / "code" / "resnet50" / "onnxruntime-cpu" / "README.md").is_file()
+    for path in [root, *root.rglob("*")]:
+        assert path.stat().st_uid == os.getuid(), path
+        assert path.stat().st_gid == 1500, path
+
+
+def test_performance_run_writes_run_1(cpu_image: str, data, tmp_path: Path) -> None:
+    experiment = tmp_path / "exp"
+    result = run(experiment, data, mode="performance")
+    assert result.returncode == 0, result.stderr[-3000:]
+    perf = experiment / RESULTS / "Offline" / "performance" / "run_1"
+    summary = (perf / "mlperf_log_summary.txt").read_text()
+    assert "Samples per second" in summary
+    assert (perf / "mlperf_log_detail.txt").is_file()
+
+
+def long_system(tmp_path: Path) -> Path:
+    """The demo system with a performance run long enough to be interrupted midway."""
+    data = yaml.safe_load((REPO / "systems" / "cpu-demo.yaml").read_text())
+    data["benchmarks"]["resnet50"]["scenarios"]["Offline"] = {"target_qps": 200, "min_duration_ms": 60000}
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def wait_for_container(timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = subprocess.run(
+            ["docker", "ps", "-q", "--filter", "label=io.mlperf-builder.run"], capture_output=True, text=True
+        ).stdout.split()
+        if names:
+            return names[0]
+        time.sleep(0.2)
+    raise AssertionError("the run's container never started")
+
+
+def no_run_containers() -> bool:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=io.mlperf-builder.run"], capture_output=True, text=True
+    ).stdout
+    return not out.strip()
+
+
+@pytest.fixture
+def clean_containers() -> Iterator[None]:
+    yield
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=io.mlperf-builder.run"], capture_output=True, text=True
+    )
+    for cid in ids.stdout.split():
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to build.py", "docker kill"])
+def test_a_run_killed_midway_leaves_nothing_behind(
+    cpu_image: str, data, tmp_path: Path, how: str, clean_containers: None
+) -> None:
+    experiment = tmp_path / "exp"
+    dataset, model = data
+    process = subprocess.Popen(
+        [sys.executable, "build.py", "run", "--system", str(long_system(tmp_path)), "--benchmark", "resnet50",
+         "--scenario", "Offline", "--mode", "performance", "--dataset", str(dataset), "--model", str(model),
+         "--experiment", str(experiment)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    container = wait_for_container()
+    time.sleep(4)  # LoadGen is under way by now
+    if how == "docker kill":
+        subprocess.run(["docker", "kill", container], capture_output=True, check=True)
+    else:
+        process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0, output
+    assert not (experiment / RESULTS / "Offline" / "performance").exists()
+    assert not (experiment / "closed" / "MSB" / "measurements").exists()
+    assert no_run_containers()
+
+
+def test_gpus_without_nvidia_runtime_is_an_error_not_a_cpu_run(cpu_image: str, data, tmp_path: Path) -> None:
+    experiment = tmp_path / "exp"
+    result = run(experiment, data, "--gpus", "all")
+    assert result.returncode == 2
+    assert "no NVIDIA runtime" in result.stderr
+    assert not (experiment / "closed").exists()
+
+
+def test_group_setup_tolerates_a_base_that_already_has_the_gid(cpu_image: str) -> None:
+    dockerfile = (REPO / "tests" / "golden" / "Dockerfile.cpu").read_text()
+    start = dockerfile.index("RUN getent group")
+    line = dockerfile[start : dockerfile.index("\n\n", start)].removeprefix("RUN ").replace("\\\n", " ")
+    base = "msb/debian-bookworm-python:bookworm-minbase-py311"
+    script = f"groupadd --gid 1500 existing && {line} && stat -c %g:%a /work"
+    result = subprocess.run(["docker", "run", "--rm", base, "sh", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1500:2775"
+
+
+def test_changing_only_the_harness_rebuilds_only_the_final_layers(cpu_image: str, tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("build.py", "pyproject.toml"):
+        shutil.copy2(REPO / name, copy / name)
+    for name in ("msb", "harness", "templates", "images", "systems"):
+        shutil.copytree(REPO / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / ".cache" / "wheels", copy / ".cache" / "wheels", copy_function=os.link)
+    (copy / "harness" / "touched.py").write_text("# a harness change\n")
+    result = build_py("image", "cpu", "--repository", "msbtest", cwd=copy)
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        steps = result.stderr.split("Step ")[1:]
+        harness_step = next(i for i, s in enumerate(steps) if "COPY harness/" in s)
+        assert harness_step > 0
+        assert all(
+            "Using cache" in s for s in steps[:harness_step] if not s.split(":", 1)[1].strip().startswith("FROM")
+        )
+        assert "Using cache" not in steps[harness_step]
+    finally:
+        subprocess.run(["docker", "rmi", "-f", "msbtest/cpu:latest"], capture_output=True)
