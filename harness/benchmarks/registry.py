@@ -12,6 +12,8 @@ from harness.benchmarks.base import Benchmark
 
 _ENTRIES: dict[str, str] = {
     "resnet50": "harness.benchmarks.resnet50:ResNet50",
+    "retinanet": "harness.benchmarks.retinanet:RetinaNet",
+    "ssd-resnet34": "harness.benchmarks.ssd_resnet34:SsdResNet34",
 }
 
 BENCHMARKS: tuple[str, ...] = tuple(sorted(_ENTRIES))
