@@ -72,8 +72,7 @@ def test_shortened_runs_are_not_valid_for_submission(built: Path) -> None:
     shortened = {f.path for f in found if "shortened run" in f.message}
     assert built / RESULT / "Offline" / "performance" / "run_1" / "mlperf_log_detail.txt" in shortened
     assert (
-        built / COMPLIANCE / "SingleStream" / "TEST04" / "performance" / "run_1" / "mlperf_log_detail.txt"
-        in shortened
+        built / COMPLIANCE / "SingleStream" / "TEST04" / "performance" / "run_1" / "mlperf_log_detail.txt" in shortened
     )
     assert any("dataset has 50000" in f.message for f in found)
 
@@ -176,3 +175,21 @@ def test_empty_directory_and_missing_calibration(tree: Path, profile: RoundProfi
 
 def test_empty_tree_is_an_error_not_a_pass(tmp_path: Path, profile: RoundProfile) -> None:
     assert_flagged(tmp_path, profile, Path(), "no results")
+
+
+def test_test01_failure_passes_when_accuracies_agree(tree: Path, profile: RoundProfile) -> None:
+    test01 = COMPLIANCE / "Offline" / "TEST01"
+    (tree / test01 / "verify_accuracy.txt").write_text("TEST FAIL\n")
+    (tree / test01 / "accuracy" / "baseline_accuracy.txt").write_text("accuracy=78.000%, good=799, total=1024\n")
+    (tree / test01 / "accuracy" / "compliance_accuracy.txt").write_text("accuracy=77.900%, good=797, total=1024\n")
+    assert errors(tree, profile) == []
+    (tree / test01 / "accuracy" / "compliance_accuracy.txt").write_text("accuracy=70.000%, good=717, total=1024\n")
+    assert_flagged(tree, profile, test01 / "accuracy", "TEST01 failed")
+
+
+def test_empty_implementation_field(tree: Path, profile: RoundProfile) -> None:
+    path = SUB / "measurements" / SYSTEM / MODEL / "Offline" / f"{SYSTEM}_onnxruntime-cpu_Offline.json"
+    data = json.loads((tree / path).read_text())
+    data["starting_weights_filename"] = ""
+    (tree / path).write_text(json.dumps(data))
+    assert_flagged(tree, profile, path, "'starting_weights_filename' is empty")
