@@ -14,6 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.benchmarks.base import DatasetError
+
+
+class CacheError(RuntimeError):
+    """The cache folder cannot be written; the message names it and the fix."""
+
 
 class PreprocessedCache:
     """The cache folder of one benchmark and preprocessing version."""
@@ -23,14 +29,23 @@ class PreprocessedCache:
 
     def entry(self, source: Path) -> Path:
         """Where the preprocessed form of `source` lives (whether or not it exists yet)."""
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        try:
+            digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        except OSError as error:
+            raise DatasetError(f"cannot read {source} ({error.strerror}); check its permissions") from error
         return self.directory / digest[:2] / f"{digest}.npy"
 
     def store(self, entry: Path, array: np.ndarray) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
         partial = entry.with_name(f".{entry.stem}.{secrets.token_hex(4)}.npy")
-        np.save(partial, array, allow_pickle=False)
-        os.replace(partial, entry)
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            np.save(partial, array, allow_pickle=False)
+            os.replace(partial, entry)
+        except OSError as error:
+            raise CacheError(
+                f"cannot write the preprocessed-sample cache {self.directory} ({error.strerror}); "
+                "pass --cache-dir DIR that this user can write"
+            ) from error
 
 
 def load_entry(entry: Path) -> np.ndarray:

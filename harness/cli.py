@@ -21,6 +21,7 @@ from harness.backends.base import BackendError
 from harness.backends.registry import BACKENDS, UnknownBackendError
 from harness.benchmarks.base import DatasetError
 from harness.benchmarks.registry import BENCHMARKS, UnknownBenchmarkError
+from harness.cache import CacheError
 from harness.loadgen_run import SCENARIOS, TEST_MODES, LoadGenError
 from harness.run import RunError, RunOutcome, RunRequest, execute
 from harness.staging import OutputError
@@ -29,6 +30,7 @@ from harness.userconf import RunSettings
 _DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 32}
 _INPUT_ERRORS = (
     BackendError,
+    CacheError,
     DatasetError,
     LoadGenError,
     OutputError,
@@ -89,9 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--output", required=True, type=Path, metavar="DIR", help="experiment directory")
     where.add_argument("--submitter", required=True, type=_name, metavar="NAME")
     where.add_argument("--system", required=True, type=_name, metavar="NAME", help="system description id")
-    where.add_argument(
-        "--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)"
-    )
+    where.add_argument("--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)")
     where.add_argument(
         "--system-json", type=Path, metavar="FILE", help="system description, copied to systems/SYSTEM.json"
     )
@@ -109,9 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     how = run.add_argument_group("how to run")
-    how.add_argument(
-        "--count", type=_positive_int, metavar="N", help="use the first N samples of the dataset"
-    )
+    how.add_argument("--count", type=_positive_int, metavar="N", help="use the first N samples of the dataset")
     how.add_argument(
         "--batch-size",
         type=_positive_int,
