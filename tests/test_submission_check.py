@@ -193,3 +193,13 @@ def test_empty_implementation_field(tree: Path, profile: RoundProfile) -> None:
     data["starting_weights_filename"] = ""
     (tree / path).write_text(json.dumps(data))
     assert_flagged(tree, profile, path, "'starting_weights_filename' is empty")
+
+
+def test_git_metadata_beside_the_divisions_is_allowed(tree: Path, profile: RoundProfile) -> None:
+    # Submissions are pushed as git repositories; only the division folders must be clean.
+    (tree / ".git").mkdir()
+    (tree / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (tree / "README.md").write_text("# Our submission\n")
+    assert errors(tree, profile) == []
+    (tree / "notes.txt").write_text("x")
+    assert_flagged(tree, profile, Path("notes.txt"), "outside any division")

@@ -23,24 +23,26 @@ from msb.submission.tree_rules import hygiene_findings
 
 DEFAULT_ROUND = "v5.1"
 _ROOT_DOC_SUFFIXES = (".md", ".pdf")
+# Folders a submission repository may hold beside the divisions (the official checker skips them too).
+_ROOT_EXTRAS = (".git", ".github", "assets")
 
 
 def check_tree(root: Path, profile: RoundProfile) -> list[Finding]:
     """Every finding for the submission tree at `root`, checked against `profile`."""
     if not root.is_dir():
         return [error(root, "submission directory does not exist", "give the directory that holds closed/")]
-    findings = hygiene_findings(root, profile.max_file_bytes)
-    findings += [
+    findings = [
         error(p, "file outside any division", "move it under closed/<submitter>/ or remove it")
         for p in sorted(root.iterdir())
         if p.is_file() and not p.name.endswith(_ROOT_DOC_SUFFIXES)
     ]
-    divisions = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    divisions = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _ROOT_EXTRAS)
     submitters = 0
     for division in divisions:
         if division.name not in profile.divisions:
             findings.append(error(division, "not a division", f"use one of {list(profile.divisions)}"))
             continue
+        findings += hygiene_findings(division, profile.max_file_bytes)
         findings += [
             error(p, "file outside any submitter directory", "move it under the submitter's directory")
             for p in sorted(division.iterdir())
