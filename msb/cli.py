@@ -17,6 +17,8 @@ from msb.errors import EngineUnavailable, MsbError
 from msb.expdir import identity
 from msb.image_spec import image_names, load_image_spec
 from msb.project import Project
+from msb.report import print_report
+from msb.submission import check, pack
 from msb.system_spec import SCENARIOS, load_system_spec, system_names
 
 
@@ -55,6 +57,13 @@ def parser(project: Project) -> argparse.ArgumentParser:
     run.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
     run.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
     run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
+
+    report = sub.add_parser("report", help="list the results in an experiment's submission tree")
+    report.add_argument("dir", type=Path, help="experiment directory (holds closed/)")
+
+    submission = sub.add_parser("submission", help="check a submission tree against a round's rules, or pack it")
+    submission.add_argument("action", choices=["check", "pack"], help="check: list findings; pack: tarball + sha256")
+    submission.add_argument("rest", nargs=argparse.REMAINDER, help="DIR [--round ROUND] (see `submission check -h`)")
     return top
 
 
@@ -113,7 +122,25 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     return 0
 
 
-COMMANDS = {"image": cmd_image, "lock": cmd_lock, "run": cmd_run}
+def cmd_report(project: Project, args: argparse.Namespace, console: Console) -> int:
+    if not args.dir.is_dir():
+        raise MsbError(f"experiment directory {args.dir} does not exist", "pass the --experiment folder of your runs")
+    count = print_report(args.dir, Console(highlight=False))
+    return 0 if count else 1
+
+
+def cmd_submission(project: Project, args: argparse.Namespace, console: Console) -> int:
+    # The submission tools parse their own arguments; they are usable on their own as library functions too.
+    return {"check": check.main, "pack": pack.main}[args.action](args.rest)
+
+
+COMMANDS = {
+    "image": cmd_image,
+    "lock": cmd_lock,
+    "run": cmd_run,
+    "report": cmd_report,
+    "submission": cmd_submission,
+}
 
 
 def main(argv: Sequence[str] | None = None, project: Project | None = None) -> int:
