@@ -203,3 +203,16 @@ def test_git_metadata_beside_the_divisions_is_allowed(tree: Path, profile: Round
     assert errors(tree, profile) == []
     (tree / "notes.txt").write_text("x")
     assert_flagged(tree, profile, Path("notes.txt"), "outside any division")
+
+
+def test_open_division_relaxes_accuracy_and_compliance(tree: Path, profile: RoundProfile) -> None:
+    (tree / "closed").rename(tree / "open")
+    sub = tree / "open" / SUBMITTER
+    system = json.loads((sub / "systems" / f"{SYSTEM}.json").read_text())
+    (sub / "systems" / f"{SYSTEM}.json").write_text(json.dumps({**system, "division": "open"}))
+    shutil.rmtree(sub / "compliance")
+    txt = sub / "results" / SYSTEM / MODEL / "Offline" / "accuracy" / "accuracy.txt"
+    txt.write_text(txt.read_text().replace("accuracy=78.", "accuracy=70."))
+    found = check_tree(tree, profile)
+    assert [f.severity for f in found] == [Severity.WARNING]
+    assert "below the target" in found[0].message
