@@ -50,7 +50,7 @@ class ResultLayout:
         return scenario_dir / "accuracy" if mode == "accuracy" else scenario_dir / "performance" / "run_1"
 
     def units(self, mode: str, with_system_json: bool) -> list[Path]:
-        """What one run of `mode` replaces as a whole when it completes: each is moved into place at once."""
+        """What a run of `mode` replaces when it completes, each moved at once; the result folder first."""
         units = [self.result_dir(mode), self.measurements_dir, self.code_dir]
         if with_system_json:
             units.append(self.system_json)

@@ -111,8 +111,6 @@ def _run_staged(
 ) -> RunOutcome:
     # The backend first: a bad model or a missing GPU fails in seconds, before the dataset is decoded.
     backend = _load_backend(request, benchmark)
-    info = backend.info()
-
     cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
     entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
     library = SampleLibrary(entries, performance_count=len(entries))
@@ -121,35 +119,75 @@ def _run_staged(
     measurements.mkdir(parents=True)
     user_conf = measurements / "user.conf"
     user_conf.write_text(render_user_conf(benchmark.name, request.scenario, request.settings))
-    settings = test_settings(user_conf, benchmark.name, request.scenario, request.mode)
+    log_dir = staging.path / "loadgen"
+    _measure(request, benchmark, backend, library, user_conf, log_dir)
 
+    result_dir = staging.path / layout.result_dir(request.mode)
+    accuracy = _collect_logs(request, benchmark, samples, log_dir, result_dir)
+    info = backend.info()
+    _write_records(request, benchmark, layout, staging, info, system_json)
+    placed = staging.commit(layout.units(request.mode, with_system_json=system_json is not None))
+    return RunOutcome(
+        summary=parse_summary((placed[0] / "mlperf_log_summary.txt").read_text()),
+        accuracy=accuracy,
+        result_dir=placed[0],
+        placed=tuple(placed),
+        samples=len(samples),
+        preprocessed=preprocessed,
+        backend=info,
+    )
+
+
+def _measure(
+    request: RunRequest,
+    benchmark: Benchmark,
+    backend: Backend,
+    library: SampleLibrary,
+    user_conf: Path,
+    log_dir: Path,
+) -> None:
+    """The LoadGen test itself; raises if any inference failed."""
+    settings = test_settings(user_conf, benchmark.name, request.scenario, request.mode)
     responder = Responder(backend, benchmark, library)
     sut: BatchingSUT | ServerSUT
     if request.scenario == "Server":
         sut = ServerSUT(responder, request.batch_size, workers=_SERVER_WORKERS)
     else:
         sut = BatchingSUT(responder, request.batch_size)
-    log_dir = staging.path / "loadgen"
     run_test(sut, library, settings, log_dir)
     try:
         responder.raise_if_failed()
     except Exception as error:
         raise RunError(
-            f"inference failed during the LoadGen test ({type(error).__name__}: {error}); "
-            "no results were placed"
+            f"inference failed during the LoadGen test ({type(error).__name__}: {error}); no results were placed"
         ) from error
 
-    result_dir = staging.path / layout.result_dir(request.mode)
+
+def _collect_logs(
+    request: RunRequest, benchmark: Benchmark, samples: list[Sample], log_dir: Path, result_dir: Path
+) -> AccuracyReport | None:
+    """Copy LoadGen's logs into the result folder; in accuracy mode, score them into accuracy.txt."""
     result_dir.mkdir(parents=True)
     names = _ACCURACY_LOGS if request.mode == "accuracy" else _PERFORMANCE_LOGS
     for name in names:
         shutil.copyfile(log_dir / name, result_dir / name)
-    accuracy = None
-    if request.mode == "accuracy":
-        accuracy = benchmark.accuracy(result_dir / "mlperf_log_accuracy.json", request.dataset, samples)
-        (result_dir / "accuracy.txt").write_text(accuracy.line + "\n")
-    summary = parse_summary((result_dir / "mlperf_log_summary.txt").read_text())
+    if request.mode != "accuracy":
+        return None
+    accuracy = benchmark.accuracy(result_dir / "mlperf_log_accuracy.json", request.dataset, samples)
+    (result_dir / "accuracy.txt").write_text(accuracy.line + "\n")
+    return accuracy
 
+
+def _write_records(
+    request: RunRequest,
+    benchmark: Benchmark,
+    layout: ResultLayout,
+    staging: Staging,
+    info: BackendInfo,
+    system_json: str | None,
+) -> None:
+    """Measurements JSON and README, the code README and the system description, into staging."""
+    measurements = staging.path / layout.measurements_dir
     (measurements / layout.measurements_json_name).write_text(measurements_json(request.model.name, info))
     readme = measurements_readme(
         benchmark.name, request.scenario, request.mode, request.command, info, request.run_info
@@ -162,17 +200,6 @@ def _run_staged(
     if system_json is not None:
         (staging.path / layout.system_json).parent.mkdir(parents=True)
         (staging.path / layout.system_json).write_text(system_json)
-
-    placed = staging.commit(layout.units(request.mode, with_system_json=system_json is not None))
-    return RunOutcome(
-        summary=summary,
-        accuracy=accuracy,
-        result_dir=request.output / layout.result_dir(request.mode),
-        placed=tuple(placed),
-        samples=len(samples),
-        preprocessed=preprocessed,
-        backend=info,
-    )
 
 
 def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
@@ -201,9 +228,7 @@ def _read_system_json(path: Path | None) -> str | None:
         text = path.read_text()
         json.loads(text)
     except OSError as error:
-        raise RunError(
-            f"cannot read --system-json {path} ({error.strerror}); pass an existing file"
-        ) from error
+        raise RunError(f"cannot read --system-json {path} ({error.strerror}); pass an existing file") from error
     except json.JSONDecodeError as error:
         raise RunError(f"--system-json {path} is not valid JSON ({error}); fix the file") from error
     return text

@@ -53,8 +53,7 @@ class OnnxRuntimeBackend:
         except Exception as error:  # onnxruntime raises its own untyped exceptions for every bad model
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise BackendError(
-                f"cannot load {model_path} as an ONNX model ({first_line}); "
-                "pass --model with a valid .onnx file"
+                f"cannot load {model_path} as an ONNX model ({first_line}); pass --model with a valid .onnx file"
             ) from error
         if self._device_id is not None and session.get_providers()[0] != _CUDA:
             raise BackendError(
@@ -75,7 +74,17 @@ class OnnxRuntimeBackend:
         self._input_name = inputs[0].name
 
     def warmup(self, batch: np.ndarray) -> None:
-        self.infer(batch)
+        """One inference; a model that cannot take the benchmark's input fails here, before any timing."""
+        try:
+            self.infer(batch)
+        except BackendError:
+            raise
+        except Exception as error:  # onnxruntime's own exception types
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise BackendError(
+                f"the model cannot run a {batch.dtype} batch shaped {batch.shape} ({first_line}); "
+                "pass a model with the benchmark's input signature"
+            ) from error
 
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         if self._session is None:
