@@ -1,0 +1,181 @@
+"""Anchors, decoding, NMS, per-image limits, thresholds and accuracy-log records of the detection benchmarks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.benchmarks.retinanet import RetinaNet
+from harness.benchmarks.ssd_resnet34 import SsdResNet34
+from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+from harness.detection.boxes import batched_nms, decode_retinanet, nms
+from harness.detection.imageops import resize_linear
+from harness.detection.postprocess import (
+    RetinaNetHeadParams,
+    SsdHeadParams,
+    retinanet_from_heads,
+    ssd_from_heads,
+)
+from harness.detection.records import pack, unpack
+
+
+def test_retinanet_anchor_grid_matches_the_reference_model() -> None:
+    anchors = retinanet_anchors(800)
+    assert anchors.per_level == (90000, 22500, 5625, 1521, 441)  # 9 per location on 100, 50, 25, 13, 7
+    assert len(anchors.boxes) == 120087
+    # First location of P3: ratio-major (0.5, 1, 2) x sizes (32, 40, 50), rounded half to even.
+    assert anchors.boxes[:3].tolist() == [[-23, -11, 23, 11], [-28, -14, 28, 14], [-35, -18, 35, 18]]
+    assert anchors.boxes[4].tolist() == [-20, -20, 20, 20]
+    # P6 (13x13) has stride 800 // 13 = 61: its second location is centred at x = 61.
+    p6_second = anchors.boxes[90000 + 22500 + 5625 + 9 + 4]
+    assert (p6_second[0] + p6_second[2]) / 2 == 61
+
+
+def test_ssd_default_boxes_match_the_reference_model() -> None:
+    boxes = ssd_r34_default_boxes(1200)
+    assert boxes.per_level == (10000, 3750, 1014, 294, 36, 36)
+    assert len(boxes.boxes) == 15130
+    np.testing.assert_allclose(boxes.boxes[0], [0.01, 0.01, 0.07, 0.07], rtol=1e-6)
+    np.testing.assert_allclose(boxes.boxes[1], [0.03, 0.01, 0.07, 0.07], rtol=1e-6)  # column before row
+    assert boxes.boxes.min() >= 0 and boxes.boxes.max() <= 1
+
+
+def test_retinanet_decoding_is_identity_at_zero_and_clamps_size() -> None:
+    anchors = np.array([[0, 0, 10, 20]], dtype=np.float32)
+    np.testing.assert_allclose(decode_retinanet(np.zeros((1, 4), np.float32), anchors), anchors)
+    huge = decode_retinanet(np.array([[0, 0, 100, 0]], np.float32), anchors)
+    assert huge[0, 2] - huge[0, 0] == pytest.approx(10 * 1000 / 16, rel=1e-5)
+
+
+def test_nms_threshold_semantics() -> None:
+    boxes = np.array([[0, 0, 2, 1], [0, 0, 1, 1]], dtype=np.float32)  # IoU exactly 0.5
+    scores = np.array([0.9, 0.8], dtype=np.float32)
+    assert nms(boxes, scores, 0.5).tolist() == [0, 1]  # torchvision: drop only IoU > 0.5
+    assert nms(boxes, scores, 0.5, suppress_equal=True).tolist() == [0]  # SSD: keep only IoU < 0.5
+    assert nms(boxes, scores[::-1].copy(), 0.4).tolist() == [1]
+
+
+def test_batched_nms_never_suppresses_across_classes() -> None:
+    boxes = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]], dtype=np.float32)
+    scores = np.array([0.5, 0.9, 0.7], dtype=np.float32)
+    labels = np.array([3, 3, 4])
+    assert batched_nms(boxes, scores, labels, 0.5).tolist() == [1, 2]
+
+
+def _retinanet_logits(anchors: int, hot: np.ndarray, classes: int = 4) -> np.ndarray:
+    logits = np.full((anchors, classes), -10.0, dtype=np.float32)
+    logits[hot, 0] = np.linspace(5.0, 1.0, len(hot), dtype=np.float32)
+    return logits
+
+
+def test_retinanet_keeps_1000_candidates_per_level_then_300_per_image() -> None:
+    anchors = retinanet_anchors(800)
+    hot = np.concatenate([np.arange(1500), 90000 + np.arange(5)])  # 1500 on P3, 5 on P4
+    logits = _retinanet_logits(len(anchors.boxes), hot)
+    regression = np.zeros((len(anchors.boxes), 4), dtype=np.float32)
+    no_nms = RetinaNetHeadParams(nms_iou=1.0, max_detections=10_000)
+    assert len(retinanet_from_heads(logits, regression, anchors, 800, no_nms).scores) == 1005
+    found = retinanet_from_heads(logits, regression, anchors, 800, RetinaNetHeadParams(nms_iou=1.0))
+    assert len(found.scores) == 300
+    assert np.all(np.diff(found.scores) <= 0)
+    assert found.boxes.max() <= 1.0 and found.boxes.min() >= 0.0  # clipped to the image, then normalised
+
+
+def test_retinanet_score_threshold_is_strict() -> None:
+    anchors = retinanet_anchors(800)
+    logits = np.full((len(anchors.boxes), 2), -10.0, dtype=np.float32)
+    logits[0, 1] = math.log(0.05 / 0.95)  # sigmoid = 0.05: not above the threshold
+    logits[9, 1] = math.log(0.06 / 0.94)
+    found = retinanet_from_heads(
+        logits, np.zeros((len(anchors.boxes), 4), np.float32), anchors, 800, RetinaNetHeadParams()
+    )
+    assert found.labels.tolist() == [1]
+    assert found.scores[0] == pytest.approx(0.06, rel=1e-5)
+
+
+def test_ssd_keeps_200_detections_per_image() -> None:
+    boxes = ssd_r34_default_boxes(1200)
+    confidences = np.zeros((81, len(boxes.boxes)), dtype=np.float32)
+    confidences[0] = 10.0  # background everywhere ...
+    confidences[0, :300] = 0.0  # ... except 300 boxes of level 0 whose best class is 5 or 6
+    confidences[5, :150] = 8.0
+    confidences[6, 150:300] = 8.0
+    locations = np.zeros((4, len(boxes.boxes)), dtype=np.float32)
+    found = ssd_from_heads(locations, confidences, boxes, SsdHeadParams(nms_iou=1.01))
+    assert len(found.scores) == 200  # 150 + 150 candidates, capped per image
+    assert set(found.labels.tolist()) == {5, 6}
+    capped = ssd_from_heads(locations, confidences, boxes, SsdHeadParams(nms_iou=1.01, max_candidates_per_class=100))
+    assert len(capped.scores) == 200 and np.bincount(capped.labels).tolist()[5:] == [100, 100]
+
+
+def test_records_are_index_ymin_xmin_ymax_xmax_score_label() -> None:
+    benchmark = RetinaNet()
+    boxes = np.array([[[80, 160, 400, 800], [0, 0, 8, 8]]], dtype=np.float32)  # x1, y1, x2, y2 pixels
+    payload = benchmark.postprocess([boxes, np.array([[263, 5]]), np.array([[0.9, 0.04]], np.float32)], [7])
+    rows = unpack(payload[0])
+    np.testing.assert_allclose(rows, [[7, 0.2, 0.1, 1.0, 0.5, 0.9, 263]], rtol=1e-6)  # 0.04 < 0.05: dropped
+
+
+def test_unbatched_retinanet_outputs_need_batch_size_one() -> None:
+    benchmark = RetinaNet()
+    boxes, labels, scores = np.zeros((3, 4), np.float32), np.zeros(3, np.int64), np.ones(3, np.float32)
+    assert len(unpack(benchmark.postprocess([boxes, labels, scores], [0])[0])) == 3
+    with pytest.raises(ValueError, match="run with batch size 1"):
+        benchmark.postprocess([boxes, labels, scores], [0, 1])
+
+
+def test_ssd_thresholds_depend_on_the_model_outputs() -> None:
+    bboxes = np.array([[[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1]]], dtype=np.float32)  # left, top, right, bottom
+    labels, scores = np.array([[3, 4]]), np.array([[0.5, 0.49]], np.float32)
+    rows = unpack(SsdResNet34().postprocess([bboxes, labels, scores], [2])[0])
+    np.testing.assert_allclose(rows, [[2, 0.2, 0.1, 0.4, 0.3, 0.5, 3]])  # 0.49 < 0.5 (PostProcessCocoOnnx)
+    assert SsdResNet34("heads").record_score_threshold == 0.05
+
+
+def test_outputs_of_another_model_are_named_in_the_error() -> None:
+    logits = np.zeros((1, 1000, 264), np.float32)
+    with pytest.raises(ValueError, match=r"'cls_logits' has shape \(1, 1000, 264\), expected \(1, 120087, 264\)"):
+        RetinaNet("heads").postprocess([logits, np.zeros((1, 1000, 4), np.float32)], [0])
+    with pytest.raises(ValueError, match="outputs='boxes'"):
+        SsdResNet34("boxes")  # type: ignore[arg-type]
+
+
+def test_linear_resize_follows_opencv_half_pixel_rule() -> None:
+    row = np.array([[[0.0], [100.0]]], dtype=np.float32)  # 1x2, one channel
+    assert resize_linear(row, 1, 4)[0, :, 0].tolist() == [0.0, 25.0, 75.0, 100.0]
+    assert resize_linear(np.arange(8, dtype=np.float32).reshape(1, 8, 1), 1, 4)[0, :, 0].tolist() == [
+        0.5,
+        2.5,
+        4.5,
+        6.5,
+    ]  # shrinking averages neighbours, no wider low-pass
+
+
+def test_linear_resize_equals_opencv() -> None:
+    cv2 = pytest.importorskip("cv2")
+    cv2.ipp.setUseIPP(False)  # OpenCV's own code; its IPP route rounds differently (about 5e-5 relative)
+    rng = np.random.default_rng(0)
+    for height, width, size in ((60, 80, 800), (1024, 683, 800), (480, 640, 1200)):
+        image = rng.integers(0, 256, (height, width, 3)).astype(np.float32)
+        expected = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
+        np.testing.assert_allclose(resize_linear(image, size, size), expected, atol=1e-3)
+
+
+def test_preprocessing_scales_and_normalises(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from harness.benchmarks.base import Sample
+
+    Image.new("RGB", (30, 20), (255, 128, 0)).save(tmp_path / "a.png")
+    sample = Sample(index=0, path=tmp_path / "a.png", key="a.png")
+    retina = RetinaNet().preprocess(sample)
+    assert retina.shape == (3, 800, 800) and retina.dtype == np.float32
+    np.testing.assert_allclose(retina[:, 400, 400], [1.0, 128 / 255, 0.0], rtol=1e-6)
+    ssd = SsdResNet34().preprocess(sample)
+    assert ssd.shape == (3, 1200, 1200)
+    expected = (np.array([1.0, 128 / 255, 0.0]) - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    np.testing.assert_allclose(ssd[:, 7, 1100], expected, rtol=1e-5)
+    assert pack(0, RetinaNet().detections([np.zeros((1, 0, 4)), np.zeros((1, 0)), np.zeros((1, 0))], 1)[0]) == b""
