@@ -96,12 +96,15 @@ def test_accuracy_run_scores_the_synthetic_set_at_100_percent_in_the_official_wo
     assert all(len(bytes.fromhex(entry["data"])) == 4 for entry in entries)
 
 
-def test_flipped_labels_lower_accuracy_to_exactly_the_expected_figure(
-    synthetic: Path, tmp_path: Path
+@pytest.mark.parametrize("scenario", ["SingleStream", "MultiStream", "Server", "Offline"])
+def test_flipped_labels_lower_accuracy_to_exactly_the_expected_figure_in_every_scenario(
+    synthetic: Path, tmp_path: Path, scenario: str
 ) -> None:
-    result = harness(*run_args(synthetic, tmp_path, dataset=synthetic / "flipped"), "--scenario=SingleStream")
+    # Any mix-up of responses and samples (batching, the Server queue) would change the figure.
+    args = run_args(synthetic, tmp_path, scenario, dataset=synthetic / "flipped")
+    result = harness(*args, "--target-qps=1000", "--batch-size=4")
     assert result.returncode == 0, result.stderr
-    line = (scenario_dir(tmp_path, "SingleStream") / "accuracy" / "accuracy.txt").read_text().strip()
+    line = (scenario_dir(tmp_path, scenario) / "accuracy" / "accuracy.txt").read_text().strip()
     assert line == f"accuracy={100 * (COUNT - 5) / COUNT:.3f}%, good={COUNT - 5}, total={COUNT}"
 
 
@@ -207,6 +210,22 @@ def test_a_file_that_is_not_onnx_is_refused_as_model(synthetic: Path, tmp_path: 
     model.write_text("this is not a protobuf")
     result = harness(*run_args(synthetic, tmp_path / "exp", model=model))
     assert_clean_failure(result, tmp_path / "exp", f"cannot load {model} as an ONNX model")
+
+
+def test_a_model_with_another_input_shape_is_refused_before_the_run(synthetic: Path, tmp_path: Path) -> None:
+    model = onnx.load(str(synthetic / "model.onnx"))
+    for axis in (2, 3):
+        model.graph.input[0].type.tensor_type.shape.dim[axis].dim_value = 299
+    other = tmp_path / "inception-shaped.onnx"
+    onnx.save(model, str(other))
+    result = harness(*run_args(synthetic, tmp_path / "exp", model=other))
+    assert_clean_failure(result, tmp_path / "exp", "pass a model with the benchmark's input signature")
+
+
+def test_an_output_path_that_cannot_be_a_folder_is_refused(synthetic: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    result = harness(*run_args(synthetic, tmp_path / "a-file" / "exp"))
+    assert_clean_failure(result, tmp_path / "a-file" / "exp", "cannot write to the output directory")
 
 
 def test_cuda_without_a_cuda_provider_is_an_error_not_a_cpu_run(synthetic: Path, tmp_path: Path) -> None:
