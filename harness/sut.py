@@ -85,16 +85,13 @@ class BatchingSUT:
 class ServerSUT:
     """Queue plus worker threads with dynamic batching, for the Server scenario."""
 
-    def __init__(
-        self, responder: Responder, batch_size: int, workers: int = 2, batch_wait_s: float = 0.001
-    ) -> None:
+    def __init__(self, responder: Responder, batch_size: int, workers: int = 2, batch_wait_s: float = 0.001) -> None:
         self.responder = responder
         self.batch_size = batch_size
         self._batch_wait_s = batch_wait_s
         self._queue: queue.SimpleQueue[lg.QuerySample | None] = queue.SimpleQueue()
         self._threads = [
-            threading.Thread(target=self._work, name=f"server-worker-{n}", daemon=True)
-            for n in range(workers)
+            threading.Thread(target=self._work, name=f"server-worker-{n}", daemon=True) for n in range(workers)
         ]
 
     def start(self) -> None:
