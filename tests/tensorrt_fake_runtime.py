@@ -69,9 +69,7 @@ class FakeEngine:
         return len(self.recipe["profiles"])
 
     def create_context(self, profile_index: int, stream: object) -> FakeContext:
-        context = FakeContext(
-            self.runtime, self.recipe["profiles"][profile_index], tuple(self.recipe["sample_shape"])
-        )
+        context = FakeContext(self.runtime, self.recipe["profiles"][profile_index], tuple(self.recipe["sample_shape"]))
         self.contexts.append(context)
         return context
 

@@ -64,9 +64,7 @@ def test_cache_is_reused_for_the_same_weights_and_list(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "model.calib.json").read_text())["onnx_sha256"] == "a" * 64
 
 
-def test_cache_for_other_weights_is_rebuilt_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_cache_for_other_weights_is_rebuilt_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     CalibrationCache(tmp_path / "model.calib", WEIGHTS_A).store(b"scales for A")
     with caplog.at_level(logging.WARNING):
         assert CalibrationCache(tmp_path / "model.calib", WEIGHTS_B).load() is None

@@ -45,10 +45,7 @@ def test_a_batch_larger_than_every_profile_names_the_fix() -> None:
 
 
 def test_binding_bytes_are_max_batch_times_sample_elements_times_itemsize() -> None:
-    assert (
-        binding_bytes(BindingSpec("input", (3, 224, 224), np.dtype(np.float16), True), 256)
-        == 256 * 150528 * 2
-    )
+    assert binding_bytes(BindingSpec("input", (3, 224, 224), np.dtype(np.float16), True), 256) == 256 * 150528 * 2
     assert binding_bytes(BindingSpec("labels", (1000,), np.dtype(np.int64), False), 4) == 4 * 1000 * 8
 
 

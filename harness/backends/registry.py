@@ -14,6 +14,8 @@ from harness.backends.base import Backend
 
 _ENTRIES: dict[str, str] = {
     "onnxruntime": "harness.backends.onnxruntime:OnnxRuntimeBackend",
+    "pytorch": "harness.backends.pytorch.backend:PyTorchBackend",
+    "tensorrt": "harness.backends.tensorrt.backend:TensorRTBackend",
 }
 
 BACKENDS: tuple[str, ...] = tuple(sorted(_ENTRIES))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,7 @@ def parse_cuda_device(device: str) -> int:
     prefix, _, index = device.partition(":")
     if prefix == "cuda" and index.isdigit():
         return int(index)
-    raise BackendError(
-        f"device {device!r}: the tensorrt backend runs on CUDA only; pass --device cuda or cuda:N"
-    )
+    raise BackendError(f"device {device!r}: the tensorrt backend runs on CUDA only; pass --device cuda or cuda:N")
 
 
 @dataclass(frozen=True)
@@ -85,9 +84,11 @@ class TensorRTBackend:
         device: str = "cuda",
         precision: str = "fp16",
         threads: int | None = None,
+        output_names: Sequence[str] = (),
         options: TensorRTOptions | None = None,
         runtime_factory: Callable[[int], TrtRuntime] | None = None,
     ) -> None:
+        """`output_names` (the benchmark's order) applies unless `options` already names an order."""
         if precision not in PRECISIONS:
             valid = ", ".join(PRECISIONS)
             raise BackendError(f"precision {precision!r}: the tensorrt backend supports {valid}")
@@ -95,6 +96,8 @@ class TensorRTBackend:
         self.precision = precision
         self.threads = threads  # host threads play no part in TensorRT; accepted for the common signature
         self.options = options or TensorRTOptions()
+        if output_names and not self.options.output_names:
+            self.options = dataclasses.replace(self.options, output_names=tuple(output_names))
         if runtime_factory is None:
             from harness.backends.tensorrt.trt_api import load_real_runtime
 
@@ -125,17 +128,13 @@ class TensorRTBackend:
             (input_spec,) = [b for b in bindings if b.is_input] or [None]
             if input_spec is None:
                 raise BackendError(f"engine {opts.engine} has no input")
-            table_input = ProfileTable.create(
-                input_spec.name, input_spec.shape, opts.batch_sizes, opts.streams
-            )
+            table_input = ProfileTable.create(input_spec.name, input_spec.shape, opts.batch_sizes, opts.streams)
         plan = plan_buffers(bindings, table_input.max_batch, opts.streams)
         pool = allocate_slots(runtime, engine, plan, table_input)
         details["buffer_bytes_per_stream"] = str(plan.bytes_per_stream())
         details["streams"] = str(opts.streams)
         details["batch_sizes"] = ",".join(map(str, table_input.batch_sizes))
-        self._loaded = _Loaded(
-            runtime, gpu, plan, table_input, pool, self._output_order(plan), details, plugins
-        )
+        self._loaded = _Loaded(runtime, gpu, plan, table_input, pool, self._output_order(plan), details, plugins)
 
     def _cached_engine(
         self,
@@ -191,9 +190,7 @@ class TensorRTBackend:
             details["calibration_batches_run"] = str(session.batches_served)
         return cached.data, details
 
-    def _calibration_session(
-        self, model_path: Path, model_sha: str, table: ProfileTable
-    ) -> CalibrationSession | None:
+    def _calibration_session(self, model_path: Path, model_sha: str, table: ProfileTable) -> CalibrationSession | None:
         if self.precision != "int8":
             return None
         opts = self.options

@@ -44,9 +44,7 @@ def list_sha256(names: list[str]) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
-def calibration_batches(
-    names: list[str], batch_size: int, load: Callable[[str], np.ndarray]
-) -> Iterator[np.ndarray]:
+def calibration_batches(names: list[str], batch_size: int, load: Callable[[str], np.ndarray]) -> Iterator[np.ndarray]:
     """Stacked batches of `batch_size` preprocessed images; a last partial batch is padded with repeats.
 
     TensorRT's calibrator takes only full batches; repeating images of the list keeps every listed image in
@@ -66,9 +64,7 @@ class CacheProvenance:
     calibration_list_sha256: str
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"onnx_sha256": self.onnx_sha256, "calibration_list_sha256": self.calibration_list_sha256}
-        )
+        return json.dumps({"onnx_sha256": self.onnx_sha256, "calibration_list_sha256": self.calibration_list_sha256})
 
 
 class CalibrationCache:

@@ -162,7 +162,6 @@ def check_prebuilt(engine_path: Path, gpu: GpuIdentity, tensorrt_version: str) -
     ]
     if wrong:
         raise EngineCacheError(
-            f"engine {engine_path} was built for another platform ({'; '.join(wrong)}); "
-            "rebuild it from the ONNX model"
+            f"engine {engine_path} was built for another platform ({'; '.join(wrong)}); rebuild it from the ONNX model"
         )
     return {"engine": str(engine_path), "engine_provenance": "prebuilt, key checked", **key.details()}

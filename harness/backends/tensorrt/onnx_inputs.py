@@ -30,8 +30,7 @@ def read_onnx_input(path: Path, fallback_shape: Sequence[int] | None = None) -> 
     if any(d < 1 for d in sample):
         if fallback_shape is None or len(fallback_shape) != len(sample):
             raise BackendError(
-                f"{path} input {inputs[0].name!r} has dynamic dims {dims}; "
-                "the benchmark's input shape is needed"
+                f"{path} input {inputs[0].name!r} has dynamic dims {dims}; the benchmark's input shape is needed"
             )
         sample = tuple(int(d) for d in fallback_shape)
     return inputs[0].name, sample

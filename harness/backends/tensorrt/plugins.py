@@ -31,9 +31,7 @@ def global_loader(path: str) -> object:
     return ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
 
 
-def load_plugins(
-    paths: Sequence[Path], loader: Callable[[str], object] = global_loader
-) -> list[LoadedPlugin]:
+def load_plugins(paths: Sequence[Path], loader: Callable[[str], object] = global_loader) -> list[LoadedPlugin]:
     """Load each library in order (later ones may use earlier ones); errors name the file and the fix."""
     loaded = []
     for path in paths:

@@ -1,0 +1,215 @@
+"""PyTorch backend: MLPerf architectures on CUDA in fp16/bf16, channels_last, CUDA graphs per batch size.
+
+CUDA graphs replay the network for a fixed input shape: one graph is captured per batch size seen (the
+warm-up batch first), and a smaller batch is padded to the smallest captured size that holds it. Detection
+postprocessing (data-dependent shapes) runs after the replay, on the GPU as well. No CPU fallback: asking
+for CUDA without it is an error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.backends.base import BackendError, BackendInfo
+from harness.backends.pytorch import postprocess
+from harness.backends.pytorch.models import ARCHITECTURES, init_random
+from harness.backends.pytorch.weights import ModelSpec, load_state_dict, read_model_spec
+from harness.backends.tensorrt.hashing import file_sha256
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+# What the benchmark asks for (its output names) -> (architecture, what the backend answers).
+_OUTPUT_KINDS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("ArgMax:0",): ("resnet50", "argmax"),
+    ("boxes", "labels", "scores"): ("retinanet", "detections"),
+    ("cls_logits", "bbox_regression"): ("retinanet", "heads"),
+    ("bboxes", "labels", "scores"): ("ssd-resnet34", "detections"),
+    ("locs", "confs"): ("ssd-resnet34", "heads"),
+}
+_INPUT_SIZE = {"resnet50": 224, "retinanet": 800, "ssd-resnet34": 1200}
+
+
+def resolve_outputs(output_names: Sequence[str], architecture: str | None) -> tuple[str, str]:
+    """(architecture, "argmax" | "heads" | "detections") for the benchmark's output names."""
+    kind = _OUTPUT_KINDS.get(tuple(output_names))
+    if kind is None:
+        valid = "; ".join(", ".join(names) for names in _OUTPUT_KINDS)
+        raise BackendError(f"the pytorch backend cannot answer outputs {tuple(output_names)}; it answers: {valid}")
+    if architecture is not None and architecture != kind[0]:
+        raise BackendError(f"the model spec names {architecture!r} but the benchmark's outputs are {kind[0]}'s")
+    return kind
+
+
+def resolve_device(device: str, precision: str) -> torch.device:
+    if precision not in PRECISIONS:
+        raise BackendError(f"precision {precision!r}: the pytorch backend supports {', '.join(PRECISIONS)}")
+    if device == "cpu":
+        if precision == "fp16":
+            raise BackendError("precision fp16 needs --device cuda; on the CPU use fp32 or bf16")
+        return torch.device("cpu")
+    prefix, _, index = device.partition(":")
+    if prefix != "cuda" or (index and not index.isdigit()):
+        raise BackendError(f"device {device!r}: use cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise BackendError(
+            f"--device {device} asked for, but PyTorch sees no CUDA device (torch {torch.__version__}, "
+            f"CUDA build {torch.version.cuda}); run on a GPU host with a CUDA build of torch, or pass --device cpu"
+        )
+    ordinal = int(index or 0)
+    if ordinal >= torch.cuda.device_count():
+        raise BackendError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return torch.device("cuda", ordinal)
+
+
+@dataclass
+class _Graph:
+    graph: torch.cuda.CUDAGraph
+    inputs: torch.Tensor
+    outputs: tuple[torch.Tensor, ...]
+
+
+@dataclass
+class _Loaded:
+    model: nn.Module
+    architecture: str
+    kind: str
+    device: torch.device
+    details: dict[str, str]
+    graphs: dict[int, _Graph] = field(default_factory=dict)
+    anchors: tuple[torch.Tensor, tuple[int, ...]] | None = None
+
+
+class PyTorchBackend:
+    """Backend over PyTorch; see the module docstring. `output_names` come from the benchmark."""
+
+    def __init__(
+        self,
+        device: str = "cuda",
+        precision: str = "fp16",
+        threads: int | None = None,
+        output_names: Sequence[str] = ("ArgMax:0",),
+        channels_last: bool = True,
+        cuda_graphs: bool = True,
+        compile_mode: str | None = None,
+    ) -> None:
+        self.device = resolve_device(device, precision)
+        self.precision = precision
+        self.dtype = PRECISIONS[precision]
+        self.output_names = tuple(output_names)
+        self.channels_last = channels_last
+        self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
+        self.compile_mode = compile_mode
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()  # graph buffers are shared: one inference at a time
+
+    def load(self, model_path: Path) -> None:
+        spec = read_model_spec(model_path)
+        architecture, kind = resolve_outputs(self.output_names, spec.architecture)
+        model = ARCHITECTURES[architecture]()
+        details = {"architecture": architecture, "outputs": kind, **self._weights(model, spec)}
+        model = model.eval().to(self.device, self.dtype)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.compile_mode is not None:
+            model = torch.compile(model, mode=self.compile_mode)
+        details.update(
+            channels_last=str(self.channels_last),
+            cuda_graphs=str(self.cuda_graphs),
+            compile=self.compile_mode or "off",
+            batch_padding="to the smallest captured batch size" if self.cuda_graphs else "none",
+        )
+        loaded = _Loaded(model, architecture, kind, self.device, details)
+        if kind == "detections":
+            loaded.anchors = self._anchors(architecture)
+        self._loaded = loaded
+
+    def _weights(self, model: nn.Module, spec: ModelSpec) -> dict[str, str]:
+        if spec.weights is None:
+            init_random(model, spec.seed)
+            return {"weights": f"random (seed {spec.seed}); speed runs only, no accuracy meaning"}
+        load_state_dict(model, spec.weights)
+        return {"weights": str(spec.weights), "weights_sha256": file_sha256(spec.weights)}
+
+    def _anchors(self, architecture: str) -> tuple[torch.Tensor, tuple[int, ...]]:
+        from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+
+        size = _INPUT_SIZE[architecture]
+        anchor_set = retinanet_anchors(size) if architecture == "retinanet" else ssd_r34_default_boxes(size)
+        return torch.from_numpy(anchor_set.boxes).to(self.device, torch.float32), anchor_set.per_level
+
+    def _require(self) -> _Loaded:
+        if self._loaded is None:
+            raise BackendError("the pytorch backend has no model yet; call load() first")
+        return self._loaded
+
+    def warmup(self, batch: np.ndarray) -> None:
+        # Captures the graph for the run's batch size (and runs cuDNN's autotuning) before timing starts.
+        for _ in range(2):
+            self.infer(batch)
+
+    def infer(self, batch: np.ndarray) -> list[np.ndarray]:
+        loaded = self._require()
+        count = batch.shape[0]
+        with self._lock, torch.inference_mode():
+            inputs = torch.from_numpy(np.ascontiguousarray(batch))
+            if self.device.type == "cuda":
+                inputs = inputs.pin_memory().to(self.device, non_blocking=True)
+            inputs = inputs.to(self.dtype)
+            raw = self._replay(loaded, inputs) if self.cuda_graphs else loaded.model(self._layout(inputs))
+            outputs = self._finish(loaded, [r[:count] for r in raw])
+            return [o.cpu().numpy() for o in outputs]
+
+    def _layout(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs.contiguous(memory_format=torch.channels_last) if self.channels_last else inputs
+
+    def _replay(self, loaded: _Loaded, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        count = inputs.shape[0]
+        sizes = [s for s in sorted(loaded.graphs) if s >= count]
+        graph = loaded.graphs[sizes[0]] if sizes else self._capture(loaded, inputs)
+        graph.inputs[:count].copy_(inputs)
+        graph.graph.replay()
+        return graph.outputs
+
+    def _capture(self, loaded: _Loaded, inputs: torch.Tensor) -> _Graph:
+        static = self._layout(torch.zeros_like(inputs))
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):  # cuDNN picks its algorithms before capture
+                loaded.model(static)
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            outputs = tuple(loaded.model(static))
+        captured = _Graph(graph, static, outputs)
+        loaded.graphs[inputs.shape[0]] = captured
+        return captured
+
+    def _finish(self, loaded: _Loaded, raw: list[torch.Tensor]) -> list[torch.Tensor]:
+        if loaded.kind != "detections":
+            return [r.float() if r.is_floating_point() else r for r in raw]
+        assert loaded.anchors is not None
+        anchors, per_level = loaded.anchors
+        if loaded.architecture == "retinanet":
+            return list(postprocess.retinanet_detections(raw[0], raw[1], anchors, per_level, 800))
+        return list(postprocess.ssd_detections(raw[0], raw[1], anchors))
+
+    def info(self) -> BackendInfo:
+        loaded = self._require()
+        name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
+        device = f"{self.device} ({name})" if self.device.type == "cuda" else "cpu"
+        details = dict(loaded.details)
+        details["graphs_captured"] = ",".join(map(str, sorted(loaded.graphs)))
+        if self.device.type == "cuda":
+            details["cuda"] = str(torch.version.cuda)
+            details["cudnn"] = str(torch.backends.cudnn.version())
+        return BackendInfo("pytorch", torch.__version__, device, self.precision, details)

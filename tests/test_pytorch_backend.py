@@ -1,0 +1,68 @@
+"""The PyTorch backend: device and precision checks (no CPU fallback for CUDA), outputs per benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from harness.backends.base import BackendError
+from harness.backends.pytorch.backend import PyTorchBackend, resolve_outputs
+from harness.backends.registry import get_backend
+
+
+def random_spec(tmp_path: Path, architecture: str) -> Path:
+    spec = tmp_path / f"{architecture}.random.json"
+    spec.write_text(json.dumps({"architecture": architecture, "weights": None, "seed": 0}))
+    return spec
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_cuda_without_cuda_is_an_error_not_a_cpu_run(device: str) -> None:
+    with pytest.raises(BackendError, match="PyTorch sees no CUDA device"):
+        PyTorchBackend(device, "fp16")
+
+
+def test_bad_precision_and_device_are_errors() -> None:
+    with pytest.raises(BackendError, match="supports fp32, fp16, bf16"):
+        PyTorchBackend("cpu", "int8")
+    with pytest.raises(BackendError, match="fp16 needs --device cuda"):
+        PyTorchBackend("cpu", "fp16")
+    with pytest.raises(BackendError, match="use cpu, cuda or cuda:N"):
+        PyTorchBackend("gpu", "fp32")
+
+
+def test_benchmark_outputs_choose_architecture_and_mode() -> None:
+    assert resolve_outputs(("ArgMax:0",), None) == ("resnet50", "argmax")
+    assert resolve_outputs(("cls_logits", "bbox_regression"), None) == ("retinanet", "heads")
+    assert resolve_outputs(("bboxes", "labels", "scores"), "ssd-resnet34") == ("ssd-resnet34", "detections")
+    with pytest.raises(BackendError, match="names 'retinanet' but the benchmark's outputs are resnet50's"):
+        resolve_outputs(("ArgMax:0",), "retinanet")
+    with pytest.raises(BackendError, match="cannot answer outputs"):
+        resolve_outputs(("logits",), None)
+
+
+def test_resnet50_runs_through_the_registry_and_records_random_weights(tmp_path: Path) -> None:
+    backend = get_backend("pytorch", device="cpu", precision="fp32", threads=1, output_names=("ArgMax:0",))
+    backend.load(random_spec(tmp_path, "resnet50"))
+    batch = np.random.default_rng(0).normal(0, 50, (3, 3, 224, 224)).astype(np.float32)
+    (first,) = backend.infer(batch)
+    (again,) = backend.infer(batch[:1])
+    assert first.shape == (3,) and first.dtype == np.int64
+    assert again[0] == first[0]
+    info = backend.info()
+    assert (info.backend, info.device, info.precision) == ("pytorch", "cpu", "fp32")
+    assert info.details["weights"].startswith("random (seed 0)")
+    assert info.details["cuda_graphs"] == "False"  # graphs are a CUDA feature; the CPU runs eagerly
+
+
+def test_infer_before_load_and_missing_model_are_errors(tmp_path: Path) -> None:
+    backend = PyTorchBackend("cpu", "fp32")
+    with pytest.raises(BackendError, match="call load"):
+        backend.infer(np.zeros((1, 3, 224, 224), np.float32))
+    with pytest.raises(BackendError, match="does not exist"):
+        backend.load(tmp_path / "absent.pth")
