@@ -216,3 +216,17 @@ def test_open_division_relaxes_accuracy_and_compliance(tree: Path, profile: Roun
     found = check_tree(tree, profile)
     assert [f.severity for f in found] == [Severity.WARNING]
     assert "below the target" in found[0].message
+
+
+def test_harness_working_folders_are_only_warned_about(tree: Path, profile: RoundProfile) -> None:
+    (tree / ".staging" / "run-1").mkdir(parents=True)
+    found = check_tree(tree, profile)
+    assert [(f.severity, f.path) for f in found] == [(Severity.WARNING, tree / ".staging")]
+
+
+def test_runs_are_still_checked_when_the_system_type_is_invalid(tree: Path, profile: RoundProfile) -> None:
+    path = tree / SUB / "systems" / f"{SYSTEM}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "system_type": "mobile"}))
+    (tree / RESULT / "Offline" / "accuracy" / "accuracy.txt").unlink()
+    assert_flagged(tree, profile, path.relative_to(tree), "system_type 'mobile' is not valid")
+    assert_flagged(tree, profile, RESULT / "Offline" / "accuracy" / "accuracy.txt", "required file is missing")

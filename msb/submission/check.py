@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from msb.errors import MsbError
-from msb.rounds import ModelRules, RoundProfile, load_round
+from msb.rounds import SCENARIOS, ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
 from msb.submission.filelists import file_list_findings
@@ -39,6 +39,10 @@ def check_tree(root: Path, profile: RoundProfile) -> list[Finding]:
     divisions = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _ROOT_EXTRAS)
     submitters = 0
     for division in divisions:
+        if division.name.startswith("."):
+            # The harness keeps .staging/ and .cache/ in the experiment directory; pack leaves them out.
+            findings.append(warning(division, "not part of the submission", "none needed: pack leaves it out"))
+            continue
         if division.name not in profile.divisions:
             findings.append(error(division, "not a division", f"use one of {list(profile.divisions)}"))
             continue
@@ -111,23 +115,22 @@ def _check_system(submitter: Path, system_dir: Path, division: str, profile: Rou
     if data is None:
         return findings
     findings += system_findings(json_path, data, profile, division, submitter.name)
-    system_type = str(data.get("system_type", ""))
-    if system_type not in profile.system_types:
-        return findings
+    # With no valid system type (already a finding) the required scenarios are unknown; the runs are still checked.
+    system_type = data.get("system_type") if data.get("system_type") in profile.system_types else None
     for model_dir in sorted(p for p in system_dir.iterdir() if p.is_dir()):
         findings += _check_model(submitter, model_dir, division, system_type, profile)
     return findings
 
 
 def _check_model(
-    submitter: Path, model_dir: Path, division: str, system_type: str, profile: RoundProfile
+    submitter: Path, model_dir: Path, division: str, system_type: str | None, profile: RoundProfile
 ) -> list[Finding]:
     model = profile.model(model_dir.name)
     strict = division != "open"
     if model is None:
         known = ", ".join(profile.models)
         return [error(model_dir, f"no rules for model {model_dir.name!r} in round {profile.name}", f"use {known}")]
-    required = model.scenarios_for(system_type)
+    required = model.scenarios_for(system_type) if system_type else SCENARIOS
     if required is None:
         return [
             error(
@@ -139,7 +142,7 @@ def _check_model(
     findings: list[Finding] = []
     present = sorted(p.name for p in model_dir.iterdir() if p.is_dir())
     missing = [s for s in required if s not in present]
-    if missing:
+    if missing and system_type:
         make = error if strict else warning
         findings.append(
             make(
