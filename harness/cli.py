@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="samples per inference (default: SingleStream 1, MultiStream 8, Server 8, Offline 32)",
     )
     how.add_argument("--threads", type=_positive_int, metavar="N", help="backend intra-op threads")
+    how.add_argument(
+        "--backend-option",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend-specific setting, repeatable; VALUE is read as JSON where it parses (true, 3, "
+        '"x"), else as text',
+    )
 
     loadgen = run.add_argument_group("LoadGen settings, written to user.conf (default: the round's values)")
     loadgen.add_argument("--target-qps", type=_positive_float, metavar="F", help="expected/target QPS")
@@ -180,6 +189,7 @@ def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
         count=args.count,
         batch_size=batch_size,
         threads=args.threads,
+        backend_options=dict(args.backend_option),
         cache_dir=args.cache_dir or args.output / ".cache" / "preprocessed",
         settings=RunSettings(
             target_qps=args.target_qps,
@@ -217,6 +227,18 @@ def _name(text: str) -> str:
     if not text or text in (".", "..") or "/" in text or text != text.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not usable as a folder name")
     return text
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE with KEY a Python identifier")
+    if key in ("device", "precision", "threads", "output_names"):
+        raise argparse.ArgumentTypeError(f"{key} has its own flag; use --{key.replace('_', '-')}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def _json(text: str) -> object:

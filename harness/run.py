@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ class RunRequest:
     count: int | None
     batch_size: int
     threads: int | None
+    backend_options: dict[str, object]
     cache_dir: Path
     settings: RunSettings
     run_info: object | None
@@ -203,13 +205,22 @@ def _write_records(
 
 
 def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
-    backend = get_backend(
-        request.backend,
-        device=request.device,
-        precision=request.precision,
-        threads=request.threads,
-        output_names=benchmark.output_names,
-    )
+    try:
+        backend = get_backend(
+            request.backend,
+            device=request.device,
+            precision=request.precision,
+            threads=request.threads,
+            output_names=benchmark.output_names,
+            **request.backend_options,
+        )
+    except TypeError as error:
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
+        if unknown is None:
+            raise
+        raise RunError(
+            f"the {request.backend} backend has no option {unknown[1]!r}; drop --backend-option {unknown[1]}=..."
+        ) from error
     backend.load(request.model)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
     backend.warmup(np.zeros((request.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))

@@ -228,6 +228,11 @@ def test_an_output_path_that_cannot_be_a_folder_is_refused(synthetic: Path, tmp_
     assert_clean_failure(result, tmp_path / "a-file" / "exp", "cannot write to the output directory")
 
 
+def test_an_option_the_backend_does_not_have_is_named(synthetic: Path, tmp_path: Path) -> None:
+    result = harness(*run_args(synthetic, tmp_path / "exp"), "--backend-option=engine_dir=/x")
+    assert_clean_failure(result, tmp_path / "exp", "the onnxruntime backend has no option 'engine_dir'")
+
+
 def test_cuda_without_a_cuda_provider_is_an_error_not_a_cpu_run(synthetic: Path, tmp_path: Path) -> None:
     result = harness(*run_args(synthetic, tmp_path / "exp"), "--device=cuda")
     assert_clean_failure(result, tmp_path / "exp", "--device cuda asks for CUDA")
