@@ -8,6 +8,7 @@ holds an exclusive lock on `<run-id>.lock`, so a run sharing the experiment is n
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import secrets
@@ -76,6 +77,9 @@ class Staging:
         lock_path = self.path.with_name(f"{self.run_id}.lock")
         lock_path.unlink(missing_ok=True)
         self._lock.close()
+        # Leave no empty .staging behind: tools that walk the experiment (the submission checker) trip on it.
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()
 
 
 def remove_stale(staging_root: Path, keep: str) -> list[Path]:
