@@ -108,6 +108,9 @@ class PyTorchBackend:
         self.compile_mode = compile_mode
         if threads is not None:
             torch.set_num_threads(threads)
+        if self.device.type == "cuda":
+            # Input shapes are fixed per batch size, so cuDNN's autotuner pays off once per shape.
+            torch.backends.cudnn.benchmark = True
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()  # graph buffers are shared: one inference at a time
 
