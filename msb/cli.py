@@ -18,7 +18,7 @@ from msb.expdir import identity
 from msb.image_spec import image_names, load_image_spec
 from msb.project import Project
 from msb.report import print_report
-from msb.submission import check, pack
+from msb.submission import check, pack, truncate
 from msb.system_spec import SCENARIOS, load_system_spec, system_names
 
 
@@ -62,7 +62,11 @@ def parser(project: Project) -> argparse.ArgumentParser:
     report.add_argument("dir", type=Path, help="experiment directory (holds closed/)")
 
     submission = sub.add_parser("submission", help="check a submission tree against a round's rules, or pack it")
-    submission.add_argument("action", choices=["check", "pack"], help="check: list findings; pack: tarball + sha256")
+    submission.add_argument(
+        "action",
+        choices=["check", "truncate", "pack"],
+        help="check: list findings; truncate: accuracy logs (full logs kept outside); pack: tarball + sha256",
+    )
     submission.add_argument("rest", nargs=argparse.REMAINDER, help="DIR [--round ROUND] (see `submission check -h`)")
     return top
 
@@ -131,7 +135,7 @@ def cmd_report(project: Project, args: argparse.Namespace, console: Console) -> 
 
 def cmd_submission(project: Project, args: argparse.Namespace, console: Console) -> int:
     # The submission tools parse their own arguments; they are usable on their own as library functions too.
-    return {"check": check.main, "pack": pack.main}[args.action](args.rest)
+    return {"check": check.main, "truncate": truncate.main, "pack": pack.main}[args.action](args.rest)
 
 
 COMMANDS = {
