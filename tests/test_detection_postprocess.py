@@ -179,3 +179,23 @@ def test_preprocessing_scales_and_normalises(tmp_path: Path) -> None:
     expected = (np.array([1.0, 128 / 255, 0.0]) - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
     np.testing.assert_allclose(ssd[:, 7, 1100], expected, rtol=1e-5)
     assert pack(0, RetinaNet().detections([np.zeros((1, 0, 4)), np.zeros((1, 0)), np.zeros((1, 0))], 1)[0]) == b""
+
+
+def test_images_are_read_as_opencv_reads_them(tmp_path: Path) -> None:
+    """EXIF orientation applied, grayscale to three channels (cv2.imread's colour mode)."""
+    from PIL import Image
+
+    from harness.detection.imageops import read_rgb
+
+    image = Image.new("RGB", (40, 20), (200, 10, 10))
+    image.paste((10, 200, 10), (0, 0, 10, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    image.save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
+    Image.new("L", (5, 4), 77).save(tmp_path / "gray.png")
+    rotated = read_rgb(tmp_path / "rotated.jpg")
+    assert rotated.shape == (40, 20, 3)
+    assert rotated[2, 10, 1] > 150  # the green strip on the left is now on top
+    assert read_rgb(tmp_path / "gray.png").tolist()[0][0] == [77.0, 77.0, 77.0]
+    cv2 = pytest.importorskip("cv2")
+    np.testing.assert_array_equal(rotated, cv2.imread(str(tmp_path / "rotated.jpg"))[..., ::-1])

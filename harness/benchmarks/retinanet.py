@@ -42,7 +42,7 @@ class RetinaNet(DetectionBenchmark):
 
     name = "retinanet"
     input_shape: tuple[int, ...] = (3, IMAGE_SIZE, IMAGE_SIZE)
-    preprocessing_version = "retinanet-openimages-800-linear-v1"
+    preprocessing_version = "openimages-800-v1"
     layout = OPENIMAGES_MLPERF
     record_score_threshold = 0.05
     use_inv_map = False
@@ -80,6 +80,4 @@ class RetinaNet(DetectionBenchmark):
         check_batch("boxes", boxes, batch_size, (-1, 4))
         check_batch("labels", labels, batch_size, (boxes.shape[1],))
         check_batch("scores", scores, batch_size, (boxes.shape[1],))
-        return [
-            from_pixel_xyxy(boxes[i], scores[i], labels[i], IMAGE_SIZE, IMAGE_SIZE) for i in range(batch_size)
-        ]
+        return [from_pixel_xyxy(boxes[i], scores[i], labels[i], IMAGE_SIZE, IMAGE_SIZE) for i in range(batch_size)]

@@ -43,7 +43,7 @@ class SsdResNet34(DetectionBenchmark):
 
     name = "ssd-resnet34"
     input_shape: tuple[int, ...] = (3, IMAGE_SIZE, IMAGE_SIZE)
-    preprocessing_version = "ssd-resnet34-coco-1200-linear-v1"
+    preprocessing_version = "coco-1200-v1"
     layout = COCO_2017
     use_inv_map = True
 
@@ -55,9 +55,7 @@ class SsdResNet34(DetectionBenchmark):
         self.outputs = outputs
         self.remove_empty_images = remove_empty_images
         self.output_names: tuple[str, ...] = DETECTION_OUTPUTS if outputs == "detections" else HEAD_OUTPUTS
-        self.record_score_threshold = (
-            DETECTIONS_SCORE_THRESHOLD if outputs == "detections" else HEADS_SCORE_THRESHOLD
-        )
+        self.record_score_threshold = DETECTIONS_SCORE_THRESHOLD if outputs == "detections" else HEADS_SCORE_THRESHOLD
         self.head_params = SsdHeadParams()
         self._default_boxes = ssd_r34_default_boxes(IMAGE_SIZE) if outputs == "heads" else None
 

@@ -12,14 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) float32 RGB; grayscale and palette images become RGB, as cv2.imread's colour mode does."""
+    """(H, W, 3) float32 RGB as cv2.imread's colour mode gives it (then reversed to RGB by the reference).
+
+    Like cv2.imread, grayscale and palette images become three channels and the EXIF orientation is applied
+    (the OpenImages-MLPerf annotation sizes were measured that way).
+    """
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.float32)
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.float32)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"cannot decode image {path}: {error}; replace the file with a valid image") from error
 
