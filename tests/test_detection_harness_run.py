@@ -3,21 +3,28 @@ pycocotools on synthetic data with a known mAP; and refusals of models that do n
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 
+from harness.benchmarks.ssd_resnet34 import SsdResNet34
+from harness.detection.records import LogEntry, write_accuracy_log
 from msb.synthetic.detection import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]
 COUNT = 10
 
 
-def harness_run(benchmark: str, dataset: Path, model: Path, output: Path) -> subprocess.CompletedProcess[str]:
+def harness_run(
+    benchmark: str, dataset: Path, model: Path, output: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -38,6 +45,7 @@ def harness_run(benchmark: str, dataset: Path, model: Path, output: Path) -> sub
             "--system=host_cpu",
             "--threads=1",
             "--batch-size=4",
+            *extra,
         ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
@@ -59,6 +67,26 @@ def test_accuracy_run_writes_the_exact_map(tmp_path: Path, name: str, relabel: i
     accuracy = tmp_path / "out/closed/ACME/results/host_cpu" / name / "Offline/accuracy"
     assert (accuracy / "accuracy.txt").read_text().strip().splitlines()[-1] == line
     assert (accuracy / "mlperf_log_accuracy.json").stat().st_size > 0
+
+
+def test_short_run_covers_the_first_images(tmp_path: Path) -> None:
+    """--count 3: LoadGen issues samples 0..2 only and the mAP is the one of those images."""
+    data = write_dataset(tmp_path / "dataset", "ssd-resnet34", COUNT, relabel=3)
+    model = write_model(tmp_path / "model.onnx", "ssd-resnet34")
+    result = harness_run("ssd-resnet34", data.dataset_dir, model, tmp_path / "out", "--count=3")
+    assert result.returncode == 0, result.stderr
+    accuracy = tmp_path / "out/closed/ACME/results/host_cpu/ssd-resnet34/Offline/accuracy"
+    log = json.loads((accuracy / "mlperf_log_accuracy.json").read_text())
+    assert sorted({entry["qsl_idx"] for entry in log}) == [0, 1, 2]
+    benchmark = SsdResNet34()  # the same three images without LoadGen
+    samples = benchmark.list_samples(data.dataset_dir, 3)
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    outputs = session.run(list(benchmark.output_names), {"image": np.stack([benchmark.preprocess(s) for s in samples])})
+    write_accuracy_log(
+        tmp_path / "direct.json", [LogEntry(i, p) for i, p in enumerate(benchmark.postprocess(outputs, [0, 1, 2]))]
+    )
+    expected = benchmark.accuracy(tmp_path / "direct.json", data.dataset_dir, samples).line
+    assert (accuracy / "accuracy.txt").read_text().strip().splitlines()[-1] == expected
 
 
 def test_model_with_other_output_names_is_refused(tmp_path: Path) -> None:
