@@ -39,9 +39,17 @@ class SampleLibrary:
         for index in indices:
             self._loaded.pop(index, None)
 
-    def batch(self, indices: Sequence[int]) -> np.ndarray:
-        """The in-memory samples stacked on a new first axis."""
-        return np.stack([self._loaded[index] for index in indices])
+    def batch(self, indices: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
+        """The in-memory samples stacked on a new first axis, into the first rows of `out` if given."""
+        samples = [self._loaded[index] for index in indices]
+        if out is None:
+            return np.stack(samples)
+        return np.stack(samples, out=out[: len(samples)])
+
+    def batch_buffer(self, size: int) -> np.ndarray:
+        """An empty array for `size` samples, shaped and typed like the loaded ones."""
+        example = next(iter(self._loaded.values()))
+        return np.empty((size, *example.shape), dtype=example.dtype)
 
 
 def prepare_samples(

@@ -2,7 +2,9 @@
 
 `BatchingSUT` answers in LoadGen's issue thread, in batches of at most `batch_size`: the right shape for
 Offline (one query of many samples), SingleStream (one sample per query, next query after the answer) and
-MultiStream (one query of N samples). `ServerSUT` puts queries on a queue; worker threads take what is
+MultiStream (one query of N samples). For a query of several batches, a helper thread gathers the next
+batch into a reused buffer while the backend runs the current one: at GPU speeds, copying samples into a
+batch costs as much as the inference. `ServerSUT` puts queries on a queue; worker threads take what is
 waiting, up to the batch size, after a short wait for more (dynamic batching), so LoadGen's issue thread
 is never blocked by inference.
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import mlperf_loadgen as lg
 import numpy as np
@@ -35,16 +38,25 @@ class Responder:
         self._lock = threading.Lock()
         self._error: BaseException | None = None
 
-    def answer(self, query_samples: Sequence[lg.QuerySample]) -> None:
+    def gather(self, query_samples: Sequence[lg.QuerySample], out: np.ndarray | None = None) -> np.ndarray:
+        """The batch of the samples' preprocessed inputs (into `out` if given)."""
+        return self._library.batch([sample.index for sample in query_samples], out)
+
+    def answer(self, query_samples: Sequence[lg.QuerySample], batch: Callable[[], np.ndarray] | None = None) -> None:
+        """Infer and complete `query_samples`; `batch` gives their gathered inputs (default: gather now)."""
         indices = [sample.index for sample in query_samples]
         try:
-            outputs = self._backend.infer(self._library.batch(indices))
+            inputs = batch() if batch is not None else self.gather(query_samples)
+            outputs = self._backend.infer(inputs)
             payloads = self._benchmark.postprocess(outputs, indices)
         except Exception as error:  # kept and re-raised after the test; LoadGen must not wait forever
             with self._lock:
                 self._error = self._error or error
             payloads = [b""] * len(indices)
         self._complete(query_samples, payloads)
+
+    def batch_buffer(self, size: int) -> np.ndarray:
+        return self._library.batch_buffer(size)
 
     def raise_if_failed(self) -> None:
         if self._error is not None:
@@ -69,8 +81,19 @@ class BatchingSUT:
         self.batch_size = batch_size
 
     def issue_query(self, query_samples: list[lg.QuerySample]) -> None:
-        for start in range(0, len(query_samples), self.batch_size):
-            self.responder.answer(query_samples[start : start + self.batch_size])
+        chunks = [query_samples[s : s + self.batch_size] for s in range(0, len(query_samples), self.batch_size)]
+        if len(chunks) == 1:
+            self.responder.answer(chunks[0])
+            return
+        buffers = [self.responder.batch_buffer(self.batch_size) for _ in range(2)]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gather") as gatherer:
+            pending = gatherer.submit(self.responder.gather, chunks[0], buffers[0])
+            for number, chunk in enumerate(chunks):
+                current = pending
+                if number + 1 < len(chunks):
+                    # Buffer (n+1) % 2 is free: the inference that read it (batch n-1) has returned.
+                    pending = gatherer.submit(self.responder.gather, chunks[number + 1], buffers[(number + 1) % 2])
+                self.responder.answer(chunk, current.result)
 
     def flush_queries(self) -> None:
         """Nothing is ever pending: every query is answered before issue_query returns."""
