@@ -127,12 +127,15 @@ def test_unbatched_retinanet_outputs_need_batch_size_one() -> None:
         benchmark.postprocess([boxes, labels, scores], [0, 1])
 
 
-def test_ssd_thresholds_depend_on_the_model_outputs() -> None:
-    bboxes = np.array([[[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1]]], dtype=np.float32)  # left, top, right, bottom
-    labels, scores = np.array([[3, 4]]), np.array([[0.5, 0.49]], np.float32)
+def test_ssd_threshold_is_the_pytorch_references_unless_asked() -> None:
+    bboxes = np.array([[[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1], [0, 0, 0.5, 0.5]]], dtype=np.float32)  # l, t, r, b
+    labels, scores = np.array([[3, 4, 5]]), np.array([[0.5, 0.05, 0.049]], np.float32)
     rows = unpack(SsdResNet34().postprocess([bboxes, labels, scores], [2])[0])
-    np.testing.assert_allclose(rows, [[2, 0.2, 0.1, 0.4, 0.3, 0.5, 3]])  # 0.49 < 0.5 (PostProcessCocoOnnx)
-    assert SsdResNet34("heads").record_score_threshold == 0.05
+    np.testing.assert_allclose(rows, [[2, 0.2, 0.1, 0.4, 0.3, 0.5, 3], [2, 0, 0, 1, 1, 0.05, 4]])  # 0.049 dropped
+    onnx_profile = SsdResNet34(score_threshold=0.5)  # PostProcessCocoOnnx
+    assert unpack(onnx_profile.postprocess([bboxes, labels, scores], [2])[0])[:, 6].tolist() == [3]
+    with pytest.raises(ValueError, match=r"score_threshold=1\.5"):
+        SsdResNet34(score_threshold=1.5)
 
 
 def test_outputs_of_another_model_are_named_in_the_error() -> None:

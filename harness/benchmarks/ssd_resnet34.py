@@ -8,11 +8,12 @@ Facts carried over from the MLPerf reference (mlcommons/inference v2.1 vision/cl
 - model (ssd-resnet34-onnxruntime profile, zenodo 3228411 resnet34-ssd1200.onnx): input `image`
   (1, 3, 1200, 1200), outputs `bboxes` (normalised left, top, right, bottom), `labels` (1..80, 0 is
   background), `scores`;
-- postprocessing (PostProcessCocoOnnx): drop scores below 0.5, write (idx, top, left, bottom, right, score,
-  label);
+- postprocessing: keep scores >= 0.05 (PostProcessCocoPt(True, 0.05) of the PyTorch reference model, and
+  PostProcessCocoTf), write (idx, top, left, bottom, right, score, label). The ONNX profile's
+  PostProcessCocoOnnx compares with 0.5 instead; pass score_threshold=0.5 to reproduce that profile;
 - raw heads (python/models/ssd_r34.py): 15130 default boxes, scale_xy 0.1, scale_wh 0.2, softmax over 81
   classes, per class score > 0.05, best 200, NMS dropping IoU >= 0.5, best 200 per image
-  (decode_batch(…, 0.50, 200)); the PyTorch profile then keeps scores >= 0.05 (PostProcessCocoPt(True, 0.05));
+  (decode_batch(…, 0.50, 200));
 - accuracy (tools/accuracy-coco.py --use-inv-map, as tools/ci-run.sh runs it):
   label -> ([0] + getCatIds())[label], pycocotools bbox mAP, `mAP=X.XXX%`.
 """
@@ -34,8 +35,7 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 DETECTION_OUTPUTS = ("bboxes", "labels", "scores")
 HEAD_OUTPUTS = ("locs", "confs")
-DETECTIONS_SCORE_THRESHOLD = 0.5  # PostProcessCocoOnnx
-HEADS_SCORE_THRESHOLD = 0.05  # PostProcessCocoPt(True, 0.05)
+SCORE_THRESHOLD = 0.05  # PostProcessCocoPt(True, 0.05); PostProcessCocoOnnx uses 0.5
 
 
 class SsdResNet34(DetectionBenchmark):
@@ -48,14 +48,19 @@ class SsdResNet34(DetectionBenchmark):
     use_inv_map = True
 
     def __init__(
-        self, outputs: Literal["detections", "heads"] = "detections", remove_empty_images: bool = False
+        self,
+        outputs: Literal["detections", "heads"] = "detections",
+        remove_empty_images: bool = False,
+        score_threshold: float = SCORE_THRESHOLD,
     ) -> None:
         if outputs not in ("detections", "heads"):
             raise ValueError(f"ssd-resnet34 outputs={outputs!r}; use 'detections' or 'heads'")
         self.outputs = outputs
         self.remove_empty_images = remove_empty_images
         self.output_names: tuple[str, ...] = DETECTION_OUTPUTS if outputs == "detections" else HEAD_OUTPUTS
-        self.record_score_threshold = DETECTIONS_SCORE_THRESHOLD if outputs == "detections" else HEADS_SCORE_THRESHOLD
+        if not 0.0 <= score_threshold < 1.0:
+            raise ValueError(f"ssd-resnet34 score_threshold={score_threshold}; use a value in [0, 1)")
+        self.record_score_threshold = score_threshold
         self.head_params = SsdHeadParams()
         self._default_boxes = ssd_r34_default_boxes(IMAGE_SIZE) if outputs == "heads" else None
 
