@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from msb.errors import LockError
-from msb.image_spec import load_image_spec
+from msb.image_spec import image_names, load_image_spec
 from msb.lockfile import LockedWheel, parse_lock, read_lock, render_lock, wheel_from_file
 from msb.project import Project
+from msb.rounds import load_round
 
 
 def test_lock_round_trip(project: Project, tmp_path: Path) -> None:
@@ -54,3 +55,12 @@ def test_wheel_names_parse_with_and_without_build_tags(tmp_path: Path) -> None:
         path.write_bytes(b"x")
         wheel = wheel_from_file(path)
         assert (wheel.name, wheel.version) == (name, version)
+
+
+def test_every_image_locks_the_loadgen_its_round_pins(project: Project) -> None:
+    """An image records its round; the round pins the LoadGen build whose built-in seeds the checker expects."""
+    for name in image_names(project):
+        spec = load_image_spec(project, name)
+        locked = {w.name: w.version for w in read_lock(spec)}
+        pin = load_round(spec.round).loadgen
+        assert f"mlcommons-loadgen=={locked['mlcommons-loadgen']}" == pin, name
