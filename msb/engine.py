@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import docker
 import docker.errors
+import docker.utils
 
 from msb.errors import BuildFailed, EngineUnavailable, MsbError
 
@@ -77,7 +78,8 @@ class DockerEngine:
 
     def __init__(self) -> None:
         try:
-            self._api = docker.APIClient(version="auto")
+            # The same daemon the docker CLI would use (DOCKER_HOST, TLS settings), since `run` uses that CLI.
+            self._api = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
             self._api.ping()
         except docker.errors.DockerException as exc:
             raise EngineUnavailable(

@@ -198,13 +198,7 @@ def test_group_setup_tolerates_a_base_that_already_has_the_gid(cpu_image: str) -
 
 
 def test_changing_only_the_harness_rebuilds_only_the_final_layers(cpu_image: str, tmp_path: Path) -> None:
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("build.py", "pyproject.toml"):
-        shutil.copy2(REPO / name, copy / name)
-    for name in ("msb", "harness", "templates", "images", "systems"):
-        shutil.copytree(REPO / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / ".cache" / "wheels", copy / ".cache" / "wheels", copy_function=os.link)
+    copy = copy_project(tmp_path)
     (copy / "harness" / "touched.py").write_text("# a harness change\n")
     result = build_py("image", "cpu", "--repository", "msbtest", cwd=copy)
     try:
@@ -218,3 +212,34 @@ def test_changing_only_the_harness_rebuilds_only_the_final_layers(cpu_image: str
         assert "Using cache" not in steps[harness_step]
     finally:
         subprocess.run(["docker", "rmi", "-f", "msbtest/cpu:latest"], capture_output=True)
+
+
+def copy_project(tmp_path: Path) -> Path:
+    """A copy of the tool to change without touching the repo; cached wheels are hard-linked, not re-downloaded."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("build.py", "pyproject.toml"):
+        shutil.copy2(REPO / name, copy / name)
+    for name in ("msb", "harness", "templates", "images", "systems", "rounds"):
+        shutil.copytree(REPO / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / ".cache" / "wheels", copy / ".cache" / "wheels", copy_function=os.link)
+    return copy
+
+
+def test_failed_build_exits_non_zero_with_the_last_log_lines(cpu_image: str, tmp_path: Path) -> None:
+    copy = copy_project(tmp_path)
+    partial = copy / "templates" / "partials" / "harness.j2"
+    partial.write_text(partial.read_text() + "RUN echo 'about to fail' && false\n")
+    result = build_py("image", "cpu", "--repository", "msbtest", cwd=copy)
+    assert result.returncode == 2
+    assert "docker build failed" in result.stderr
+    assert "last lines of the build log" in result.stderr and "about to fail" in result.stderr
+
+
+def test_no_engine_answering_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    result = subprocess.run(
+        [sys.executable, "build.py", "image", "cpu"], cwd=REPO, capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 2
+    assert "no Docker engine answers" in result.stderr and "make setup" in result.stderr
