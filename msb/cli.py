@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from msb import builder, lock, runner
+from msb import builder, datasets, lock, runner
 from msb.engine import DockerEngine, Engine
 from msb.errors import EngineUnavailable, MsbError
 from msb.expdir import identity
@@ -60,6 +60,11 @@ def parser(project: Project) -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="list the results in an experiment's submission tree")
     report.add_argument("dir", type=Path, help="experiment directory (holds closed/)")
+
+    datasets_cmd = sub.add_parser("datasets", help="download official models and datasets, verified by checksum")
+    datasets_cmd.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="list | fetch NAME... --dest DIR | coco --dest DIR"
+    )
 
     submission = sub.add_parser("submission", help="check a submission tree against a round's rules, or pack it")
     submission.add_argument(
@@ -138,7 +143,12 @@ def cmd_submission(project: Project, args: argparse.Namespace, console: Console)
     return {"check": check.main, "truncate": truncate.main, "pack": pack.main}[args.action](args.rest)
 
 
+def cmd_datasets(project: Project, args: argparse.Namespace, console: Console) -> int:
+    return datasets.main(args.rest)
+
+
 COMMANDS = {
+    "datasets": cmd_datasets,
     "image": cmd_image,
     "lock": cmd_lock,
     "run": cmd_run,
