@@ -6,7 +6,7 @@ A profile is data: the checker, the image pins and the harness settings read it,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,8 @@ class RoundProfile:
     systems: SystemsSchema
     valid_models: tuple[str, ...]
     models: Mapping[str, ModelRules]
+    # test -> model name (or "*" for all models) -> audit.config key -> value, as the round published them
+    compliance_audit: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
     def model(self, name: str) -> ModelRules | None:
         return self.models.get(name)
@@ -137,7 +139,7 @@ def load_round(name: str, rounds_dir: Path = ROUNDS_DIR) -> RoundProfile:
 
 def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
     """Build a profile from its mapping; every key is checked, so a misspelt one is an error naming it."""
-    check_keys(data, where, _ROUND_KEYS)
+    check_keys(data, where, _ROUND_KEYS, optional=("compliance_audit",))
     seeds = _section(data, "seeds", Seeds, where)
     files = _section(data, "files", RequiredFiles, where)
     systems = _section(data, "systems", SystemsSchema, where)
@@ -163,6 +165,7 @@ def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
             str(name): _parse_model(str(name), _mapping(spec, f"{where}: models.{name}"), f"{where}: models.{name}")
             for name, spec in models.items()
         },
+        compliance_audit=_audit(data.get("compliance_audit") or {}, f"{where}: compliance_audit"),
     )
     _cross_check(profile, where)
     return profile
@@ -244,6 +247,17 @@ def _cross_check(profile: RoundProfile, where: str) -> None:
                     f"{where}: models.{model.name}.required_scenarios has unknown system type {kind!r}",
                     f"use one of: {', '.join(profile.system_types)}",
                 )
+
+
+def _audit(value: Any, where: str) -> dict[str, dict[str, dict[str, str]]]:
+    """Audit settings as strings: LoadGen reads them as text, and 64-bit seeds must not pass through floats."""
+    return {
+        str(test): {
+            str(model): {str(k): str(v) for k, v in _mapping(keys, f"{where}.{test}.{model}").items()}
+            for model, keys in _mapping(models, f"{where}.{test}").items()
+        }
+        for test, models in _mapping(value, where).items()
+    }
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from msb.errors import SpecError
 from msb.project import Project
+from msb.rounds import RoundProfile, load_round
 from msb.yamlspec import check_keys, load_mapping, named_files
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
@@ -21,6 +23,11 @@ SCENARIO_SETTINGS = (
     "samples_per_query",
 )
 BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios")
+DEFAULT_ROUND = "v5.1"
+# systems-JSON fields the description states at its top level; the rest live under systems_json:.
+IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
+# What `build.py system detect` leaves for a person to fill in; validation refuses it.
+TODO_MARK = "TODO"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class SystemSpec:
     systems_json: dict[str, Any]
     run: RunOptions
     benchmarks: dict[str, BenchmarkSettings]
+    round: str = DEFAULT_ROUND
+    calibration: str | None = None  # calibration.md text; None: the default for unquantised models
+    path: Path | None = None  # the YAML it was loaded from (find-peak writes back into it)
 
     def settings(self, benchmark: str, scenario: str) -> tuple[BenchmarkSettings, dict[str, float]]:
         """The harness settings for one benchmark and scenario; unknown ones are errors listing the valid ones."""
@@ -83,7 +93,10 @@ def load_system_spec(project: Project, name: str) -> SystemSpec:
     if not path.is_file():
         valid = ", ".join(system_names(project)) or "(none)"
         raise SpecError(f"unknown system '{name}'", f"choose one of: {valid} (descriptions live in {project.systems})")
-    return parse_system_spec(load_mapping(path, "system description"), str(path))
+    system = parse_system_spec(load_mapping(path, "system description"), str(path))
+    system = replace(system, path=path)
+    validate_against_round(system, load_round(system.round, project.rounds), str(path))
+    return system
 
 
 def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
@@ -91,7 +104,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         data,
         where,
         required=["name", "submitter", "division", "system_type", "image", "systems_json", "benchmarks"],
-        optional=["run"],
+        optional=["run", "round", "calibration"],
     )
     run_data = data.get("run") or {}
     check_keys(run_data, f"{where} run", required=[], optional=["shm_size", "gpus", "uid_when_root", "ulimits"])
@@ -131,4 +144,65 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         systems_json=dict(data["systems_json"] or {}),
         run=run,
         benchmarks=benchmarks,
+        round=str(data.get("round") or DEFAULT_ROUND),
+        calibration=None if data.get("calibration") is None else str(data["calibration"]),
     )
+
+
+def _check_systems_json_fields(data: dict[str, Any], profile: RoundProfile, where: str) -> None:
+    """Every field of the round's systems JSON, no other: a misspelt one is named with the field it resembles."""
+    fields = [f for f in profile.systems.required_fields if f not in IDENTITY_FIELDS]
+    missing = [f for f in fields if f not in data]
+    unknown = sorted(set(data) - set(fields))
+    if not missing and not unknown:
+        return
+    problems = []
+    if unknown:
+        guesses = [f"{u} (did you mean {m[0]}?)" if (m := get_close_matches(u, fields, 1)) else u for u in unknown]
+        problems.append(f"unknown field(s) {', '.join(guesses)}")
+    if missing:
+        problems.append(f"missing field(s) {', '.join(missing)}")
+    raise SpecError(
+        f"{where} systems_json does not match round {profile.name}'s systems JSON: {'; '.join(problems)}",
+        f"valid fields: {', '.join(fields)} ({', '.join(IDENTITY_FIELDS)} come from the top level)",
+    )
+
+
+def validate_against_round(system: SystemSpec, profile: RoundProfile, where: str) -> None:
+    """Refuse a description the round would refuse: systems-JSON fields, division, system type, and benchmarks and
+    scenarios outside the round's suite for that system type. Each error names the rule and the valid choices."""
+    _check_systems_json_fields(system.systems_json, profile, where)
+    todo = sorted(k for k, v in system.systems_json.items() if str(v).strip().startswith(TODO_MARK))
+    if todo:
+        raise SpecError(
+            f"{where}: systems_json field(s) still {TODO_MARK}: {', '.join(todo)}",
+            "fill in what `build.py system detect` could not tell (see the comments in the file)",
+        )
+    for key, value, valid in (
+        ("division", system.division, profile.divisions),
+        ("system_type", system.system_type, profile.system_types),
+    ):
+        if value not in valid:
+            raise SpecError(f"{where}: {key} '{value}' is not valid in round {profile.name}", f"use one of: {valid}")
+    for name, bench in system.benchmarks.items():
+        model = profile.model(name)
+        if model is None:
+            raise SpecError(
+                f"{where}: benchmark '{name}' has no rules in round {profile.name}",
+                f"use one of: {', '.join(profile.models)} (or another round: round: in the description)",
+            )
+        allowed = model.scenarios_for(system.system_type)
+        if allowed is None:
+            kinds = ", ".join(model.required_scenarios)
+            raise SpecError(
+                f"{where}: {name} is not part of the {system.system_type} suite in round {profile.name}"
+                f" (the round has it only for system types: {kinds})",
+                f"use system_type {kinds.split(', ')[0]}, drop {name}, or choose a round that has it (round:)",
+            )
+        extra = [s for s in bench.scenarios if s not in allowed]
+        if extra:
+            raise SpecError(
+                f"{where}: {name} scenario(s) {', '.join(extra)} are not in round {profile.name}'s suite"
+                f" for {system.system_type} systems",
+                f"use only: {', '.join(allowed)}",
+            )
