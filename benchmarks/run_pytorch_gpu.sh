@@ -18,9 +18,9 @@ done
 
 # benchmark dataset count offline_batch offline_target_qps singlestream_target_latency_ms
 runs=(
-  "resnet50 $work/imagenet/dataset 512 256 20000 1"
-  "retinanet $work/retinanet/dataset 264 16 800 10"
-  "ssd-resnet34 $work/ssd/dataset 128 16 800 10"
+  "resnet50 $work/imagenet/dataset 512 256 8000 1"
+  "retinanet $work/retinanet/dataset 264 16 300 10"
+  "ssd-resnet34 $work/ssd/dataset 128 16 300 10"
 )
 for spec in "${runs[@]}"; do
   read -r bench dataset count batch qps latency <<<"$spec"
