@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,22 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def project() -> Project:
     return Project(REPO)
+
+
+@pytest.fixture(scope="session")
+def engine() -> None:
+    """A running Docker engine; a missing one fails the Docker tests unless MSB_SKIP_DOCKER=1 says to skip them."""
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        if os.environ.get("MSB_SKIP_DOCKER") == "1":
+            pytest.skip("no Docker engine and MSB_SKIP_DOCKER=1")
+        pytest.fail("no Docker engine answers: run `make setup` (or set MSB_SKIP_DOCKER=1 to skip these tests)")
+
+
+@pytest.fixture(scope="session")
+def cpu_image(engine: None) -> str:
+    """The `cpu` image, built once per session through the real CLI (cached layers make this quick)."""
+    result = subprocess.run(
+        [sys.executable, "build.py", "image", "cpu"], cwd=REPO, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return "msb/cpu:latest"
