@@ -49,6 +49,10 @@ class ResultLayout:
         scenario_dir = self.root / "results" / self.system / self.benchmark / self.scenario
         return scenario_dir / "accuracy" if mode == "accuracy" else scenario_dir / "performance" / "run_1"
 
+    def compliance_dir(self, test: str) -> Path:
+        """`compliance/<system>/<benchmark>/<Scenario>/<TEST>/`: one compliance test's logs and verification."""
+        return self.root / "compliance" / self.system / self.benchmark / self.scenario / test
+
     def units(self, mode: str, with_system_json: bool) -> list[Path]:
         """What a run of `mode` replaces when it completes, each moved at once; the result folder first."""
         units = [self.result_dir(mode), self.measurements_dir, self.code_dir]

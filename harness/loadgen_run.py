@@ -10,7 +10,11 @@ run).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -60,8 +64,18 @@ def test_settings(user_conf: Path, model: str, scenario: str, mode: str) -> lg.T
     return settings
 
 
-def run_test(sut: SystemUnderTest, library: SampleLibrary, settings: lg.TestSettings, log_dir: Path) -> None:
-    """Run one LoadGen test; its mlperf_log_* files land in `log_dir`."""
+def run_test(
+    sut: SystemUnderTest,
+    library: SampleLibrary,
+    settings: lg.TestSettings,
+    log_dir: Path,
+    audit_config: Path | None = None,
+) -> None:
+    """Run one LoadGen test; its mlperf_log_* files land in `log_dir`.
+
+    With `audit_config` (a compliance test's audit.config) the test runs as that compliance test.
+    """
+    log_dir = log_dir.absolute()
     log_dir.mkdir(parents=True, exist_ok=True)
     output = lg.LogOutputSettings()
     output.outdir = str(log_dir)
@@ -69,9 +83,13 @@ def run_test(sut: SystemUnderTest, library: SampleLibrary, settings: lg.TestSett
     log_settings = lg.LogSettings()
     log_settings.log_output = output
     log_settings.enable_trace = False
-    # An audit.config in the working directory would silently turn this into a compliance test: point
-    # LoadGen at a path that does not exist instead.
-    no_audit = log_dir / "no-audit.config"
+    # LoadGen looks for audit.config in the working directory: the test runs in `log_dir`, which holds a copy
+    # of the compliance test's file or none at all (an audit.config in the image's working directory would
+    # otherwise silently turn a submission run into a compliance test).
+    audit = log_dir / "audit.config"
+    audit.unlink(missing_ok=True)
+    if audit_config is not None:
+        shutil.copyfile(audit_config, audit)
 
     qsl = lg.ConstructQSL(library.total_count, library.performance_count, library.load, library.unload)
     lg_sut = lg.ConstructSUT(sut.issue_query, sut.flush_queries)
@@ -79,17 +97,28 @@ def run_test(sut: SystemUnderTest, library: SampleLibrary, settings: lg.TestSett
 
     def start() -> None:
         try:
-            lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, str(no_audit))
+            lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, str(audit))
         except BaseException as error:  # re-raised in the main thread
             failure.append(error)
 
     sut.start()
-    thread = threading.Thread(target=start, name="loadgen", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(timeout=0.2)  # returns to Python regularly so signal handlers can run
+    with _working_directory(log_dir):
+        thread = threading.Thread(target=start, name="loadgen", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(timeout=0.2)  # returns to Python regularly so signal handlers can run
     sut.stop()
     lg.DestroySUT(lg_sut)
     lg.DestroyQSL(qsl)
     if failure:
         raise LoadGenError(f"LoadGen failed: {failure[0]}") from failure[0]
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

@@ -23,6 +23,7 @@ from harness.backends.registry import get_backend
 from harness.benchmarks.base import AccuracyReport, Benchmark, Sample
 from harness.benchmarks.registry import get_benchmark
 from harness.cache import PreprocessedCache
+from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
 from harness.layout import ResultLayout
 from harness.loadgen_run import run_test, test_settings
 from harness.qsl import SampleLibrary, prepare_samples
@@ -41,6 +42,11 @@ from harness.userconf import RunSettings, render_user_conf
 _PERFORMANCE_LOGS = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
 _ACCURACY_LOGS = (*_PERFORMANCE_LOGS, "mlperf_log_accuracy.json")
 _SERVER_WORKERS = 2
+# A key each compliance test's audit.config sets: a file without it is another test's (or not one at all).
+_AUDIT_KEYS = {
+    "TEST01": ("accuracy_log_sampling_target", "accuracy_log_probability"),
+    "TEST04": ("performance_issue_same",),
+}
 
 
 class RunError(RuntimeError):
@@ -72,6 +78,8 @@ class RunRequest:
     settings: RunSettings
     run_info: object | None
     command: str
+    compliance: str | None = None  # "TEST01", "TEST04": a compliance run (performance mode) with audit_config
+    audit_config: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class RunOutcome:
     samples: int
     preprocessed: int
     backend: BackendInfo
+    compliance: ComplianceVerdict | None = None
 
 
 def execute(request: RunRequest) -> RunOutcome:
@@ -94,9 +103,16 @@ def execute(request: RunRequest) -> RunOutcome:
     system_json = _read_system_json(request.system_json)
     samples = benchmark.list_samples(request.dataset, request.count)
     layout = ResultLayout(request.submitter, request.system, benchmark.name, request.scenario, request.impl)
+    prior = None
+    if request.compliance is not None:
+        _check_audit_config(request.compliance, request.audit_config)
+        prior = find_prior_results(request.output, layout, request.compliance)
     staging = Staging.open(request.output)
     try:
-        outcome = _run_staged(request, benchmark, samples, layout, staging, system_json)
+        if prior is None:
+            outcome = _run_staged(request, benchmark, samples, layout, staging, system_json)
+        else:
+            outcome = _run_compliance(request, benchmark, samples, layout, staging, prior)
     except BaseException:
         staging.discard()
         raise
@@ -113,9 +129,7 @@ def _run_staged(
 ) -> RunOutcome:
     # The backend first: a bad model or a missing GPU fails in seconds, before the dataset is decoded.
     backend = _load_backend(request, benchmark)
-    cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
-    entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
-    library = SampleLibrary(entries, performance_count=len(entries))
+    library, preprocessed = _sample_library(request, benchmark, samples)
 
     measurements = staging.path / layout.measurements_dir
     measurements.mkdir(parents=True)
@@ -140,6 +154,50 @@ def _run_staged(
     )
 
 
+def _run_compliance(
+    request: RunRequest,
+    benchmark: Benchmark,
+    samples: list[Sample],
+    layout: ResultLayout,
+    staging: Staging,
+    prior: PriorResults,
+) -> RunOutcome:
+    """A compliance test: the performance run under its audit.config, verified and placed as its TEST folder.
+
+    Only the TEST folder is placed: the submission's user.conf and README describe its own runs.
+    """
+    test = str(request.compliance)
+    backend = _load_backend(request, benchmark)
+    library, preprocessed = _sample_library(request, benchmark, samples)
+    user_conf = staging.path / "user.conf"
+    user_conf.write_text(render_user_conf(benchmark.name, request.scenario, request.settings))
+    log_dir = staging.path / "loadgen"
+    _measure(request, benchmark, backend, library, user_conf, log_dir)
+
+    def score(log: Path) -> AccuracyReport:
+        return benchmark.accuracy(log, request.dataset, samples)
+
+    verdict = write_test_dir(test, log_dir, staging.path / layout.compliance_dir(test), prior, score)
+    placed = staging.commit([layout.compliance_dir(test)])
+    return RunOutcome(
+        summary=parse_summary((placed[0] / "performance" / "run_1" / "mlperf_log_summary.txt").read_text()),
+        accuracy=None,
+        result_dir=placed[0],
+        placed=tuple(placed),
+        samples=len(samples),
+        preprocessed=preprocessed,
+        backend=backend.info(),
+        compliance=verdict,
+    )
+
+
+def _sample_library(request: RunRequest, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:
+    """The samples preprocessed (or read from the cache); returns the library and how many were made now."""
+    cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
+    entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
+    return SampleLibrary(entries, performance_count=len(entries)), preprocessed
+
+
 def _measure(
     request: RunRequest,
     benchmark: Benchmark,
@@ -156,7 +214,7 @@ def _measure(
         sut = ServerSUT(responder, request.batch_size, workers=_SERVER_WORKERS)
     else:
         sut = BatchingSUT(responder, request.batch_size)
-    run_test(sut, library, settings, log_dir)
+    run_test(sut, library, settings, log_dir, request.audit_config)
     try:
         responder.raise_if_failed()
     except Exception as error:
@@ -222,9 +280,52 @@ def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
             f"the {request.backend} backend has no option {unknown[1]!r}; drop --backend-option {unknown[1]}=..."
         ) from error
     backend.load(request.model)
+    _check_input_shape(backend, request.model, benchmark)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
     backend.warmup(np.zeros((request.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))
     return backend
+
+
+def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> None:
+    """A model made for another input size fails here with both sizes named, not deep inside the runtime.
+
+    Backends that can read the model's declared input offer `model_input_shape()` (batch axis first, None
+    where symbolic); for the others the warm-up batch is the check.
+    """
+    reader = getattr(backend, "model_input_shape", None)
+    if not callable(reader):
+        return
+    declared = tuple(reader())
+    if not declared:
+        return
+    sample = declared[1:]
+    fits = len(sample) == len(benchmark.input_shape) and all(
+        dim is None or dim == want for dim, want in zip(sample, benchmark.input_shape, strict=False)
+    )
+    if not fits:
+        shown = "x".join("?" if dim is None else str(dim) for dim in sample)
+        wanted = "x".join(str(dim) for dim in benchmark.input_shape)
+        raise RunError(
+            f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds {wanted}; "
+            "pass a model with the benchmark's input signature"
+        )
+
+
+def _check_audit_config(test: str, audit_config: Path | None) -> None:
+    if audit_config is None:
+        raise RunError(f"--compliance {test} needs --audit-config FILE: the round's compliance/{test}/audit.config")
+    try:
+        text = audit_config.read_text()
+    except OSError as error:
+        raise RunError(
+            f"cannot read --audit-config {audit_config} ({error.strerror}); pass the round's "
+            f"compliance/{test}/audit.config (for TEST01 the one in the benchmark's folder)"
+        ) from error
+    if not any(key in text for key in _AUDIT_KEYS[test]):
+        raise RunError(
+            f"--audit-config {audit_config} sets none of {', '.join(_AUDIT_KEYS[test])}, so it is not {test}'s; "
+            f"pass the round's compliance/{test}/audit.config"
+        )
 
 
 def _check_model(model: Path) -> None:

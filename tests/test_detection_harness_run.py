@@ -98,11 +98,6 @@ def test_model_with_other_output_names_is_refused(tmp_path: Path) -> None:
     assert "bboxes" in result.stderr and str(model) in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness/run.py warms the backend up without turning onnxruntime's shape error into a one-line "
-    "BackendError; the backend should compare the model input with Benchmark.input_shape at load",
-)
 def test_model_with_other_input_size_is_refused(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "dataset", "ssd-resnet34", COUNT)
     model = onnx.load(str(write_model(tmp_path / "m.onnx", "retinanet")))  # 800x800 input

@@ -41,6 +41,7 @@ class OnnxRuntimeBackend:
         self._output_names = output_names
         self._session: ort.InferenceSession | None = None
         self._input_name = ""
+        self._input_shape: tuple[int | None, ...] = ()
 
     def load(self, model_path: Path) -> None:
         """Open the model; fails if it is not ONNX or lacks the outputs the benchmark reads."""
@@ -72,6 +73,11 @@ class OnnxRuntimeBackend:
             )
         self._session = session
         self._input_name = inputs[0].name
+        self._input_shape = tuple(dim if isinstance(dim, int) else None for dim in inputs[0].shape)
+
+    def model_input_shape(self) -> tuple[int | None, ...]:
+        """The loaded model's declared input shape, batch axis included; None where a dimension is symbolic."""
+        return self._input_shape
 
     def warmup(self, batch: np.ndarray) -> None:
         """One inference; a model that cannot take the benchmark's input fails here, before any timing."""
