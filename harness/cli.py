@@ -10,8 +10,10 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -22,6 +24,10 @@ from harness.backends.registry import BACKENDS, UnknownBackendError
 from harness.benchmarks.base import DatasetError
 from harness.benchmarks.registry import BENCHMARKS, UnknownBenchmarkError
 from harness.cache import CacheError
+from harness.compliance import COMPLIANCE_TESTS, ComplianceError
+from harness.compliance_results import MissingResultsError
+from harness.find_peak import PeakSearchError, format_peak, search, start_value, subprocess_trial
+from harness.layout import ResultLayout
 from harness.loadgen_run import SCENARIOS, TEST_MODES, LoadGenError
 from harness.run import RunError, RunOutcome, RunRequest, execute
 from harness.staging import OutputError
@@ -31,8 +37,10 @@ _DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 3
 _INPUT_ERRORS = (
     BackendError,
     CacheError,
+    ComplianceError,
     DatasetError,
     LoadGenError,
+    MissingResultsError,
     OutputError,
     RunError,
     UnknownBackendError,
@@ -41,7 +49,7 @@ _INPUT_ERRORS = (
 
 _DESCRIPTION = """\
 MLPerf Inference harness: runs one benchmark scenario under MLPerf LoadGen and writes the results into
-an MLPerf submission tree (round v5.1 layout). See `run --help` for its options.
+an MLPerf submission tree (round v5.1 layout). See `run --help` and `find-peak --help` for the options.
 """
 _RUN_EPILOG = """\
 results (moved into place only when the run completed; an interrupted run leaves nothing behind):
@@ -50,6 +58,12 @@ results (moved into place only when the run completed; an interrupted run leaves
   OUTPUT/closed/SUBMITTER/measurements/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,SYSTEM_IMPL_SCENARIO.json}
   OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/performance/run_1/   (--mode performance)
   OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/accuracy/            (--mode accuracy)
+  OUTPUT/closed/SUBMITTER/compliance/SYSTEM/BENCHMARK/SCENARIO/TEST/             (--compliance TEST, only this)
+
+compliance tests (--mode performance --compliance TEST01|TEST04 --audit-config FILE):
+  LoadGen runs in a private working folder holding FILE as audit.config; the run is verified against the
+  submission's own results (performance/run_1, and for TEST01 accuracy/mlperf_log_accuracy.json), which must
+  be in OUTPUT already. Exit status 1 when the verification fails (its files are placed all the same).
 
 example:
   python -m harness run --benchmark resnet50 --scenario Offline --mode accuracy \\
@@ -67,6 +81,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+_PEAK_EPILOG = """\
+Each trial is `python -m harness run --mode performance` into a scratch folder outside OUTPUT (removed
+afterwards); the preprocessed-sample cache is shared with OUTPUT's. Nothing is written into OUTPUT/closed.
+The last line printed is `peak: target_qps=VALUE` (Offline, Server) or `peak: target_latency_ms=VALUE`
+(SingleStream, MultiStream), a value whose trial LoadGen reported VALID. Exit status 1 when no trial was VALID.
+For Server, --target-latency-ms is the latency bound and --target-qps the first value tried (e.g. the Offline
+peak); for the other scenarios the flag of the searched setting gives the first value tried.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m harness", description=_DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -77,10 +101,30 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_run_arguments(run, with_mode=True)
+    peak = commands.add_parser(
+        "find-peak",
+        help="search the target QPS or expected latency at which LoadGen reports VALID",
+        description="Search the best target QPS (Offline, Server) or expected latency (SingleStream, "
+        "MultiStream) with short performance trials.",
+        epilog=_PEAK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_run_arguments(peak, with_mode=False)
+    search_group = peak.add_argument_group("search")
+    search_group.add_argument(
+        "--max-trials", type=_positive_int, default=8, metavar="N", help="most trials to run (default 8)"
+    )
+    search_group.add_argument("--result-json", type=Path, metavar="FILE", help="write the setting, value and trials")
+    return parser
+
+
+def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     what = run.add_argument_group("what to run")
     what.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="MLPerf model name")
     what.add_argument("--scenario", required=True, choices=tuple(SCENARIOS))
-    what.add_argument("--mode", required=True, choices=tuple(TEST_MODES))
+    if with_mode:
+        what.add_argument("--mode", required=True, choices=tuple(TEST_MODES))
     what.add_argument("--dataset", required=True, type=Path, metavar="DIR", help="dataset directory")
     what.add_argument("--model", required=True, type=Path, metavar="FILE", help="model file")
     what.add_argument("--backend", required=True, choices=BACKENDS)
@@ -135,15 +179,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="F",
         help="expected latency (SingleStream, MultiStream) or latency bound (Server)",
     )
-    loadgen.add_argument("--min-duration-ms", type=_positive_int, metavar="N", help="shorten a test run")
+    loadgen.add_argument(
+        "--min-duration-ms",
+        type=_positive_int,
+        default=None if with_mode else 10000,
+        metavar="N",
+        help="shorten a test run" if with_mode else "duration of each trial (default 10000)",
+    )
     loadgen.add_argument("--min-query-count", type=_positive_int, metavar="N", help="shorten a test run")
     loadgen.add_argument("--samples-per-query", type=_positive_int, metavar="N", help="MultiStream only")
-    return parser
+    if with_mode:
+        compliance = run.add_argument_group("compliance tests")
+        compliance.add_argument(
+            "--compliance",
+            choices=COMPLIANCE_TESTS,
+            help="run this compliance test (needs --mode performance and --audit-config)",
+        )
+        compliance.add_argument(
+            "--audit-config",
+            type=Path,
+            metavar="FILE",
+            help="the round's audit.config of the test (TEST01: the benchmark's own)",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)
+    if args.command == "find-peak":
+        return _find_peak(args)
     return _run(args, arguments)
 
 
@@ -164,24 +228,85 @@ def _run(args: argparse.Namespace, arguments: list[str]) -> int:
         # LoadGen's threads may still be running and cannot be stopped: leave without waiting for them.
         os._exit(143 if isinstance(interrupt, Terminated) else 130)
     _print_outcome(request, outcome)
+    return 1 if outcome.compliance is not None and not outcome.compliance.accepted else 0
+
+
+def _find_peak(args: argparse.Namespace) -> int:
+    """Trials in subprocesses until the peak is bracketed; prints `peak: SETTING=VALUE` last."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    impl = args.impl or f"{args.backend}-{args.device.partition(':')[0]}"
+    layout = ResultLayout(args.submitter, args.system, args.benchmark, args.scenario, impl)
+    cache_dir = (args.cache_dir or args.output / ".cache" / "preprocessed").absolute()
+    command = [sys.executable, "-m", "harness", "run", "--mode", "performance", *_trial_flags(args, impl, cache_dir)]
+    scratch = Path(tempfile.mkdtemp(prefix="harness-find-peak-"))
+    try:
+        run_trial = subprocess_trial(
+            command, args.scenario, scratch, layout.result_dir("performance"), args.min_duration_ms
+        )
+        given = args.target_qps if args.scenario in ("Offline", "Server") else args.target_latency_ms
+        peak = search(args.scenario, start_value(args.scenario, given), args.max_trials, run_trial, print)
+    except PeakSearchError as error:
+        print("error: " + " ".join(str(error).split()), file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Terminated):
+        print("error: interrupted; no peak was found", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.result_json is not None:
+        args.result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
+    print(format_peak(peak))
     return 0
+
+
+def _trial_flags(args: argparse.Namespace, impl: str, cache_dir: Path) -> list[str]:
+    """The `run` flags of find-peak's own, less the searched setting, the output and the trial duration."""
+    flags = [
+        f"--benchmark={args.benchmark}",
+        f"--scenario={args.scenario}",
+        f"--dataset={args.dataset.absolute()}",
+        f"--model={args.model.absolute()}",
+        f"--backend={args.backend}",
+        f"--device={args.device}",
+        f"--precision={args.precision}",
+        f"--submitter={args.submitter}",
+        f"--system={args.system}",
+        f"--impl={impl}",
+        f"--cache-dir={cache_dir}",
+    ]
+    optional = {
+        "--count": args.count,
+        "--batch-size": args.batch_size,
+        "--threads": args.threads,
+        "--min-query-count": args.min_query_count,
+        "--samples-per-query": args.samples_per_query,
+        # Server: the latency bound stays fixed while the QPS is searched.
+        "--target-latency-ms": args.target_latency_ms if args.scenario == "Server" else None,
+    }
+    flags += [f"{flag}={value}" for flag, value in optional.items() if value is not None]
+    flags += [f"--backend-option={key}={json.dumps(value)}" for key, value in args.backend_option]
+    return flags
 
 
 def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
     if args.samples_per_query is not None and args.scenario != "MultiStream":
         raise RunError(f"--samples-per-query applies to MultiStream only, not {args.scenario}; drop it")
+    if (args.compliance is None) != (args.audit_config is None):
+        raise RunError("--compliance TEST and --audit-config FILE go together; pass both or neither")
+    if args.compliance is not None and args.mode != "performance":
+        raise RunError(f"--compliance {args.compliance} is a performance run; use --mode performance")
     batch_size = args.batch_size or args.samples_per_query or _DEFAULT_BATCH[args.scenario]
     device_name = args.device.partition(":")[0]
     return RunRequest(
         benchmark=args.benchmark,
         scenario=args.scenario,
         mode=args.mode,
-        dataset=args.dataset,
-        model=args.model,
+        dataset=args.dataset.absolute(),
+        model=args.model.absolute(),
         backend=args.backend,
         device=args.device,
         precision=args.precision,
-        output=args.output,
+        output=args.output.absolute(),
         submitter=args.submitter,
         system=args.system,
         impl=args.impl or f"{args.backend}-{device_name}",
@@ -190,7 +315,7 @@ def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
         batch_size=batch_size,
         threads=args.threads,
         backend_options=dict(args.backend_option),
-        cache_dir=args.cache_dir or args.output / ".cache" / "preprocessed",
+        cache_dir=(args.cache_dir or args.output / ".cache" / "preprocessed").absolute(),
         settings=RunSettings(
             target_qps=args.target_qps,
             target_latency_ms=args.target_latency_ms,
@@ -201,6 +326,8 @@ def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
         ),
         run_info=args.run_info_json,
         command=shlex.join(["python", "-m", "harness", *arguments]),
+        compliance=args.compliance,
+        audit_config=args.audit_config.absolute() if args.audit_config is not None else None,
     )
 
 
@@ -215,6 +342,14 @@ def _print_outcome(request: RunRequest, outcome: RunOutcome) -> None:
     ]
     if outcome.accuracy is not None:
         lines.append(f"accuracy: {outcome.accuracy.line}")
+    if outcome.compliance is not None:
+        for name, verification in outcome.compliance.verifications:
+            verdict = next((line for line in verification.text.splitlines() if line.startswith("TEST ")), "")
+            lines.append(f"{request.compliance} {name}: {verdict}")
+        accepted = "accepted" if outcome.compliance.accepted else "FAILED"
+        lines.append(
+            f"{request.compliance}: {accepted}" + (f" ({outcome.compliance.note})" if outcome.compliance.note else "")
+        )
     lines.append(f"results: {outcome.result_dir}")
     print("\n".join(lines))
 
