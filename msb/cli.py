@@ -11,15 +11,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from msb import builder, datasets, lock, runner
+from msb import builder, datasets, detect, find_peak, find_peak_run, lock, matrix, matrix_run, runner
 from msb.engine import DockerEngine, Engine
 from msb.errors import EngineUnavailable, MsbError
-from msb.expdir import identity
+from msb.expdir import Identity, identity
 from msb.image_spec import image_names, load_image_spec
 from msb.project import Project
 from msb.report import print_report
+from msb.rounds import load_round
 from msb.submission import check, pack, truncate
-from msb.system_spec import SCENARIOS, load_system_spec, system_names
+from msb.system_spec import DEFAULT_ROUND, SCENARIOS, SystemSpec, load_system_spec, system_names
 
 
 def parser(project: Project) -> argparse.ArgumentParser:
@@ -41,22 +42,42 @@ def parser(project: Project) -> argparse.ArgumentParser:
     lock_cmd.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
     lock_cmd.add_argument("--no-base", action="store_true", help="lock the Python wheels only, not the base digest")
 
-    run = sub.add_parser("run", help="run the harness in its image, results into the MLPerf submission layout")
+    run = sub.add_parser(
+        "run",
+        help="run the harness in its image, results into the MLPerf submission layout",
+        description="With --mode: one run. Without --mode: the run matrix the system's round requires (accuracy,"
+        " performance, compliance tests per benchmark and scenario), or the slice --benchmark/--scenario select;"
+        " runs already complete in the tree are skipped.",
+    )
     run.add_argument(
         "--system",
         required=True,
         help=f"system description in systems/ ({', '.join(system_names(project))}) or a YAML file's path",
     )
-    run.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
-    run.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
-    run.add_argument("--mode", required=True, help="accuracy or performance")
-    run.add_argument("--dataset", type=Path, required=True, help="dataset directory (mounted read-only)")
-    run.add_argument("--model", type=Path, required=True, help="model file (its folder is mounted read-only)")
-    run.add_argument("--experiment", type=Path, default=Path("experiments"), help="results root (default: experiments)")
-    run.add_argument("--count", type=int, help="use only the first N samples of the dataset")
-    run.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
-    run.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
+    run.add_argument("--benchmark", help="benchmark, as named in the system description (matrix: all)")
+    run.add_argument("--scenario", help=f"one of {', '.join(SCENARIOS)} (matrix: those the round requires)")
+    run.add_argument("--mode", help="accuracy or performance: one run (needs --benchmark and --scenario)")
+    _run_inputs(run)
+    run.add_argument("--force", action="store_true", help="matrix: redo runs already complete in the tree")
+    run.add_argument("--keep-going", action="store_true", help="matrix: run the rest after a failed run")
     run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
+
+    peak = sub.add_parser(
+        "find-peak",
+        help="search a scenario's best target QPS/latency in the image; write it into the system description",
+    )
+    peak.add_argument("--system", required=True, help="system description in systems/ or a YAML file's path")
+    peak.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
+    peak.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
+    _run_inputs(peak)
+    peak.add_argument("--dry-run", action="store_true", help="print the value found; leave the description as it is")
+
+    system_cmd = sub.add_parser("system", help="system descriptions: detect this host's facts")
+    system_sub = system_cmd.add_subparsers(dest="system_action", required=True, metavar="ACTION")
+    detect = system_sub.add_parser("detect", help="print a system description with what this host and image tell")
+    detect.add_argument("--image", help="image definition whose framework and pins fill the software fields")
+    detect.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
+    detect.add_argument("--write", type=Path, metavar="FILE", help="also write it there (refused if it exists)")
 
     report = sub.add_parser("report", help="list the results in an experiment's submission tree")
     report.add_argument("dir", type=Path, help="experiment directory (holds closed/)")
@@ -74,6 +95,15 @@ def parser(project: Project) -> argparse.ArgumentParser:
     )
     submission.add_argument("rest", nargs=argparse.REMAINDER, help="DIR [--round ROUND] (see `submission check -h`)")
     return top
+
+
+def _run_inputs(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--dataset", type=Path, required=True, help="dataset directory (mounted read-only)")
+    cmd.add_argument("--model", type=Path, required=True, help="model file (its folder is mounted read-only)")
+    cmd.add_argument("--experiment", type=Path, default=Path("experiments"), help="results root (default: experiments)")
+    cmd.add_argument("--count", type=int, help="use only the first N samples of the dataset")
+    cmd.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
+    cmd.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
 
 
 def log_line(line: str) -> None:
@@ -106,6 +136,12 @@ def cmd_lock(project: Project, args: argparse.Namespace, console: Console) -> in
 
 def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int:
     system = load_system_spec(project, args.system)
+    image_spec = load_image_spec(project, system.image)
+    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    if args.mode is None:
+        return _run_matrix(project, system, args, ident, console)
+    if args.benchmark is None or args.scenario is None:
+        raise MsbError("--mode runs one benchmark in one scenario", "give --benchmark and --scenario, or drop --mode")
     run_args = runner.RunArgs(
         benchmark=args.benchmark,
         scenario=args.scenario,
@@ -117,8 +153,6 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
         image=args.image,
         gpus=args.gpus,
     )
-    image_spec = load_image_spec(project, system.image)
-    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
     req = runner.plan(system, run_args, ident)
     if args.print_command:
         print(runner.command_line(req))
@@ -128,6 +162,67 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     runner.check_engine(req, engine)
     console.print(f"[bold]run[/] {req.container_name} as uid {req.uid}:{req.gid}")
     runner.execute(req, system, engine, ident)
+    return 0
+
+
+def _run_matrix(
+    project: Project, system: SystemSpec, args: argparse.Namespace, ident: Identity, console: Console
+) -> int:
+    profile = load_round(system.round, project.rounds)
+    runs = matrix.plan_matrix(system, profile, args.benchmark, args.scenario)
+    if args.print_command:
+        raise MsbError("--print-command shows one run's docker line", "add --mode (and --benchmark, --scenario)")
+    runner.check_inputs(runner.RunArgs("", "", "accuracy", args.experiment, args.dataset, args.model))
+    options = matrix_run.MatrixOptions(
+        experiment=args.experiment,
+        dataset=args.dataset,
+        model=args.model,
+        count=args.count,
+        image=args.image,
+        gpus=args.gpus,
+        force=args.force,
+        keep_going=args.keep_going,
+    )
+    console.print(f"[bold]matrix[/] {system.name} in round {profile.name}: {len(runs)} run(s) into {args.experiment}")
+    outcome = matrix_run.run_matrix(system, profile, runs, options, DockerEngine(), ident, console)
+    for line in matrix_run.summary_lines(outcome):
+        console.print(line)
+    return 1 if outcome.failed else 0
+
+
+def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) -> int:
+    system = load_system_spec(project, args.system)
+    image_spec = load_image_spec(project, system.image)
+    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    peak = find_peak_run.run_find_peak(system, args, ident, DockerEngine(), console)
+    shown = find_peak.format_value(peak.value)
+    if args.dry_run or system.path is None:
+        console.print(f"peak: {peak.setting}={shown} (description left as it is)")
+        return 0
+    find_peak.write_peak(system.path, args.benchmark, args.scenario, peak)
+    console.print(f"peak: {peak.setting}={shown}, written to {system.path} ({args.benchmark} {args.scenario})")
+    return 0
+
+
+def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> int:
+    profile = load_round(args.round, project.rounds)
+    framework, stack, image_name = None, [], args.image
+    if args.image:
+        spec = load_image_spec(project, args.image)
+        try:
+            labels = DockerEngine().image_labels(f"msb/{spec.name}:latest")
+        except MsbError:
+            # Not built here: the definition's pins say the same about the framework.
+            labels = {"io.mlperf-builder.backends": ",".join(spec.backends)}
+            labels.update({f"io.mlperf-builder.versions.{k}": v for k, v in spec.versions.items()})
+        framework, stack = detect.framework_from(labels, spec.requirements)
+    text = detect.description(detect.host_facts(), profile, image_name, framework, stack)
+    if args.write:
+        if args.write.exists():
+            raise MsbError(f"{args.write} exists", "choose a new file name; detect never overwrites a description")
+        args.write.write_text(text)
+        console.print(f"wrote {args.write}: fill in its TODO fields and benchmarks, then `build.py run --system`")
+    sys.stdout.write(text)
     return 0
 
 
@@ -152,6 +247,8 @@ COMMANDS = {
     "image": cmd_image,
     "lock": cmd_lock,
     "run": cmd_run,
+    "find-peak": cmd_find_peak,
+    "system": cmd_system,
     "report": cmd_report,
     "submission": cmd_submission,
 }

@@ -43,6 +43,10 @@ class RunRequest:
     count: int | None = None
     system_json: str | None = None  # path inside the container
     run_info: str | None = None  # JSON of the run options, recorded with the results
+    compliance: str | None = None  # compliance test (TEST01, TEST04): a performance run LoadGen's audit.config alters
+    audit_config: str | None = None  # path inside the container
+    command: str = "run"  # harness command: run, or find-peak (which searches the setting, so takes no --mode)
+    result_json: str | None = None  # find-peak's answer, path inside the container
 
 
 def docker_options(req: RunRequest) -> list[str]:
@@ -69,10 +73,10 @@ def docker_options(req: RunRequest) -> list[str]:
 def harness_args(req: RunRequest) -> list[str]:
     s = req.settings
     args = [
-        "run",
+        req.command,
         "--benchmark", req.benchmark,
         "--scenario", req.scenario,
-        "--mode", req.mode,
+        *(["--mode", req.mode] if req.command == "run" else []),
         "--dataset", CONTAINER_DATASET,
         "--model", f"{CONTAINER_MODEL_DIR}/{req.model.name}",
         "--backend", s.backend,
@@ -97,6 +101,10 @@ def harness_args(req: RunRequest) -> list[str]:
         args += ["--system-json", req.system_json]
     if req.run_info:
         args += ["--run-info-json", req.run_info]
+    if req.compliance:
+        args += ["--compliance", req.compliance, "--audit-config", req.audit_config or ""]
+    if req.result_json:
+        args += ["--result-json", req.result_json]
     return args
 
 

@@ -20,6 +20,8 @@ from msb.runcmd import CONTAINER_EXPERIMENT, RunRequest, docker_run_argv
 from msb.system_spec import MODES, SystemSpec
 
 INPUTS_DIR = ".msb/inputs"  # per-run inputs the host hands to the container, inside the experiment volume
+AUDIT_CONFIG = "audit.config"
+LOG_TAIL_LINES = 15
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,13 @@ class RunArgs:
     count: int | None = None
     image: str | None = None
     gpus: str | None = None
+    compliance: str | None = None  # compliance test; its audit.config goes into the run's inputs
+    command: str = "run"  # or "find-peak"
+    result_json: str | None = None  # where find-peak writes its answer, relative to the experiment
+
+
+class RunInterrupted(RunFailed):
+    """Ctrl-C or SIGTERM stopped the run: a matrix stops too, even with --keep-going."""
 
 
 def systems_json(system: SystemSpec) -> dict[str, object]:
@@ -69,7 +78,9 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity) -> RunRequest:
             "pass --gpus all (or set run.gpus in the system description)",
         )
     run_id = uuid.uuid4().hex[:8]
-    name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{args.mode}-{run_id}".lower().replace("_", "-")
+    what = args.compliance or (args.mode if args.command == "run" else args.command)
+    name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id}".lower().replace("_", "-")
+    inputs = f"{CONTAINER_EXPERIMENT}/{INPUTS_DIR}/{run_id}"
     image = args.image or f"msb/{system.image}:latest"
     run_info = {
         "image": image,
@@ -95,8 +106,12 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity) -> RunRequest:
         settings=bench,
         scenario_settings=scenario_settings,
         count=args.count,
-        system_json=f"{CONTAINER_EXPERIMENT}/{INPUTS_DIR}/{run_id}/{system.name}.json",
+        system_json=f"{inputs}/{system.name}.json",
         run_info=json.dumps(run_info, sort_keys=True),
+        compliance=args.compliance,
+        audit_config=f"{inputs}/{AUDIT_CONFIG}" if args.compliance else None,
+        command=args.command,
+        result_json=f"{CONTAINER_EXPERIMENT}/{args.result_json}" if args.result_json else None,
     )
 
 
@@ -124,34 +139,59 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise _Interrupted(signal.Signals(signum).name)
 
 
-def execute(req: RunRequest, system: SystemSpec, engine: Engine, ident: Identity) -> None:
-    """Run the container with live output; on interruption remove it (its harness discards the staged results)."""
+def execute(
+    req: RunRequest,
+    system: SystemSpec,
+    engine: Engine,
+    ident: Identity,
+    log: Path | None = None,
+    audit_config: str | None = None,
+) -> None:
+    """Run the container, its output live or into `log`; on interruption remove it (its harness discards the staged
+    results). `audit_config` is the text of the compliance run's audit.config."""
     prepare(req.experiment, ident)
     inputs = req.experiment / INPUTS_DIR / Path(req.system_json or "").parent.name
     inputs.mkdir(parents=True, exist_ok=True)
     (inputs / f"{system.name}.json").write_text(json.dumps(systems_json(system), indent=2, sort_keys=True) + "\n")
+    if audit_config is not None:
+        (inputs / AUDIT_CONFIG).write_text(audit_config)
     if os.geteuid() == 0:
         os.chown(inputs.parent.parent, ident.invoking_uid, ident.gid)
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    output = None
     try:
-        process = subprocess.Popen(docker_run_argv(req))
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            output = log.open("w")
+        process = subprocess.Popen(docker_run_argv(req), stdout=output, stderr=subprocess.STDOUT if output else None)
         try:
             code = process.wait()
         except (KeyboardInterrupt, _Interrupted) as exc:
             engine.remove_container(req.container_name)
             process.wait()
-            raise RunFailed(f"run {req.container_name} interrupted ({exc or 'SIGINT'}); no result was kept") from None
+            raise RunInterrupted(
+                f"run {req.container_name} interrupted ({exc or 'SIGINT'}); no result was kept"
+            ) from None
     finally:
+        if output is not None:
+            output.close()
         signal.signal(signal.SIGTERM, previous)
         for path in sorted(inputs.rglob("*"), reverse=True):
             path.unlink() if path.is_file() else path.rmdir()
         inputs.rmdir()
         hand_back(req.experiment, ident)
     if code != 0:
+        where = f"its log {log}" if log else "the harness message above"
+        tail = _tail(log) if log else ""
         raise RunFailed(
-            f"harness run {req.container_name} exited with status {code}",
-            "read the harness message above; nothing partial was written into the submission tree",
+            f"harness run {req.container_name} exited with status {code}{tail}",
+            f"read {where}; nothing partial was written into the submission tree",
         )
+
+
+def _tail(log: Path) -> str:
+    lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+    return "".join(f"\n    {line}" for line in lines)
 
 
 def command_line(req: RunRequest) -> str:

@@ -172,10 +172,11 @@ def validate_against_round(system: SystemSpec, profile: RoundProfile, where: str
     """Refuse a description the round would refuse: systems-JSON fields, division, system type, and benchmarks and
     scenarios outside the round's suite for that system type. Each error names the rule and the valid choices."""
     _check_systems_json_fields(system.systems_json, profile, where)
-    todo = sorted(k for k, v in system.systems_json.items() if str(v).strip().startswith(TODO_MARK))
+    todo = [k for k in ("name", "submitter", "image") if getattr(system, k).startswith(TODO_MARK)]
+    todo += sorted(k for k, v in system.systems_json.items() if str(v).strip().startswith(TODO_MARK))
     if todo:
         raise SpecError(
-            f"{where}: systems_json field(s) still {TODO_MARK}: {', '.join(todo)}",
+            f"{where}: field(s) still {TODO_MARK}: {', '.join(todo)}",
             "fill in what `build.py system detect` could not tell (see the comments in the file)",
         )
     for key, value, valid in (

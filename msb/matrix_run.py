@@ -1,0 +1,259 @@
+"""`build.py run` without --mode: the system's run matrix, with progress, per-run logs, resume and truncation.
+
+State lives in <experiment>/.msb/: matrix-state.json (each run's last state), logs/<run>.log (the container's
+output) and full-accuracy-logs/ (the logs truncation keeps outside the submission tree).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from msb import matrix, runner
+from msb.audit import render_audit_config
+from msb.calibration import calibration_doc
+from msb.engine import Engine
+from msb.errors import RunFailed
+from msb.expdir import Identity
+from msb.matrix import MatrixRun
+from msb.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
+from msb.rounds import RoundProfile
+from msb.submission.truncate import (
+    ACCURACY_LOG,
+    ACCURACY_TXT,
+    TRUNCATED_MAX_BYTES,
+    AlreadyTruncated,
+    file_sha256,
+    recorded_hash,
+    truncate_accuracy_dir,
+)
+from msb.system_spec import SystemSpec
+
+STATE_DIR = ".msb"
+STATE_FILE = f"{STATE_DIR}/matrix-state.json"
+LOGS_DIR = f"{STATE_DIR}/logs"
+FULL_LOGS_DIR = f"{STATE_DIR}/full-accuracy-logs"
+
+
+@dataclass(frozen=True)
+class MatrixOptions:
+    experiment: Path
+    dataset: Path
+    model: Path
+    count: int | None = None
+    image: str | None = None
+    gpus: str | None = None
+    force: bool = False
+    keep_going: bool = False
+
+
+@dataclass(frozen=True)
+class MatrixOutcome:
+    ran: list[str]
+    skipped: list[str]
+    failed: list[str]
+    not_started: list[str]
+
+
+def read_states(experiment: Path) -> dict[str, str]:
+    path = experiment / STATE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return {}  # a state file cut short by a crash: every run is checked again, and redone
+    return {str(k): str(v.get("state")) for k, v in data.get("runs", {}).items() if isinstance(v, dict)}
+
+
+def write_state(experiment: Path, key: str, state: str, seconds: float | None = None) -> None:
+    path = experiment / STATE_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {"runs": {}}
+    data["runs"][key] = {"state": state, "seconds": None if seconds is None else round(seconds, 1)}
+    _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def files_present(experiment: Path, run: MatrixRun, system: SystemSpec, profile: RoundProfile) -> bool:
+    return all((experiment / p).is_file() for p in matrix.result_files(run, system, profile))
+
+
+def write_calibration(experiment: Path, system: SystemSpec) -> Path:
+    path = experiment / matrix.submitter_root(system) / "calibration.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = path.read_text() if path.is_file() else None
+    text = calibration_doc(existing, system)
+    if text != existing:
+        _atomic_write(path, text)
+    return path
+
+
+def backup_path(experiment: Path, accuracy_dir: Path) -> Path:
+    """Where the full log of an accuracy folder (relative to the experiment) is kept, outside the tree."""
+    return experiment / FULL_LOGS_DIR / accuracy_dir / ACCURACY_LOG
+
+
+def truncate_group(experiment: Path, runs: list[MatrixRun], system: SystemSpec) -> list[Path]:
+    """Truncate the accuracy logs of one finished benchmark/scenario; already truncated ones are left alone."""
+    done = []
+    for run in runs:
+        for relative in matrix.accuracy_dirs(run, system):
+            accuracy_dir, backup = experiment / relative, backup_path(experiment, relative)
+            # A backup that differs from an untruncated log belongs to a result a redone run replaced: it goes too.
+            fresh = not recorded_hash(accuracy_dir / ACCURACY_TXT)
+            if fresh and backup.is_file() and file_sha256(backup) != file_sha256(accuracy_dir / ACCURACY_LOG):
+                backup.unlink()
+            try:
+                truncate_accuracy_dir(accuracy_dir, backup)
+            except AlreadyTruncated:
+                continue
+            for name in (ACCURACY_LOG, ACCURACY_TXT):
+                (accuracy_dir / name).chmod(0o664)  # truncation writes through a private temp file
+            done.append(accuracy_dir)
+    return done
+
+
+def restore_full_log(experiment: Path, accuracy_dir: Path) -> bool:
+    """Put the full accuracy log back before a TEST01 run, whose verification compares it with its own log.
+
+    accuracy.txt keeps its hash line, so truncation afterwards checks the restored log against it."""
+    log, backup = experiment / accuracy_dir / ACCURACY_LOG, backup_path(experiment, accuracy_dir)
+    recorded = recorded_hash(experiment / accuracy_dir / ACCURACY_TXT)
+    if not recorded or not log.is_file() or log.stat().st_size > TRUNCATED_MAX_BYTES:
+        return False
+    if not backup.is_file() or file_sha256(backup) != recorded:
+        raise RunFailed(
+            f"{log} is truncated and its full log is not in {backup} (or does not match the recorded hash)",
+            "restore the full log there, or redo the accuracy run (build.py run ... --force)",
+        )
+    fd, tmp = tempfile.mkstemp(prefix=f".{ACCURACY_LOG}.", dir=log.parent)
+    os.close(fd)
+    shutil.copyfile(backup, tmp)
+    os.chmod(tmp, 0o664)
+    os.replace(tmp, log)
+    return True
+
+
+def run_matrix(
+    system: SystemSpec,
+    profile: RoundProfile,
+    runs: list[MatrixRun],
+    options: MatrixOptions,
+    engine: Engine,
+    ident: Identity,
+    console: Console,
+) -> MatrixOutcome:
+    """Run what the plan says, skipping runs already complete; stop at the first failure unless keep_going."""
+    experiment = options.experiment.resolve()
+    states = read_states(experiment)
+    progress = MatrixProgress([r.key for r in runs], console)
+    ran: list[str] = []
+    skipped: list[str] = []
+    failed: list[str] = []
+    stopped = False
+    with progress.shown():
+        for group in matrix.groups(runs):
+            for run in group:
+                if stopped:
+                    break
+                present = files_present(experiment, run, system, profile)
+                if not matrix.needs_run(states.get(run.key), present, options.force):
+                    progress.update(run.key, SKIPPED, "complete in the tree")
+                    skipped.append(run.key)
+                    continue
+                progress.update(run.key, RUNNING)
+                started = time.monotonic()
+                try:
+                    _run_one(run, system, profile, options, experiment, engine, ident)
+                except RunFailed as exc:
+                    states[run.key] = FAILED
+                    write_state(experiment, run.key, FAILED, time.monotonic() - started)
+                    failed.append(run.key)
+                    progress.update(run.key, FAILED, f"log: {experiment / LOGS_DIR / run.key}.log")
+                    console.print(f"[bold red]{run.key} failed:[/] {exc}")
+                    stopped = isinstance(exc, runner.RunInterrupted) or not options.keep_going
+                    continue
+                states[run.key] = DONE
+                write_state(experiment, run.key, DONE, time.monotonic() - started)
+                ran.append(run.key)
+                progress.update(run.key, DONE)
+            if matrix.group_complete(group, states):
+                truncate_group(experiment, group, system)
+        write_calibration(experiment, system)
+    _give_to_invoker(experiment, ident)
+    done = set(ran) | set(skipped) | set(failed)
+    return MatrixOutcome(ran, skipped, failed, [r.key for r in runs if r.key not in done])
+
+
+def _run_one(
+    run: MatrixRun,
+    system: SystemSpec,
+    profile: RoundProfile,
+    options: MatrixOptions,
+    experiment: Path,
+    engine: Engine,
+    ident: Identity,
+) -> None:
+    args = runner.RunArgs(
+        benchmark=run.benchmark,
+        scenario=run.scenario,
+        mode=run.mode,
+        experiment=experiment,
+        dataset=options.dataset,
+        model=options.model,
+        count=options.count,
+        image=options.image,
+        gpus=options.gpus,
+        compliance=run.compliance,
+    )
+    audit = render_audit_config(profile, run.compliance, run.benchmark) if run.compliance else None
+    if run.compliance == "TEST01":
+        baseline = matrix.accuracy_dirs(matrix.MatrixRun(run.system, run.benchmark, run.scenario, "accuracy"), system)
+        restore_full_log(experiment, baseline[0])
+    req = runner.plan(system, args, ident)
+    runner.check_engine(req, engine)
+    write_state(experiment, run.key, RUNNING)
+    runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
+
+
+def summary_lines(outcome: MatrixOutcome) -> list[str]:
+    lines = [
+        f"{len(outcome.ran)} run(s) done, {len(outcome.skipped)} skipped (complete), {len(outcome.failed)} failed"
+        + (f", {len(outcome.not_started)} not started" if outcome.not_started else "")
+    ]
+    if outcome.failed and outcome.not_started:
+        lines.append("stopped at the first failure; results already in the tree are kept. Fix it and run again to")
+        lines.append("resume (complete runs are skipped), or pass --keep-going to run the rest regardless.")
+    elif outcome.failed:
+        lines.append("run the same command again to redo the failed run(s); complete runs are skipped.")
+    return lines
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o664)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _give_to_invoker(experiment: Path, ident: Identity) -> None:
+    """Under sudo, what this process wrote (state, logs, truncated logs, calibration.md) belongs to the user too."""
+    if os.geteuid() != 0 or ident.invoking_uid == 0:
+        return
+    for root, dirs, files in os.walk(experiment):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            if os.lstat(path).st_uid == 0:
+                os.lchown(path, ident.invoking_uid, ident.gid)
