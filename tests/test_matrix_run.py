@@ -1,0 +1,103 @@
+"""The matrix's file work around the runs: state for resume, truncation with full logs kept outside the tree,
+the full log put back for TEST01, calibration.md. The runs themselves: tests/test_docker_matrix.py."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from msb.calibration import calibration_doc
+from msb.errors import SpecError
+from msb.matrix import DONE, FAILED, RUNNING, MatrixRun
+from msb.matrix_run import (
+    FULL_LOGS_DIR,
+    read_states,
+    restore_full_log,
+    truncate_group,
+    write_calibration,
+    write_state,
+)
+from msb.project import Project
+from msb.submission.truncate import file_sha256, recorded_hash
+from msb.system_spec import SystemSpec, load_system_spec
+
+ACC = Path("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy")
+T01 = Path("closed/MSB/compliance/cpu_demo/resnet50/Offline/TEST01/accuracy")
+
+
+@pytest.fixture
+def demo(project: Project) -> SystemSpec:
+    return load_system_spec(project, "cpu-demo")
+
+
+def write_log(directory: Path, fill: str) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    text = "[\n" + ",\n".join(f'{{"seq_id": {i}, "qsl_idx": {i}, "data": "{fill * 16}"}}' for i in range(400)) + "\n]\n"
+    (directory / "mlperf_log_accuracy.json").write_text(text)
+    return text
+
+
+def group(system: str = "cpu_demo") -> list[MatrixRun]:
+    return [MatrixRun(system, "resnet50", "Offline", k) for k in ("accuracy", "performance", "TEST01")]
+
+
+def test_state_survives_and_a_cut_file_means_redo_everything(tmp_path: Path) -> None:
+    write_state(tmp_path, "a", RUNNING)
+    write_state(tmp_path, "a", DONE, 3.2)
+    write_state(tmp_path, "b", FAILED)
+    assert read_states(tmp_path) == {"a": DONE, "b": FAILED}
+    (tmp_path / ".msb" / "matrix-state.json").write_text('{"runs": {"a": {"sta')
+    assert read_states(tmp_path) == {}
+
+
+def test_truncation_keeps_the_full_logs_outside_the_tree(tmp_path: Path, demo: SystemSpec) -> None:
+    full = write_log(tmp_path / ACC, "AB")
+    (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%, good=24, total=24\n")
+    write_log(tmp_path / T01, "CD")
+    assert truncate_group(tmp_path, group(), demo) == [tmp_path / ACC, tmp_path / T01]
+    backup = tmp_path / FULL_LOGS_DIR / ACC / "mlperf_log_accuracy.json"
+    assert backup.read_text() == full
+    assert recorded_hash(tmp_path / ACC / "accuracy.txt") == file_sha256(backup)
+    assert (tmp_path / ACC / "mlperf_log_accuracy.json").stat().st_size <= 10240
+    assert recorded_hash(tmp_path / T01 / "accuracy.txt")  # TEST01's accuracy.txt is the hash line
+    assert truncate_group(tmp_path, group(), demo) == []  # a resumed matrix leaves them alone
+
+
+def test_full_log_is_put_back_for_test01_and_truncated_again(tmp_path: Path, demo: SystemSpec) -> None:
+    full = write_log(tmp_path / ACC, "AB")
+    (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
+    truncate_group(tmp_path, group()[:1], demo)
+    assert restore_full_log(tmp_path, ACC)
+    assert (tmp_path / ACC / "mlperf_log_accuracy.json").read_text() == full
+    assert truncate_group(tmp_path, group()[:1], demo) == [tmp_path / ACC]
+    assert not restore_full_log(tmp_path, ACC / "nowhere")
+
+
+def test_redone_accuracy_run_replaces_the_old_backup(tmp_path: Path, demo: SystemSpec) -> None:
+    write_log(tmp_path / ACC, "AB")
+    (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
+    truncate_group(tmp_path, group()[:1], demo)
+    new = write_log(tmp_path / ACC, "EF")  # what a --force rerun places
+    (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
+    truncate_group(tmp_path, group()[:1], demo)
+    assert (tmp_path / FULL_LOGS_DIR / ACC / "mlperf_log_accuracy.json").read_text() == new
+
+
+def test_calibration_doc_default_for_fp32_and_one_section_per_system(tmp_path: Path, demo: SystemSpec) -> None:
+    path = write_calibration(tmp_path, demo)
+    assert path == tmp_path / "closed" / "MSB" / "calibration.md"
+    text = path.read_text()
+    assert "## cpu_demo" in text and "no calibration and no quantisation" in text and "resnet50 (fp32" in text
+    other = dataclasses.replace(demo, name="other", calibration="INT8 with 500 ImageNet calibration images.")
+    both = calibration_doc(text, other)
+    assert "## cpu_demo" in both and "## other\n\nINT8 with 500 ImageNet calibration images." in both
+    assert calibration_doc(both, other) == both  # rewriting a section is idempotent
+    assert write_calibration(tmp_path, demo).read_text() == text
+
+
+def test_quantised_system_must_describe_its_calibration(demo: SystemSpec) -> None:
+    int8 = dataclasses.replace(demo.benchmarks["resnet50"], precision="int8")
+    with pytest.raises(SpecError, match="calibration"):
+        calibration_doc(None, dataclasses.replace(demo, benchmarks={"resnet50": int8}))
