@@ -39,11 +39,11 @@ def mean_ms(step: Callable[[], object], repeats: int, sync: bool = False) -> flo
     return 1000 * (time.perf_counter() - start) / repeats
 
 
-def profile(work: Path, name: str, batch_size: int, precision: str) -> str:
+def profile(work: Path, name: str, batch_size: int, precision: str, compile_mode: str | None) -> str:
     benchmark = get_benchmark(name)
     spec = work / f"{name}.random.json"
     spec.write_text(json.dumps({"architecture": name, "weights": None, "seed": 0}))
-    backend = PyTorchBackend("cuda", precision, output_names=benchmark.output_names)
+    backend = PyTorchBackend("cuda", precision, output_names=benchmark.output_names, compile_mode=compile_mode)
     backend.load(spec)
     rng = np.random.default_rng(0)
     samples = [rng.random(benchmark.input_shape, dtype=np.float32) for _ in range(batch_size)]
@@ -63,8 +63,9 @@ def profile(work: Path, name: str, batch_size: int, precision: str) -> str:
     indices = list(range(batch_size))
     host_post = mean_ms(lambda: benchmark.postprocess(outputs, indices), repeats)
     per_sample = stack + infer + host_post
+    label = " (compiled)" if compile_mode else ""
     return (
-        f"| {name} | {batch_size} | {stack:.2f} | {infer:.2f} | {network:.2f} | {device_post:.2f} | "
+        f"| {name}{label} | {batch_size} | {stack:.2f} | {infer:.2f} | {network:.2f} | {device_post:.2f} | "
         f"{host_post:.2f} | {1000 * batch_size / network:,.0f} | {1000 * batch_size / per_sample:,.0f} |"
     )
 
@@ -79,8 +80,11 @@ def main() -> int:
         "device postprocess ms | host postprocess ms | network-only samples/s | stack+infer+post samples/s |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, batch_size in CASES:
-        print(profile(work, name, batch_size, precision), flush=True)
+    for name, batch_size, compile_mode in CASES:
+        try:
+            print(profile(work, name, batch_size, precision, compile_mode), flush=True)
+        except Exception as error:  # one failing case (e.g. the compiler) must not hide the others
+            print(f"| {name} | {batch_size} | failed: {type(error).__name__}: {error} |", flush=True)
     return 0
 
 

@@ -66,3 +66,11 @@ def test_infer_before_load_and_missing_model_are_errors(tmp_path: Path) -> None:
         backend.infer(np.zeros((1, 3, 224, 224), np.float32))
     with pytest.raises(BackendError, match="does not exist"):
         backend.load(tmp_path / "absent.pth")
+
+
+def test_large_batches_are_copied_exactly_by_the_parallel_copy() -> None:
+    backend = PyTorchBackend("cpu", "fp32")
+    source = np.random.default_rng(0).random((13, 3, 300, 300), dtype=np.float32)  # 14 MB: the threaded path
+    target = np.zeros_like(source)
+    backend._parallel_copy(target, source)
+    np.testing.assert_array_equal(target, source)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.backends.base import BackendError
+from harness.backends.pytorch.layers import FrozenBatchNorm2d, fold_batch_norms
 from harness.backends.pytorch.models import ResNet50, RetinaNet, SsdResNet34, init_random
 from harness.backends.pytorch.weights import load_state_dict, read_model_spec
 from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
@@ -95,3 +96,27 @@ def test_model_spec_makes_random_weights_explicit(tmp_path: Path) -> None:
         spec.write_text(bad)
         with pytest.raises(BackendError, match=message):
             read_model_spec(spec)
+
+
+@pytest.mark.parametrize(("architecture", "shape"), [(ResNet50, (2, 3, 64, 64)), (SsdResNet34, (1, 3, 400, 400))])
+def test_folding_batch_norms_keeps_the_outputs(architecture: type[torch.nn.Module], shape: tuple[int, ...]) -> None:
+    model = architecture().eval()
+    init_random(model, 0)
+    generator = torch.Generator().manual_seed(1)
+    norms = [m for m in model.modules() if isinstance(m, FrozenBatchNorm2d)]
+    for norm in norms:  # non-trivial statistics, so a wrong fold shows
+        norm.weight.uniform_(0.5, 1.5, generator=generator)
+        norm.bias.normal_(0, 0.1, generator=generator)
+        norm.running_mean.normal_(0, 0.1, generator=generator)
+        norm.running_var.uniform_(0.5, 2.0, generator=generator)
+    x = torch.rand(*shape, generator=generator)
+    run = model.logits if isinstance(model, ResNet50) else model
+    with torch.inference_mode():
+        before = run(x)
+        assert fold_batch_norms(model) == len(norms)
+        after = run(x)
+    assert not any(isinstance(m, FrozenBatchNorm2d) for m in model.modules())
+    for a, b in zip(
+        before if isinstance(before, tuple) else (before,), after if isinstance(after, tuple) else (after,), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
