@@ -186,7 +186,7 @@ def _run_matrix(
     console.print(f"[bold]matrix[/] {system.name} in round {profile.name}: {len(runs)} run(s) into {args.experiment}")
     outcome = matrix_run.run_matrix(system, profile, runs, options, DockerEngine(), ident, console)
     for line in matrix_run.summary_lines(outcome):
-        console.print(line)
+        console.print(line, soft_wrap=True)
     return 1 if outcome.failed else 0
 
 

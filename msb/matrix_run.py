@@ -25,6 +25,7 @@ from msb.expdir import Identity
 from msb.matrix import MatrixRun
 from msb.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
 from msb.rounds import RoundProfile
+from msb.submission.compliance_rules import PASS_MARK
 from msb.submission.truncate import (
     ACCURACY_LOG,
     ACCURACY_TXT,
@@ -60,6 +61,7 @@ class MatrixOutcome:
     skipped: list[str]
     failed: list[str]
     not_started: list[str]
+    unverified: list[str]  # compliance tests whose results are placed but whose verification did not pass
 
 
 def read_states(experiment: Path) -> dict[str, str]:
@@ -156,6 +158,7 @@ def run_matrix(
     ran: list[str] = []
     skipped: list[str] = []
     failed: list[str] = []
+    unverified: list[str] = []
     stopped = False
     with progress.shown():
         for group in matrix.groups(runs):
@@ -170,25 +173,27 @@ def run_matrix(
                 progress.update(run.key, RUNNING)
                 started = time.monotonic()
                 try:
-                    _run_one(run, system, profile, options, experiment, engine, ident)
+                    note = _run_one(run, system, profile, options, experiment, engine, ident)
                 except RunFailed as exc:
                     states[run.key] = FAILED
                     write_state(experiment, run.key, FAILED, time.monotonic() - started)
                     failed.append(run.key)
                     progress.update(run.key, FAILED, f"log: {experiment / LOGS_DIR / run.key}.log")
-                    console.print(f"[bold red]{run.key} failed:[/] {exc}")
+                    console.print(f"[bold red]{run.key} failed:[/] {exc}", soft_wrap=True)
                     stopped = isinstance(exc, runner.RunInterrupted) or not options.keep_going
                     continue
                 states[run.key] = DONE
                 write_state(experiment, run.key, DONE, time.monotonic() - started)
                 ran.append(run.key)
-                progress.update(run.key, DONE)
+                if note:
+                    unverified.append(run.key)
+                progress.update(run.key, DONE, note)
             if matrix.group_complete(group, states):
                 truncate_group(experiment, group, system)
         write_calibration(experiment, system)
     _give_to_invoker(experiment, ident)
     done = set(ran) | set(skipped) | set(failed)
-    return MatrixOutcome(ran, skipped, failed, [r.key for r in runs if r.key not in done])
+    return MatrixOutcome(ran, skipped, failed, [r.key for r in runs if r.key not in done], unverified)
 
 
 def _run_one(
@@ -219,10 +224,41 @@ def _run_one(
     req = runner.plan(system, args, ident)
     runner.check_engine(req, engine)
     write_state(experiment, run.key, RUNNING)
-    runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
+    started = time.time()
+    try:
+        runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
+    except runner.RunExited as exc:
+        verdict = _placed_verdict(run, system, profile, experiment, started) if exc.code == 1 else None
+        if verdict is None:
+            raise
+        return verdict
+    return ""
+
+
+def _placed_verdict(
+    run: MatrixRun, system: SystemSpec, profile: RoundProfile, experiment: Path, started: float
+) -> str | None:
+    """A compliance run that placed its results and failed verification is a finished run (the checker reports
+    it); a crash placed nothing new. Returns the note to show, or None for a crash."""
+    if run.compliance is None or not files_present(experiment, run, system, profile):
+        return None
+    test_dir = experiment / matrix.result_files(run, system, profile)[0].parent
+    verify = sorted(test_dir.glob("verify_*.txt"))
+    if not verify or min(p.stat().st_mtime for p in verify) < started - 1:
+        return None
+    failing = [p.name for p in verify if PASS_MARK not in p.read_text()]
+    return f"placed, but {', '.join(failing) or 'verification'} says TEST FAIL" if failing else None
 
 
 def summary_lines(outcome: MatrixOutcome) -> list[str]:
+    unverified = (
+        [
+            f"{len(outcome.unverified)} compliance test(s) placed but not passing verification: "
+            f"{', '.join(outcome.unverified)} (`build.py submission check` explains; shortened runs always fail it)"
+        ]
+        if outcome.unverified
+        else []
+    )
     lines = [
         f"{len(outcome.ran)} run(s) done, {len(outcome.skipped)} skipped (complete), {len(outcome.failed)} failed"
         + (f", {len(outcome.not_started)} not started" if outcome.not_started else "")
@@ -232,7 +268,7 @@ def summary_lines(outcome: MatrixOutcome) -> list[str]:
         lines.append("resume (complete runs are skipped), or pass --keep-going to run the rest regardless.")
     elif outcome.failed:
         lines.append("run the same command again to redo the failed run(s); complete runs are skipped.")
-    return lines
+    return lines + unverified
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -67,7 +67,8 @@ class MatrixProgress:
             self._live.update(self._table())
         else:
             elapsed = format_seconds(row.elapsed(now))
-            self.console.print(f"{key}: {state}" + (f" ({elapsed})" if elapsed else "") + (f" {note}" if note else ""))
+            line = f"{key}: {state}" + (f" ({elapsed})" if elapsed else "") + (f" {note}" if note else "")
+            self.console.print(line, soft_wrap=True)  # one line per change, as a log reader greps it
 
     def _table(self) -> Table:
         return render(list(self.rows.values()), time.monotonic())

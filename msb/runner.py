@@ -44,6 +44,15 @@ class RunInterrupted(RunFailed):
     """Ctrl-C or SIGTERM stopped the run: a matrix stops too, even with --keep-going."""
 
 
+class RunExited(RunFailed):
+    """The harness exited non-zero; `code` tells a refused input (2) from a compliance test that placed its results
+    but did not pass verification (1, as does a crash)."""
+
+    def __init__(self, message: str, code: int, fix: str = "") -> None:
+        super().__init__(message, fix)
+        self.code = code
+
+
 def systems_json(system: SystemSpec) -> dict[str, object]:
     """The round's systems JSON: the description's facts plus the identity fields it repeats."""
     return {
@@ -183,8 +192,9 @@ def execute(
     if code != 0:
         where = f"its log {log}" if log else "the harness message above"
         tail = _tail(log) if log else ""
-        raise RunFailed(
+        raise RunExited(
             f"harness run {req.container_name} exited with status {code}{tail}",
+            code,
             f"read {where}; nothing partial was written into the submission tree",
         )
 
