@@ -96,3 +96,24 @@ def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
     assert state["cpu_demo-resnet50-Offline-accuracy"]["state"] == "failed"
     assert recorded_hash(accuracy / "accuracy.txt")  # the earlier, truncated result is still in place
     assert (experiment / ROOT / "results" / SCENARIO_DIR / "performance" / "run_1" / "mlperf_log_summary.txt").is_file()
+
+
+def test_find_peak_writes_the_value_found_into_the_system_description(
+    cpu_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    system, dataset, model = inputs
+    copy = tmp_path / "system.yaml"
+    copy.write_text("# a comment that must survive\n" + system.read_text())
+    result = subprocess.run(
+        [sys.executable, "build.py", "find-peak", "--system", str(copy), "--benchmark", "resnet50",
+         "--scenario", "Offline", "--dataset", str(dataset), "--model", str(model),
+         "--experiment", str(tmp_path / "exp"), "--count", "32"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = float(result.stdout.splitlines()[-1].removeprefix("peak: target_qps="))
+    before, after = system.read_text().splitlines(), copy.read_text().splitlines()[1:]
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert len(changed) == 1 and "target_qps" in changed[0][1]
+    assert copy.read_text().startswith("# a comment that must survive\n")
+    assert yaml.safe_load(copy.read_text())["benchmarks"]["resnet50"]["scenarios"]["Offline"]["target_qps"] == found
