@@ -20,13 +20,14 @@ import torch
 from harness.backends.pytorch.backend import PyTorchBackend
 from harness.benchmarks.registry import get_benchmark
 
-CASES = (
-    ("resnet50", 256),
-    ("resnet50", 1),
-    ("retinanet", 16),
-    ("retinanet", 1),
-    ("ssd-resnet34", 16),
-    ("ssd-resnet34", 1),
+CASES: tuple[tuple[str, int, str | None], ...] = (
+    ("resnet50", 256, None),
+    ("resnet50", 1, None),
+    ("retinanet", 16, None),
+    ("retinanet", 1, None),
+    ("ssd-resnet34", 16, None),
+    ("ssd-resnet34", 1, None),
+    ("resnet50", 256, "default"),  # torch.compile (inductor), still replayed as a CUDA graph
 )
 
 
