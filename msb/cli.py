@@ -159,7 +159,7 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
         return 0
     runner.check_inputs(run_args)
     engine = DockerEngine()
-    runner.check_engine(req, engine)
+    runner.check_engine(req, engine, system.round)
     console.print(f"[bold]run[/] {req.container_name} as uid {req.uid}:{req.gid}")
     runner.execute(req, system, engine, ident)
     return 0

@@ -33,7 +33,7 @@ def run_find_peak(
     )
     runner.check_inputs(run_args)
     req = runner.plan(system, run_args, ident)
-    runner.check_engine(req, engine)
+    runner.check_engine(req, engine, system.round)
     host_result = req.experiment / result
     # Made before the run so preparing the experiment gives it to the container's user too.
     host_result.parent.mkdir(parents=True, exist_ok=True)

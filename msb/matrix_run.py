@@ -153,6 +153,7 @@ def run_matrix(
 ) -> MatrixOutcome:
     """Run what the plan says, skipping runs already complete; stop at the first failure unless keep_going."""
     experiment = options.experiment.resolve()
+    check_before_start(system, runs, options, engine, ident)
     states = read_states(experiment)
     progress = MatrixProgress([r.key for r in runs], console)
     ran: list[str] = []
@@ -204,8 +205,28 @@ def _run_one(
     experiment: Path,
     engine: Engine,
     ident: Identity,
-) -> None:
-    args = runner.RunArgs(
+) -> str:
+    """One run; returns a note for the progress line (a compliance verdict), empty when there is none."""
+    args = _run_args(run, options, experiment)
+    audit = render_audit_config(profile, run.compliance, run.benchmark) if run.compliance else None
+    if run.compliance == "TEST01":
+        baseline = matrix.accuracy_dirs(matrix.MatrixRun(run.system, run.benchmark, run.scenario, "accuracy"), system)
+        restore_full_log(experiment, baseline[0])
+    req = runner.plan(system, args, ident)
+    write_state(experiment, run.key, RUNNING)
+    started = time.time()
+    try:
+        runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
+    except runner.RunExited as exc:
+        verdict = _placed_verdict(run, system, profile, experiment, started) if exc.code == 1 else None
+        if verdict is None:
+            raise
+        return verdict
+    return ""
+
+
+def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path) -> runner.RunArgs:
+    return runner.RunArgs(
         benchmark=run.benchmark,
         scenario=run.scenario,
         mode=run.mode,
@@ -217,22 +238,17 @@ def _run_one(
         gpus=options.gpus,
         compliance=run.compliance,
     )
-    audit = render_audit_config(profile, run.compliance, run.benchmark) if run.compliance else None
-    if run.compliance == "TEST01":
-        baseline = matrix.accuracy_dirs(matrix.MatrixRun(run.system, run.benchmark, run.scenario, "accuracy"), system)
-        restore_full_log(experiment, baseline[0])
-    req = runner.plan(system, args, ident)
-    runner.check_engine(req, engine)
-    write_state(experiment, run.key, RUNNING)
-    started = time.time()
-    try:
-        runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
-    except runner.RunExited as exc:
-        verdict = _placed_verdict(run, system, profile, experiment, started) if exc.code == 1 else None
-        if verdict is None:
-            raise
-        return verdict
-    return ""
+
+
+def check_before_start(
+    system: SystemSpec, runs: list[MatrixRun], options: MatrixOptions, engine: Engine, ident: Identity
+) -> None:
+    """Image, round, backend and GPUs checked once per benchmark before any run, so a matrix that cannot run
+    fails at once rather than after hours of runs."""
+    firsts = {run.benchmark: run for run in reversed(runs)}
+    for run in firsts.values():
+        req = runner.plan(system, _run_args(run, options, options.experiment.resolve()), ident)
+        runner.check_engine(req, engine, system.round)
 
 
 def _placed_verdict(

@@ -124,9 +124,16 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity) -> RunRequest:
     )
 
 
-def check_engine(req: RunRequest, engine: Engine) -> None:
-    """Fail before starting anything: image present and carrying the backend, GPUs only where a runtime exists."""
+def check_engine(req: RunRequest, engine: Engine, round_name: str | None = None) -> None:
+    """Fail before starting anything: image present, of the system's round (its LoadGen carries that round's seeds)
+    and carrying the backend, GPUs only where a runtime exists."""
     labels = engine.image_labels(req.image)
+    image_round = labels.get("io.mlperf-builder.round")
+    if round_name is not None and image_round is not None and image_round != round_name:
+        raise SpecError(
+            f"image {req.image} is built for round {image_round}, but system '{req.system}' follows round {round_name}",
+            f"use an image of round {round_name} (images/*.yaml `round:`, e.g. `image: cpu-v5.0` for v5.0) or --image",
+        )
     carried = [b for b in labels.get("io.mlperf-builder.backends", "").split(",") if b]
     if req.settings.backend not in carried:
         raise SpecError(

@@ -69,3 +69,14 @@ def test_missing_or_empty_dataset_and_missing_model_are_named(tmp_path: Path) ->
 def test_systems_json_repeats_the_identity_fields(project: Project) -> None:
     data = systems_json(load_system_spec(project, "cpu-demo"))
     assert data["system_name"] == "cpu_demo" and data["division"] == "closed" and data["system_type"] == "edge"
+
+
+def test_image_of_another_round_is_refused(project: Project, tmp_path: Path) -> None:
+    req = plan(load_system_spec(project, "cpu-demo-dc-v50"), args(tmp_path), IDENT)
+    engine = AnsweringEngine("onnxruntime")
+    engine.labels["io.mlperf-builder.round"] = "v5.1"
+    with pytest.raises(SpecError) as err:
+        check_engine(req, engine, "v5.0")  # type: ignore[arg-type]
+    assert "round v5.1" in err.value.message and "cpu-v5.0" in err.value.fix
+    engine.labels["io.mlperf-builder.round"] = "v5.0"
+    check_engine(req, engine, "v5.0")  # type: ignore[arg-type]
