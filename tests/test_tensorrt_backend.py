@@ -17,6 +17,7 @@ from onnx import TensorProto, helper
 from tensorrt_fake_runtime import FakeTrtRuntime
 
 from harness.backends.base import BackendError
+from harness.backends.registry import get_backend
 from harness.backends.tensorrt.backend import TensorRTBackend, TensorRTOptions
 from harness.backends.tensorrt.calibration import CalibrationError
 from harness.backends.tensorrt.engine_cache import EngineCacheError
@@ -258,3 +259,30 @@ def test_close_frees_device_memory(tmp_path: Path) -> None:
     assert all(b.freed for b in runtime.device_buffers)
     with pytest.raises(BackendError, match="call load"):
         backend.infer(batch_of(1))
+
+
+def test_registry_keywords_become_options_and_unknown_ones_are_errors(tmp_path: Path) -> None:
+    runtime = FakeTrtRuntime()
+    backend = get_backend(
+        "tensorrt",
+        device="cuda",
+        precision="fp16",
+        threads=None,
+        output_names=("total", "twice"),
+        batch_sizes=[4],
+        cache_dir=tmp_path,
+        runtime_factory=lambda _index: runtime,
+    )
+    backend.load(write_model(tmp_path / "m.onnx"))
+    total, _twice = backend.infer(batch_of(4))
+    assert total.shape == (4, 1)
+    assert backend.info().details["batch_sizes"] == "4"
+    with pytest.raises(BackendError, match=r"unknown tensorrt backend option\(s\) \['batch'\]"):
+        get_backend("tensorrt", device="cuda", precision="fp16", threads=None, batch=4)
+
+
+def test_default_profiles_cover_the_harness_default_batch_sizes(tmp_path: Path) -> None:
+    backend = make_backend(FakeTrtRuntime(), tmp_path)
+    backend.load(write_model(tmp_path / "m.onnx"))
+    assert backend.info().details["batch_sizes"] == "1,8,32"
+    assert backend.infer(batch_of(32))[0].shape == (32, *SAMPLE)

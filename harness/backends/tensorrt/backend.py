@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def parse_cuda_device(device: str) -> int:
 class TensorRTOptions:
     """Settings beyond the registry's common device/precision/threads."""
 
-    batch_sizes: tuple[int, ...] = (1,)
+    batch_sizes: tuple[int, ...] = (1, 8, 32)  # the harness CLI's default batch sizes per scenario
     streams: int = 2
     engine: Path | None = None  # a prebuilt serialized engine (KILT-style); skips the build
     plugins: tuple[Path, ...] = ()
@@ -62,6 +63,17 @@ class TensorRTOptions:
     sample_shape: tuple[int, ...] | None = None  # for ONNX inputs with dynamic sample dims
     workspace_bytes: int = 4 << 30
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def _with_settings(options: TensorRTOptions, settings: dict[str, Any]) -> TensorRTOptions:
+    valid = {f.name for f in dataclasses.fields(TensorRTOptions)}
+    unknown = sorted(set(settings) - valid)
+    if unknown:
+        raise BackendError(f"unknown tensorrt backend option(s) {unknown}; valid: {', '.join(sorted(valid))}")
+    for name in ("batch_sizes", "plugins"):
+        if name in settings:
+            settings[name] = tuple(settings[name])
+    return dataclasses.replace(options, **settings)
 
 
 @dataclass
@@ -87,15 +99,18 @@ class TensorRTBackend:
         output_names: Sequence[str] = (),
         options: TensorRTOptions | None = None,
         runtime_factory: Callable[[int], TrtRuntime] | None = None,
+        **settings: Any,
     ) -> None:
-        """`output_names` (the benchmark's order) applies unless `options` already names an order."""
+        """`settings` are TensorRTOptions fields given one by one (as the registry passes keywords), e.g.
+        batch_sizes=(1, 256), engine=Path(...), plugins=(...); `output_names` (the benchmark's order) applies
+        unless the options already name an order."""
         if precision not in PRECISIONS:
             valid = ", ".join(PRECISIONS)
             raise BackendError(f"precision {precision!r}: the tensorrt backend supports {valid}")
         self.device_index = parse_cuda_device(device)
         self.precision = precision
         self.threads = threads  # host threads play no part in TensorRT; accepted for the common signature
-        self.options = options or TensorRTOptions()
+        self.options = _with_settings(options or TensorRTOptions(), settings)
         if output_names and not self.options.output_names:
             self.options = dataclasses.replace(self.options, output_names=tuple(output_names))
         if runtime_factory is None:
