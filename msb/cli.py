@@ -157,6 +157,8 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     if args.print_command:
         print(runner.command_line(req))
         return 0
+    if req.settings.outside_round:
+        console.print(f"[yellow]note:[/] {args.benchmark} is outside round {system.round}: not submittable there")
     runner.check_inputs(run_args)
     engine = DockerEngine()
     runner.check_engine(req, engine, system.round)

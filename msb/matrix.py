@@ -56,6 +56,13 @@ def plan_matrix(
     for name, bench in system.benchmarks.items():
         if benchmark is not None and name != benchmark:
             continue
+        if bench.outside_round:
+            if benchmark is None:
+                continue  # not part of what the round requires
+            raise SpecError(
+                f"{name} is outside round {profile.name}, so it has no matrix",
+                "run it one mode at a time: --scenario S --mode accuracy|performance",
+            )
         model = profile.model(name)
         if model is None:  # validation at load refuses this; kept so a hand-built spec fails clearly too
             raise SpecError(

@@ -22,7 +22,7 @@ SCENARIO_SETTINGS = (
     "min_query_count",
     "samples_per_query",
 )
-BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios")
+BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios", "outside_round")
 DEFAULT_ROUND = "v5.1"
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
@@ -49,6 +49,9 @@ class BenchmarkSettings:
     threads: int | None
     impl: str | None
     scenarios: dict[str, dict[str, float]]
+    # A benchmark the round has no rules for (SSD-ResNet34 in v5.x), run for engineering by explicit choice: single
+    # runs only, never part of the round's matrix, and its results cannot be submitted in that round.
+    outside_round: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
             threads=None if bench.get("threads") is None else int(bench["threads"]),
             impl=bench.get("impl"),
             scenarios=scenarios,
+            outside_round=bool(bench.get("outside_round", False)),
         )
     return SystemSpec(
         name=str(data["name"]),
@@ -187,10 +191,18 @@ def validate_against_round(system: SystemSpec, profile: RoundProfile, where: str
             raise SpecError(f"{where}: {key} '{value}' is not valid in round {profile.name}", f"use one of: {valid}")
     for name, bench in system.benchmarks.items():
         model = profile.model(name)
+        if model is not None and bench.outside_round:
+            raise SpecError(
+                f"{where}: {name} is marked outside_round but round {profile.name} has rules for it",
+                f"remove `outside_round: true` from {name}",
+            )
+        if bench.outside_round:
+            continue
         if model is None:
             raise SpecError(
                 f"{where}: benchmark '{name}' has no rules in round {profile.name}",
-                f"use one of: {', '.join(profile.models)} (or another round: round: in the description)",
+                f"use one of: {', '.join(profile.models)}, choose a round that has it (round:), or mark it "
+                "`outside_round: true` to run it for engineering only (its results cannot be submitted)",
             )
         allowed = model.scenarios_for(system.system_type)
         if allowed is None:

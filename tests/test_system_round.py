@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from msb.errors import SpecError
+from msb.matrix import plan_matrix
 from msb.project import Project
+from msb.rounds import load_round
 from msb.system_spec import SystemSpec, load_system_spec
 
 
@@ -86,3 +88,33 @@ def test_todo_placeholders_are_refused(project: Project, tmp_path: Path) -> None
     data["systems_json"]["cooling"] = "TODO: air or liquid"
     with pytest.raises(SpecError, match="still TODO: cooling"):
         load(project, tmp_path, data)
+
+
+def ssd(data: dict[str, Any], outside_round: bool | None) -> dict[str, Any]:
+    data["benchmarks"]["ssd-resnet34"] = {"backend": "onnxruntime", "scenarios": {"Offline": {"target_qps": 5}}}
+    if outside_round is not None:
+        data["benchmarks"]["ssd-resnet34"]["outside_round"] = outside_round
+    return data
+
+
+def test_benchmark_the_round_lacks_needs_an_explicit_outside_round(project: Project, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as err:
+        load(project, tmp_path, ssd(demo(project), None))
+    assert "ssd-resnet34" in err.value.message and "outside_round: true" in err.value.fix
+    system = load(project, tmp_path, ssd(demo(project), True))
+    assert system.benchmarks["ssd-resnet34"].outside_round
+
+
+def test_outside_round_on_a_benchmark_the_round_has_is_refused(project: Project, tmp_path: Path) -> None:
+    data = demo(project)
+    data["benchmarks"]["resnet50"]["outside_round"] = True
+    with pytest.raises(SpecError, match="has rules for it"):
+        load(project, tmp_path, data)
+
+
+def test_outside_round_benchmarks_never_join_the_matrix(project: Project, tmp_path: Path) -> None:
+    system = load(project, tmp_path, ssd(demo(project), True))
+    profile = load_round("v5.1", project.rounds)
+    assert {run.benchmark for run in plan_matrix(system, profile)} == {"resnet50"}
+    with pytest.raises(SpecError, match="no matrix"):
+        plan_matrix(system, profile, benchmark="ssd-resnet34")
