@@ -4,6 +4,9 @@
 plugin to the network at build time; its fields come from here (pure) so they are recorded in the engine key.
 Thresholds are the MLPerf reference models' own: RetinaNet keeps scores > 0.05, IoU 0.5, 300 detections an
 image (torchvision's defaults it was trained with); SSD-ResNet34 keeps scores > 0.05, IoU 0.5, 200 an image.
+
+The plugin takes decoded boxes (N, boxes, 4) and per-class scores (N, boxes, classes): the ONNX model must end
+in those (SSD-ResNet34 with its softmax applied, since score_activation is only a sigmoid).
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ class _Context:
     def __init__(self, context: Any, stream: Any, profile_index: int, cudart: Any) -> None:
         self._context = context
         self._stream = stream
-        context.set_optimization_profile_async(profile_index, stream)
+        # TensorRT takes a stream as its integer handle; cuda-python's cudaStream_t converts with int().
+        self._handle = int(stream)
+        context.set_optimization_profile_async(profile_index, self._handle)
         _check(cudart, cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
 
     def execute(self, input_shapes: dict[str, tuple[int, ...]], addresses: dict[str, int]) -> None:
@@ -71,7 +73,7 @@ class _Context:
                 raise BackendError(f"TensorRT refused input shape {shape} for {name!r}")
         for name, address in addresses.items():
             self._context.set_tensor_address(name, address)
-        if not self._context.execute_async_v3(self._stream):
+        if not self._context.execute_async_v3(self._handle):
             raise BackendError("TensorRT execute_async_v3 failed; see the TensorRT log above")
 
 
