@@ -59,3 +59,12 @@ def test_the_cli_writes_dataset_and_model(tmp_path: Path) -> None:
     assert "expected accuracy: 80.000%" in result.stdout
     assert len(read_val_map(tmp_path / "out" / "dataset")) == 5
     assert (tmp_path / "out" / "model.onnx").is_file()
+
+
+def test_distinct_images_make_a_large_set_of_hard_links(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "d", 100, distinct=18)
+    files = sorted((tmp_path / "d").glob("*.JPEG"))
+    assert len(files) == 100
+    assert len({f.stat().st_ino for f in files}) == 18
+    labels = [line.split()[1] for line in (tmp_path / "d" / "val_map.txt").read_text().splitlines()]
+    assert labels[99] == labels[99 % 18] and data.true_labels[40] == data.true_labels[40 % 18]

@@ -14,6 +14,7 @@ Run `python -m msb.synthetic.imagenet OUTDIR --count N` to write OUTDIR/dataset 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,19 @@ def label_of(colour_index: int) -> int:
     return colour_index * LABEL_STRIDE
 
 
-def write_dataset(out_dir: Path, count: int, flip: int = 0, seed: int = 0) -> SyntheticImageNet:
-    """Write `count` JPEGs and val_map.txt into `out_dir`; the first `flip` labels are wrong on purpose."""
+def write_dataset(
+    out_dir: Path, count: int, flip: int = 0, seed: int = 0, distinct: int | None = None
+) -> SyntheticImageNet:
+    """Write `count` JPEGs and val_map.txt into `out_dir`; the first `flip` labels are wrong on purpose.
+
+    With `distinct`, only that many images are encoded and the rest are hard links to them (same class): a
+    full-size 50,000-image set then costs seconds and a few hundred kilobytes, and the preprocessed-sample cache,
+    keyed by content, holds `distinct` entries instead of 30 GB.
+    """
     if count < 1 or not 0 <= flip <= count:
         raise ValueError(f"need count >= 1 and 0 <= flip <= count, got count={count}, flip={flip}")
+    if distinct is not None and (distinct < 1 or distinct % len(PALETTE)):
+        raise ValueError(f"distinct must be a positive multiple of {len(PALETTE)} (one per class), got {distinct}")
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
@@ -68,7 +78,11 @@ def write_dataset(out_dir: Path, count: int, flip: int = 0, seed: int = 0) -> Sy
     for index in range(count):
         colour = index % len(PALETTE)
         name = f"ILSVRC2012_val_{index + 1:08d}.JPEG"
-        _write_image(out_dir / name, colour, _SIZES[index % len(_SIZES)], rng)
+        if distinct is not None and index >= distinct:
+            # index % distinct has the same colour, since distinct is a multiple of the palette's length
+            os.link(out_dir / f"ILSVRC2012_val_{index % distinct + 1:08d}.JPEG", out_dir / name)
+        else:
+            _write_image(out_dir / name, colour, _SIZES[index % len(_SIZES)], rng)
         label = label_of(colour)
         true_labels.append(label)
         written = label_of((colour + 1) % len(PALETTE)) if index < flip else label
@@ -133,9 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--count", type=int, default=64, help="number of images (default 64)")
     parser.add_argument("--flip", type=int, default=0, help="make the first K labels wrong: accuracy (N-K)/N")
+    parser.add_argument(
+        "--distinct", type=int, help="encode only K images (a multiple of 9); the rest are hard links to them"
+    )
     args = parser.parse_args(argv)
     try:
-        data = write_dataset(args.outdir / "dataset", args.count, flip=args.flip)
+        data = write_dataset(args.outdir / "dataset", args.count, flip=args.flip, distinct=args.distinct)
     except ValueError as error:
         parser.error(str(error))
     model = write_model(args.outdir / "model.onnx")
