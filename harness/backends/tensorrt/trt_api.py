@@ -2,8 +2,10 @@
 
 Written against TensorRT 8.6.1's Python API and cuda-python's runtime bindings. No machine available to
 this project has TensorRT (it runs only in NVIDIA's NGC image on a real GPU host), so nothing in this file has
-been run; it is kept thin: each method is one or a few library calls, and all decisions (profiles, cache keys,
-calibration caches, buffer sizes, stream slots) live in the tested modules around it.
+been run against TensorRT; it is kept thin: each method is one or a few library calls, and all decisions
+(profiles, cache keys, calibration caches, buffer sizes, stream slots) live in the tested modules around it.
+The CUDA half (`CudaRuntime`: pinned and device memory, streams, copies) needs only cuda-python and is run on
+an H100 by tests/test_tensorrt_cuda.py.
 """
 
 from __future__ import annotations
@@ -25,11 +27,30 @@ from harness.backends.tensorrt.interface import (
 )
 
 
+def import_cudart() -> Any:
+    """cuda-python's runtime module: `cuda.bindings.runtime` (cuda-python 12.6+/13) or `cuda.cudart` (older)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        from cuda import cudart
+    return cudart
+
+
+def load_cuda_runtime(device_index: int) -> CudaRuntime:
+    """The CUDA half of the runtime alone (memory, streams, copies); needs cuda-python, not TensorRT."""
+    try:
+        cudart = import_cudart()
+    except ImportError as exc:
+        raise BackendError(f"cuda-python is not installed ({exc}): pip install cuda-python") from exc
+    return CudaRuntime(cudart, device_index)
+
+
 def load_real_runtime(device_index: int) -> TrtRuntime:
     """The TensorRT runtime on CUDA device `device_index`; BackendError without tensorrt/cuda-python."""
     try:
         import tensorrt as trt
-        from cuda import cudart
+
+        cudart = import_cudart()
     except ImportError as exc:
         raise BackendError(
             f"the tensorrt backend needs TensorRT 8.6 and cuda-python ({exc}); run it inside the NGC "
@@ -139,25 +160,58 @@ def _calibrator_class(trt: Any, cudart: Any) -> type:
     return EntropyCalibrator
 
 
-class _RealTrtRuntime:
-    def __init__(self, trt: Any, cudart: Any, device_index: int) -> None:
-        self._trt = trt
+class CudaRuntime:
+    """Memory, streams and copies through cuda-python: the CUDA half of the runtime, usable without TensorRT.
+
+    Checked on an H100 by tests/test_tensorrt_cuda.py (skipped where cuda-python or a GPU is missing).
+    """
+
+    def __init__(self, cudart: Any, device_index: int) -> None:
         self._cudart = cudart
         self._device_index = device_index
-        self._logger = trt.Logger(trt.Logger.WARNING)
         count = _check(cudart, cudart.cudaGetDeviceCount(), "cudaGetDeviceCount")
         if device_index >= count:
             raise BackendError(f"cuda:{device_index} asked for, but {count} CUDA device(s) are visible")
         _check(cudart, cudart.cudaSetDevice(device_index), "cudaSetDevice")
-
-    def tensorrt_version(self) -> str:
-        return str(self._trt.__version__)
 
     def gpu(self, device_index: int) -> GpuIdentity:
         result = self._cudart.cudaGetDeviceProperties(device_index)
         props = _check(self._cudart, result, "cudaGetDeviceProperties")
         name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
         return GpuIdentity(name.rstrip("\x00"), f"{props.major}.{props.minor}")
+
+    def alloc_host(self, nbytes: int) -> np.ndarray:
+        ptr = int(_check(self._cudart, self._cudart.cudaMallocHost(max(nbytes, 1)), "cudaMallocHost"))
+        return np.ctypeslib.as_array((ctypes.c_uint8 * max(nbytes, 1)).from_address(ptr))[:nbytes]
+
+    def alloc_device(self, nbytes: int) -> _DeviceMemory:
+        return _DeviceMemory(self._cudart, nbytes)
+
+    def create_stream(self) -> object:
+        return _check(self._cudart, self._cudart.cudaStreamCreate(), "cudaStreamCreate")
+
+    def copy_to_device(self, dst: Any, src: np.ndarray, nbytes: int, stream: object) -> None:
+        kind = self._cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+        result = self._cudart.cudaMemcpyAsync(dst.ptr, src.ctypes.data, nbytes, kind, stream)
+        _check(self._cudart, result, "cudaMemcpyAsync (host to device)")
+
+    def copy_to_host(self, dst: np.ndarray, src: Any, nbytes: int, stream: object) -> None:
+        kind = self._cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        result = self._cudart.cudaMemcpyAsync(dst.ctypes.data, src.ptr, nbytes, kind, stream)
+        _check(self._cudart, result, "cudaMemcpyAsync (device to host)")
+
+    def synchronize(self, stream: object) -> None:
+        _check(self._cudart, self._cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
+
+
+class _RealTrtRuntime(CudaRuntime):
+    def __init__(self, trt: Any, cudart: Any, device_index: int) -> None:
+        super().__init__(cudart, device_index)
+        self._trt = trt
+        self._logger = trt.Logger(trt.Logger.WARNING)
+
+    def tensorrt_version(self) -> str:
+        return str(self._trt.__version__)
 
     def init_plugins(self) -> None:
         if not self._trt.init_libnvinfer_plugins(self._logger, ""):
@@ -230,26 +284,3 @@ class _RealTrtRuntime:
                 "GPU, or a plugin it needs is not loaded); rebuild it or pass the plugin with --plugin"
             )
         return _Engine(self._trt, self._cudart, engine)
-
-    def alloc_host(self, nbytes: int) -> np.ndarray:
-        ptr = int(_check(self._cudart, self._cudart.cudaMallocHost(max(nbytes, 1)), "cudaMallocHost"))
-        return np.ctypeslib.as_array((ctypes.c_uint8 * max(nbytes, 1)).from_address(ptr))[:nbytes]
-
-    def alloc_device(self, nbytes: int) -> _DeviceMemory:
-        return _DeviceMemory(self._cudart, nbytes)
-
-    def create_stream(self) -> object:
-        return _check(self._cudart, self._cudart.cudaStreamCreate(), "cudaStreamCreate")
-
-    def copy_to_device(self, dst: Any, src: np.ndarray, nbytes: int, stream: object) -> None:
-        kind = self._cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
-        result = self._cudart.cudaMemcpyAsync(dst.ptr, src.ctypes.data, nbytes, kind, stream)
-        _check(self._cudart, result, "cudaMemcpyAsync (host to device)")
-
-    def copy_to_host(self, dst: np.ndarray, src: Any, nbytes: int, stream: object) -> None:
-        kind = self._cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        result = self._cudart.cudaMemcpyAsync(dst.ctypes.data, src.ptr, nbytes, kind, stream)
-        _check(self._cudart, result, "cudaMemcpyAsync (device to host)")
-
-    def synchronize(self, stream: object) -> None:
-        _check(self._cudart, self._cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
