@@ -198,7 +198,16 @@ def test_changing_only_the_harness_rebuilds_only_the_final_layers(cpu_image: str
         )
         assert "Using cache" not in steps[harness_step]
     finally:
-        subprocess.run(["docker", "rmi", "-f", "msbtest/cpu:latest"], capture_output=True)
+        remove_test_images()
+
+
+def remove_test_images() -> None:
+    """Every tag the copied project's builds made (latest and the copy's revision, `unknown` outside git)."""
+    tags = subprocess.run(
+        ["docker", "images", "msbtest/cpu", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True
+    ).stdout.split()
+    if tags:
+        subprocess.run(["docker", "rmi", "-f", *tags], capture_output=True)
 
 
 def copy_project(tmp_path: Path) -> Path:
@@ -218,6 +227,7 @@ def test_failed_build_exits_non_zero_with_the_last_log_lines(cpu_image: str, tmp
     partial = copy / "templates" / "partials" / "harness.j2"
     partial.write_text(partial.read_text() + "RUN echo 'about to fail' && false\n")
     result = build_py("image", "cpu", "--repository", "msbtest", cwd=copy)
+    remove_test_images()
     assert result.returncode == 2
     assert "docker build failed" in result.stderr
     assert "last lines of the build log" in result.stderr and "about to fail" in result.stderr
