@@ -26,6 +26,7 @@ SSD_SCORE = 0.05
 SSD_IOU = 0.5
 SSD_PER_CLASS = 200
 SSD_DETECTIONS = 200
+_ROUNDS_PER_CHECK = 4
 
 
 def pairwise_iou(boxes: torch.Tensor) -> torch.Tensor:
@@ -47,11 +48,14 @@ def greedy_keep(suppresses: torch.Tensor) -> torch.Tensor:
     earlier = torch.ones(m, m, dtype=torch.bool, device=suppresses.device).triu(diagonal=1)
     suppresses = suppresses & earlier
     keep = torch.ones(suppresses.shape[:-1], dtype=torch.bool, device=suppresses.device)
-    for _ in range(m):
-        updated = ~(suppresses & keep.unsqueeze(-1)).any(dim=-2)
-        if torch.equal(updated, keep):
+    for _ in range(0, m, _ROUNDS_PER_CHECK):
+        # Convergence is checked (a device sync) only every few rounds: rounds past the fixed point change
+        # nothing, and a repeat after k rounds means a fixed point (the sequence is deterministic and converges).
+        previous = keep
+        for _ in range(_ROUNDS_PER_CHECK):
+            keep = ~(suppresses & keep.unsqueeze(-1)).any(dim=-2)
+        if torch.equal(previous, keep):
             break
-        keep = updated
     return keep
 
 
@@ -105,8 +109,10 @@ def retinanet_detections(
     boxes, scores, labels = [], [], []
     start = 0
     for count in per_level:
-        level = torch.sigmoid(cls_logits[:, start : start + count].float()).flatten(1)
-        top_scores, top_index = level.topk(min(RETINANET_TOPK, level.shape[1]), dim=1)
+        # Sigmoid is monotonic: take the top-k of the raw logits, then apply it to those k alone.
+        level = cls_logits[:, start : start + count].flatten(1)
+        top_logits, top_index = level.topk(min(RETINANET_TOPK, level.shape[1]), dim=1)
+        top_scores = torch.sigmoid(top_logits.float())
         anchor_index = top_index // num_classes + start
         regression = torch.gather(bbox_regression.float(), 1, anchor_index[..., None].expand(-1, -1, 4))
         decoded = decode_retinanet(regression, anchors[anchor_index])
