@@ -186,7 +186,13 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
         metavar="N",
         help="shorten a test run" if with_mode else "duration of each trial (default 10000)",
     )
-    loadgen.add_argument("--min-query-count", type=_positive_int, metavar="N", help="shorten a test run")
+    loadgen.add_argument(
+        "--min-query-count",
+        type=_positive_int,
+        default=None if with_mode else 1,
+        metavar="N",
+        help="shorten a test run" if with_mode else "of each trial (default 1: --min-duration-ms sets the length)",
+    )
     loadgen.add_argument("--samples-per-query", type=_positive_int, metavar="N", help="MultiStream only")
     if with_mode:
         compliance = run.add_argument_group("compliance tests")

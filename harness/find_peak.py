@@ -25,6 +25,8 @@ _STEP = 4.0  # growth (or shrink) factor while only one side of the boundary is 
 _DEFAULT_START = {"Offline": 10.0, "Server": 10.0, "SingleStream": 10.0, "MultiStream": 50.0}
 _MEAN_LATENCY = re.compile(r"^Mean latency \(ns\)\s*:\s*(\d+(?:\.\d*)?)\s*$", re.MULTILINE)
 _SAMPLES_PER_SECOND = re.compile(r"^(?:Completed )?[Ss]amples per second\s*:\s*(\S+)\s*$", re.MULTILINE)
+_CONSTRAINTS = re.compile(r"^\s*Performance constraints satisfied\s*:\s*(\S+)\s*$", re.MULTILINE)
+_UNMET = re.compile(r"^\s*(\S.*?)\s*satisfied\s*:\s*NO\s*$", re.MULTILINE)
 _VALIDITY = re.compile(r"^Result is\s*:\s*(\S+)\s*$", re.MULTILINE)
 
 
@@ -39,6 +41,8 @@ class Trial:
     value: float
     valid: bool
     measured: float | None
+    too_short: bool = False  # Server: INVALID although the latency bound held (too few queries)
+    unmet: tuple[str, ...] = ()  # LoadGen's "... satisfied : NO" conditions
 
 
 @dataclass(frozen=True)
@@ -60,41 +64,58 @@ def start_value(scenario: str, given: float | None) -> float:
 
 
 def next_value(scenario: str, trials: Sequence[Trial]) -> float | None:
-    """The value of the next trial, or None when the boundary is bracketed within TOLERANCE."""
-    rate_of = _rate_converter(scenario)
-    upward = scenario != "Server"  # True: VALID from the boundary upwards
-    valid = [rate_of(trial.value) for trial in trials if trial.valid]
-    invalid = [rate_of(trial.value) for trial in trials if not trial.valid]
-    if upward:
-        good = min(valid) if valid else None
-        below = [rate for rate in invalid if good is None or rate < good]
-        bad = max(below) if below else None
-    else:
-        good = max(valid) if valid else None
-        above = [rate for rate in invalid if good is None or rate > good]
-        bad = min(above) if above else None
-    if good is not None and bad is not None:
-        if max(good, bad) <= min(good, bad) * (1 + TOLERANCE):
-            return None
-        rate = math.sqrt(good * bad)
-    elif good is not None:
-        measured = _measured_rate(scenario, trials[-1]) if trials[-1].valid else None
-        if upward and measured is not None:
-            # The system's own rate, measured in a VALID run: close enough means the target fits it.
-            if measured * (1 + TOLERANCE) >= good:
-                return None
-            rate = measured
-        else:
-            rate = good / _STEP if upward else good * _STEP
-    elif bad is not None:
-        measured = _measured_rate(scenario, trials[-1])
-        if upward and measured is not None and measured > bad:
-            rate = measured * (1 + TOLERANCE)  # the short INVALID run still measured the system's rate
-        else:
-            rate = bad * _STEP if upward else bad / _STEP
-    else:
+    """The value of the next trial, or None when the search is done (bracketed within TOLERANCE)."""
+    if not trials:
         raise ValueError("next_value needs at least one trial")
-    return _rounded(rate_of(rate))  # the conversion is its own inverse
+    rate_of = _rate_converter(scenario)
+    rate = _next_server_rate(trials) if scenario == "Server" else _next_upward_rate(scenario, trials)
+    return None if rate is None else _rounded(rate_of(rate))  # the conversion is its own inverse
+
+
+def _next_upward_rate(scenario: str, trials: Sequence[Trial]) -> float | None:
+    """Offline, SingleStream, MultiStream: VALID from the system's rate upwards; find the lowest VALID rate."""
+    rate_of = _rate_converter(scenario)
+    valid = [rate_of(trial.value) for trial in trials if trial.valid]
+    good = min(valid) if valid else None
+    below = [
+        rate_of(trial.value) for trial in trials if not trial.valid and (good is None or rate_of(trial.value) < good)
+    ]
+    bad = max(below) if below else None
+    # Each run measures the system's own rate (even a run too short to be VALID): the best next guess.
+    measured = _measured_rate(scenario, trials[-1])
+    if trials[-1].valid and measured is not None and _within(measured, rate_of(trials[-1].value)):
+        return None  # the VALID target is within TOLERANCE of what the system did
+    if good is not None and bad is not None:
+        if good <= bad * (1 + TOLERANCE):
+            return None
+        tried = [rate_of(trial.value) for trial in trials]
+        fresh = measured is not None and measured > bad and not any(_within(measured, rate) for rate in tried)
+        return measured if fresh else math.sqrt(good * bad)
+    if good is not None:
+        return measured if measured is not None and not _within(measured, good) else good / _STEP
+    assert bad is not None
+    return measured * (1 + TOLERANCE) if measured is not None and measured > bad else bad * _STEP
+
+
+def _next_server_rate(trials: Sequence[Trial]) -> float | None:
+    """Server: VALID up to the rate where the latency bound breaks; find the highest VALID rate.
+
+    A run that kept the latency bound but was INVALID anyway was too short (too few queries for early
+    stopping): it says the rate may go up.
+    """
+    keeps_bound = [trial.value for trial in trials if trial.valid or trial.too_short]
+    lower = max(keeps_bound) if keeps_bound else None
+    breaks = [trial.value for trial in trials if not trial.valid and not trial.too_short]
+    above = [value for value in breaks if lower is None or value > lower]
+    upper = min(above) if above else None
+    if lower is not None and upper is not None:
+        if upper <= lower * (1 + TOLERANCE):
+            return None
+        return math.sqrt(lower * upper)
+    if lower is not None:
+        return lower * _STEP
+    assert upper is not None
+    return upper / _STEP
 
 
 def search(
@@ -109,30 +130,41 @@ def search(
         trials.append(trial)
         shown = "no figure" if trial.measured is None else f"measured {trial.measured:g}"
         verdict = "VALID" if trial.valid else "INVALID"
+        if trial.unmet:
+            verdict += ": " + ", ".join(f"{condition} not met" for condition in trial.unmet)
         report(f"trial {len(trials)}: {setting}={_text(value)} -> {verdict} ({shown})")
         value = next_value(scenario, trials)
     valid = [trial.value for trial in trials if trial.valid]
     if not valid:
         tried = ", ".join(_text(trial.value) for trial in trials)
+        unmet = ", ".join(trials[-1].unmet) or "none stated"
         raise PeakSearchError(
-            f"no VALID run in {len(trials)} trials ({setting} tried: {tried}); raise --max-trials, or pass a "
-            f"starting --{setting.replace('_', '-')} nearer the system's figure"
+            f"no VALID run in {len(trials)} trials ({setting} tried: {tried}; unmet in the last: {unmet}); "
+            f"raise --max-trials, pass a starting --{setting.replace('_', '-')} nearer the system's figure, or "
+            "lengthen the trials with --min-duration-ms where early stopping or the duration was not met"
         )
-    rate_of = _rate_converter(scenario)
-    best = min(valid, key=rate_of) if scenario != "Server" else max(valid, key=rate_of)
+    if scenario == "Server":
+        best = max(valid)
+    else:
+        # The tightest VALID setting: the one nearest the figure its own run measured.
+        best = min((trial for trial in trials if trial.valid), key=lambda trial: _misfit(scenario, trial)).value
     return Peak(setting, best, tuple(trials))
 
 
 def read_trial(value: float, scenario: str, summary_text: str) -> Trial:
     """A trial's verdict and figure from its mlperf_log_summary.txt."""
     validity = _VALIDITY.search(summary_text)
+    valid = bool(validity) and validity[1] == "VALID"
+    bound = _CONSTRAINTS.search(summary_text)
     if scenario in ("Offline", "Server"):
         figure = _SAMPLES_PER_SECOND.search(summary_text)
         measured = float(figure[1]) if figure else None
     else:
         latency = _MEAN_LATENCY.search(summary_text)
         measured = float(latency[1]) / 1e6 if latency else None
-    return Trial(value=value, valid=bool(validity) and validity[1] == "VALID", measured=measured)
+    too_short = not valid and bool(bound) and bound[1] == "Yes"
+    unmet = tuple(match[1] for match in _UNMET.finditer(summary_text))
+    return Trial(value=value, valid=valid, measured=measured, too_short=too_short, unmet=unmet)
 
 
 def format_peak(peak: Peak) -> str:
@@ -141,6 +173,19 @@ def format_peak(peak: Peak) -> str:
 
 def summary_path(scratch: Path, result_dir: Path) -> Path:
     return scratch / result_dir / "mlperf_log_summary.txt"
+
+
+def _within(first: float, second: float) -> bool:
+    return max(first, second) <= min(first, second) * (1 + TOLERANCE)
+
+
+def _misfit(scenario: str, trial: Trial) -> float:
+    """How far a trial's setting is from its measured figure, as a ratio (1 = exact; inf = nothing measured)."""
+    measured = _measured_rate(scenario, trial)
+    if measured is None:
+        return math.inf
+    rate = _rate_converter(scenario)(trial.value)
+    return max(measured, rate) / min(measured, rate)
 
 
 def _measured_rate(scenario: str, trial: Trial) -> float | None:
