@@ -82,7 +82,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 _PEAK_EPILOG = """\
-Each trial is `python -m harness run --mode performance` into a scratch folder outside OUTPUT (removed
+Each trial is a `python -m harness run` performance run into a scratch folder outside OUTPUT (removed
 afterwards); the preprocessed-sample cache is shared with OUTPUT's. Nothing is written into OUTPUT/closed.
 The last line printed is `peak: target_qps=VALUE` (Offline, Server) or `peak: target_latency_ms=VALUE`
 (SingleStream, MultiStream), a value whose trial LoadGen reported VALID. Exit status 1 when no trial was VALID.
