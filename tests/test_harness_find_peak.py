@@ -163,4 +163,4 @@ def test_find_peak_has_the_run_flags_less_mode_and_compliance() -> None:
     for flag in ("--benchmark", "--target-qps", "--target-latency-ms", "--max-trials", "--result-json", "--cache-dir"):
         assert flag in result.stdout
     for flag in ("--mode", "--compliance", "--audit-config"):
-        assert re.search(rf"{flag}\b(?!l)", result.stdout) is None, flag
+        assert re.search(rf"{flag}\b", result.stdout) is None, flag
