@@ -181,8 +181,14 @@ class PyTorchBackend:
         if self.device.type != "cuda":
             return torch.from_numpy(batch)
         staging = loaded.staging
-        if staging is None or staging.shape[0] < batch.shape[0] or staging.shape[1:] != batch.shape[1:]:
-            staging = torch.empty(batch.shape, dtype=torch.from_numpy(batch[:0]).dtype, pin_memory=True)
+        dtype = torch.from_numpy(batch[:0]).dtype
+        if (
+            staging is None
+            or staging.dtype != dtype
+            or staging.shape[0] < batch.shape[0]
+            or staging.shape[1:] != batch.shape[1:]
+        ):
+            staging = torch.empty(batch.shape, dtype=dtype, pin_memory=True)
             loaded.staging = staging
         host = staging[: batch.shape[0]]
         self._parallel_copy(host.numpy(), batch)
