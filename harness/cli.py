@@ -260,7 +260,11 @@ def _find_peak(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.result_json is not None:
-        args.result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
+        try:
+            args.result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
+        except OSError as error:
+            print(f"error: cannot write --result-json {args.result_json} ({error.strerror}); {format_peak(peak)}")
+            return 2
     print(format_peak(peak))
     return 0
 
