@@ -263,7 +263,10 @@ def _find_peak(args: argparse.Namespace) -> int:
         try:
             args.result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
         except OSError as error:
-            print(f"error: cannot write --result-json {args.result_json} ({error.strerror}); {format_peak(peak)}")
+            print(
+                f"error: cannot write --result-json {args.result_json} ({error.strerror}); {format_peak(peak)}",
+                file=sys.stderr,
+            )
             return 2
     print(format_peak(peak))
     return 0
