@@ -68,3 +68,14 @@ def test_distinct_images_make_a_large_set_of_hard_links(tmp_path: Path) -> None:
     assert len({f.stat().st_ino for f in files}) == 18
     labels = [line.split()[1] for line in (tmp_path / "d" / "val_map.txt").read_text().splitlines()]
     assert labels[99] == labels[99 % 18] and data.true_labels[40] == data.true_labels[40 % 18]
+
+
+def test_work_makes_the_model_heavier_without_changing_its_answers(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "d", 18)
+    light = OnnxRuntimeBackend(device="cpu", threads=1)
+    light.load(write_model(tmp_path / "light.onnx"))
+    heavy = OnnxRuntimeBackend(device="cpu", threads=1)
+    heavy.load(write_model(tmp_path / "heavy.onnx", work=2))
+    benchmark = ResNet50()
+    batch = np.stack([benchmark.preprocess(s) for s in benchmark.list_samples(data.dataset_dir, None)])
+    assert np.array_equal(light.infer(batch)[0], heavy.infer(batch)[0])

@@ -91,8 +91,13 @@ def write_dataset(
     return SyntheticImageNet(dataset_dir=out_dir, true_labels=tuple(true_labels), flipped=flip)
 
 
-def write_model(path: Path) -> Path:
-    """Write the nearest-palette-colour classifier (MLPerf resnet50 signature) to `path`."""
+def write_model(path: Path, work: int = 0) -> Path:
+    """Write the nearest-palette-colour classifier (MLPerf resnet50 signature) to `path`.
+
+    `work` adds that many 224x224 matrix products over each image (about 67 MFLOP per sample each) whose result is
+    multiplied by zero into the logits: the answer is unchanged, but the model becomes compute-bound like a real
+    ResNet50 rather than memory-bound, so repeating one sample (compliance TEST04) is not artificially faster.
+    """
     centred = np.array(PALETTE, dtype=np.float32) - np.array(MLPERF_MEANS, dtype=np.float32)
     weights = np.zeros((3, _NUM_OUTPUTS), dtype=np.float32)
     bias = np.full((_NUM_OUTPUTS,), -1e9, dtype=np.float32)  # classes with no colour never win
@@ -104,9 +109,16 @@ def write_model(path: Path) -> Path:
         helper.make_node("GlobalAveragePool", ["input_tensor:0"], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
         helper.make_node("Gemm", ["features", "weights", "bias"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["softmax_tensor:0"], axis=1),
-        helper.make_node("ArgMax", ["logits"], ["ArgMax:0"], axis=1, keepdims=0),
     ]
+    initializers = [numpy_helper.from_array(weights, "weights"), numpy_helper.from_array(bias, "bias")]
+    if work > 0:
+        nodes += _work_nodes(work, initializers)
+    nodes += [
+        helper.make_node("Softmax", ["logits_out"], ["softmax_tensor:0"], axis=1),
+        helper.make_node("ArgMax", ["logits_out"], ["ArgMax:0"], axis=1, keepdims=0),
+    ]
+    if work == 0:
+        nodes.insert(3, helper.make_node("Identity", ["logits"], ["logits_out"]))
     graph = helper.make_graph(
         nodes,
         "synthetic_resnet50_signature",
@@ -115,7 +127,7 @@ def write_model(path: Path) -> Path:
             helper.make_tensor_value_info("ArgMax:0", TensorProto.INT64, ["N"]),
             helper.make_tensor_value_info("softmax_tensor:0", TensorProto.FLOAT, ["N", _NUM_OUTPUTS]),
         ],
-        initializer=[numpy_helper.from_array(weights, "weights"), numpy_helper.from_array(bias, "bias")],
+        initializer=initializers,
     )
     opset = [helper.make_opsetid("", 13)]
     model = helper.make_model(graph, opset_imports=opset, producer_name="msb.synthetic")
@@ -124,6 +136,28 @@ def write_model(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def _work_nodes(work: int, initializers: list[onnx.TensorProto]) -> list[onnx.NodeProto]:
+    """Matrix products over the image, scaled to keep values bounded, added to the logits times zero."""
+    rng = np.random.default_rng(0)
+    mixing = (rng.standard_normal((224, 224)) / np.sqrt(224)).astype(np.float32)
+    initializers += [
+        numpy_helper.from_array(mixing, "work_mixing"),
+        numpy_helper.from_array(np.array([-1, 3 * 224, 224], dtype=np.int64), "work_shape"),
+        numpy_helper.from_array(np.zeros((1, 1), dtype=np.float32), "work_zero"),
+    ]
+    nodes = [helper.make_node("Reshape", ["input_tensor:0", "work_shape"], ["work_0"])]
+    for step in range(work):
+        nodes.append(helper.make_node("MatMul", [f"work_{step}", "work_mixing"], [f"work_{step + 1}"]))
+    nodes += [
+        helper.make_node("ReduceMean", [f"work_{work}"], ["work_mean"], axes=[1, 2], keepdims=0),
+        helper.make_node("Unsqueeze", ["work_mean", "work_axes"], ["work_column"]),
+        helper.make_node("Mul", ["work_column", "work_zero"], ["work_nothing"]),
+        helper.make_node("Add", ["logits", "work_nothing"], ["logits_out"]),
+    ]
+    initializers.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "work_axes"))
+    return nodes
 
 
 def _write_image(path: Path, colour: int, size: tuple[int, int], rng: random.Random) -> None:
@@ -148,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=64, help="number of images (default 64)")
     parser.add_argument("--flip", type=int, default=0, help="make the first K labels wrong: accuracy (N-K)/N")
     parser.add_argument(
+        "--work", type=int, default=0, help="make the model compute-bound: K matrix products (~67 MFLOP/sample each)"
+    )
+    parser.add_argument(
         "--distinct", type=int, help="encode only K images (a multiple of 9); the rest are hard links to them"
     )
     args = parser.parse_args(argv)
@@ -155,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         data = write_dataset(args.outdir / "dataset", args.count, flip=args.flip, distinct=args.distinct)
     except ValueError as error:
         parser.error(str(error))
-    model = write_model(args.outdir / "model.onnx")
+    model = write_model(args.outdir / "model.onnx", work=args.work)
     expected = 100.0 * (args.count - args.flip) / args.count
     print(f"dataset: {data.dataset_dir} ({args.count} images)")
     print(f"model:   {model}")
