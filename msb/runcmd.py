@@ -3,6 +3,7 @@ tests can assert every argument without a Docker engine."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,9 @@ def harness_args(req: RunRequest) -> list[str]:
         args += ["--threads", str(s.threads)]
     if s.impl:
         args += ["--impl", s.impl]
+    for key, value in sorted(s.backend_options.items()):
+        # JSON so lists and numbers keep their type; the harness reads the value as JSON where it parses.
+        args += ["--backend-option", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
     for key, flag in SCENARIO_FLAGS.items():
         if key in req.scenario_settings:
             value = req.scenario_settings[key]

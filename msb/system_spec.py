@@ -22,7 +22,17 @@ SCENARIO_SETTINGS = (
     "min_query_count",
     "samples_per_query",
 )
-BENCHMARK_SETTINGS = ("backend", "device", "precision", "batch_size", "threads", "impl", "scenarios", "outside_round")
+BENCHMARK_SETTINGS = (
+    "backend",
+    "device",
+    "precision",
+    "batch_size",
+    "threads",
+    "impl",
+    "scenarios",
+    "outside_round",
+    "backend_options",
+)
 DEFAULT_ROUND = "v5.1"
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
@@ -52,6 +62,9 @@ class BenchmarkSettings:
     # A benchmark the round has no rules for (SSD-ResNet34 in v5.x), run for engineering by explicit choice: single
     # runs only, never part of the round's matrix, and its results cannot be submitted in that round.
     outside_round: bool = False
+    # Backend-specific settings passed as `--backend-option KEY=VALUE` (e.g. TensorRT's engine, plugins,
+    # calibration list; PyTorch's compile mode); the backend refuses keys it does not take.
+    backend_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
             impl=bench.get("impl"),
             scenarios=scenarios,
             outside_round=bool(bench.get("outside_round", False)),
+            backend_options=dict(bench.get("backend_options") or {}),
         )
     return SystemSpec(
         name=str(data["name"]),

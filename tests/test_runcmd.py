@@ -61,3 +61,11 @@ def test_image_is_the_systems_image_unless_overridden(project: Project, tmp_path
 
 def test_count_reaches_the_harness(project: Project, tmp_path: Path) -> None:
     assert ("--count", "5") in pairs(docker_run_argv(request(project, tmp_path, count=5)))
+
+
+def test_backend_options_become_repeatable_flags(project: Project, tmp_path: Path) -> None:
+    req = request(project, tmp_path)
+    settings = dataclasses.replace(req.settings, backend_options={"plugins": ["/p/a.so"], "compile_mode": "max"})
+    argv = docker_run_argv(dataclasses.replace(req, settings=settings))
+    assert ("--backend-option", "compile_mode=max") in pairs(argv)
+    assert ("--backend-option", 'plugins=["/p/a.so"]') in pairs(argv)
