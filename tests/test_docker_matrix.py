@@ -113,7 +113,7 @@ def test_find_peak_writes_the_value_found_into_the_system_description(
     assert result.returncode == 0, result.stderr[-3000:]
     found = float(result.stdout.splitlines()[-1].removeprefix("peak: target_qps="))
     before, after = system.read_text().splitlines(), copy.read_text().splitlines()[1:]
-    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
-    assert len(changed) == 1 and "target_qps" in changed[0][1]
+    # Only the target_qps line may differ (it may also be unchanged, when the peak equals the old value).
+    assert [a for a in before if "target_qps" not in a] == [b for b in after if "target_qps" not in b]
     assert copy.read_text().startswith("# a comment that must survive\n")
     assert yaml.safe_load(copy.read_text())["benchmarks"]["resnet50"]["scenarios"]["Offline"]["target_qps"] == found

@@ -1,0 +1,135 @@
+"""Compare our submission checker with MLCommons' official one, on a tree and on broken copies of it.
+
+    python scripts/compare_checkers.py EXPERIMENT --official PATH --round v5.1
+
+EXPERIMENT is a `build.py run` experiment folder (it holds closed/ and .msb/full-accuracy-logs/). PATH is a checkout of
+mlcommons/inference at the round's tag; its tools/submission/submission_checker.py is run from there, never copied into
+this project. Each variant breaks one rule in a copy of closed/; both checkers must flag it, and both must pass the
+intact tree. Prints one line per case and exits 1 when they disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def first(root: Path, pattern: str) -> Path:
+    matches = sorted(root.glob(pattern))
+    if not matches:
+        raise SystemExit(f"error: the tree has no {pattern}; run the full matrix first")
+    return matches[0]
+
+
+def missing_file(root: Path, experiment: Path) -> None:
+    first(root, "closed/*/results/*/*/*/performance/run_1/mlperf_log_detail.txt").unlink()
+
+
+def untruncated_accuracy_log(root: Path, experiment: Path) -> None:
+    accuracy = first(root, "closed/*/results/*/*/*/accuracy")
+    relative = accuracy.relative_to(root)
+    shutil.copyfile(experiment / ".msb" / "full-accuracy-logs" / relative / "mlperf_log_accuracy.json",
+                    accuracy / "mlperf_log_accuracy.json")  # fmt: skip
+    text = (accuracy / "accuracy.txt").read_text()
+    (accuracy / "accuracy.txt").write_text("".join(line for line in text.splitlines(True) if "hash=" not in line))
+
+
+def wrong_seeds(root: Path, experiment: Path) -> None:
+    detail = first(root, "closed/*/results/*/*/*/performance/run_1/mlperf_log_detail.txt")
+    text = re.sub(r'("key": "qsl_rng_seed", "value": )\d+', r"\g<1>12345", detail.read_text())
+    detail.write_text(text)
+
+
+def empty_system_field(root: Path, experiment: Path) -> None:
+    system = first(root, "closed/*/systems/*.json")
+    data = json.loads(system.read_text())
+    data["host_processor_model_name"] = ""
+    system.write_text(json.dumps(data, indent=2))
+
+
+def dotfile(root: Path, experiment: Path) -> None:
+    (first(root, "closed/*/results/*/*/*/performance/run_1") / ".DS_Store").write_text("")
+
+
+def accuracy_under_target(root: Path, experiment: Path) -> None:
+    txt = first(root, "closed/*/results/*/*/*/accuracy/accuracy.txt")
+    txt.write_text(re.sub(r"accuracy=[\d.]+%", "accuracy=50.000%", txt.read_text()))
+
+
+def invalid_performance(root: Path, experiment: Path) -> None:
+    run = first(root, "closed/*/results/*/*/*/performance/run_1")
+    summary = run / "mlperf_log_summary.txt"
+    summary.write_text(summary.read_text().replace("Result is : VALID", "Result is : INVALID"))
+    detail = run / "mlperf_log_detail.txt"
+    detail.write_text(
+        detail.read_text().replace('"result_validity", "value": "VALID"', '"result_validity", "value": "INVALID"')
+    )
+
+
+def missing_compliance_test(root: Path, experiment: Path) -> None:
+    shutil.rmtree(first(root, "closed/*/compliance/*/*/*/TEST04"))
+
+
+VARIANTS: dict[str, Callable[[Path, Path], None]] = {
+    "intact": lambda root, experiment: None,
+    "missing file": missing_file,
+    "untruncated accuracy log": untruncated_accuracy_log,
+    "wrong seeds": wrong_seeds,
+    "empty required system field": empty_system_field,
+    "dotfile": dotfile,
+    "accuracy under target": accuracy_under_target,
+    "INVALID performance result": invalid_performance,
+    "missing compliance test": missing_compliance_test,
+}
+
+
+def ours(root: Path, round_name: str) -> tuple[bool, str]:
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "submission", "check", str(root), "--round",
+                             round_name], capture_output=True, text=True, check=False)  # fmt: skip
+    return result.returncode != 0, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def official(root: Path, round_name: str, checkout: Path) -> tuple[bool, str]:
+    result = subprocess.run([sys.executable, str(checkout / "tools" / "submission" / "submission_checker.py"),
+                             "--input", str(root), "--version", round_name],
+                            capture_output=True, text=True, cwd=root, check=False)  # fmt: skip
+    lines = (result.stdout + result.stderr).splitlines()
+    errors = [line for line in lines if " ERROR " in line or line.startswith("ERROR")]
+    counted = next((line.split("] ")[-1] for line in lines if "Results=" in line and "Closed" in line), "")
+    summary = next((line.split("] ")[-1] for line in lines if "SUMMARY" in line), "")
+    return bool(errors) or result.returncode != 0, f"{len(errors)} ERROR line(s); {counted}; {summary}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", type=Path)
+    parser.add_argument("--official", type=Path, required=True, help="mlcommons/inference checkout at the round's tag")
+    parser.add_argument("--round", required=True)
+    args = parser.parse_args()
+    disagreements = 0
+    for name, breaks in VARIANTS.items():
+        with tempfile.TemporaryDirectory(prefix="msb-compare-") as tmp:
+            root = Path(tmp) / "submission"
+            shutil.copytree(args.experiment / "closed", root / "closed", symlinks=True)
+            breaks(root, args.experiment)
+            our_flag, our_line = ours(root, args.round)
+            their_flag, their_line = official(root, args.round, args.official)
+        expected = name != "intact"
+        agree = our_flag == their_flag == expected
+        disagreements += not agree
+        print(f"{'ok  ' if agree else 'DIFF'} {name:30s} ours: {'flags' if our_flag else 'passes'} ({our_line}) | "
+              f"official: {'flags' if their_flag else 'passes'} ({their_line})")  # fmt: skip
+    return 1 if disagreements else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
