@@ -99,9 +99,11 @@ def ours(root: Path, round_name: str) -> tuple[bool, str]:
 
 
 def official(root: Path, round_name: str, checkout: Path) -> tuple[bool, str]:
-    result = subprocess.run([sys.executable, str(checkout / "tools" / "submission" / "submission_checker.py"),
-                             "--input", str(root), "--version", round_name],
-                            capture_output=True, text=True, cwd=root, check=False)  # fmt: skip
+    # It writes summary.csv into its working folder, which must not be the tree it checks.
+    with tempfile.TemporaryDirectory(prefix="msb-official-") as cwd:
+        result = subprocess.run([sys.executable, str(checkout / "tools" / "submission" / "submission_checker.py"),
+                                 "--input", str(root), "--version", round_name],
+                                capture_output=True, text=True, cwd=cwd, check=False)  # fmt: skip
     lines = (result.stdout + result.stderr).splitlines()
     errors = [line for line in lines if " ERROR " in line or line.startswith("ERROR")]
     counted = next((line.split("] ")[-1] for line in lines if "Results=" in line and "Closed" in line), "")
