@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def untruncated_accuracy_log(root: Path, experiment: Path) -> None:
 
 def wrong_seeds(root: Path, experiment: Path) -> None:
     detail = first(root, "closed/*/results/*/*/*/performance/run_1/mlperf_log_detail.txt")
-    text = re.sub(r'("key": "qsl_rng_seed", "value": )\d+', r"\g<1>12345", detail.read_text())
+    text = re.sub(r'("key": "(?:requested|effective)_qsl_rng_seed", "value": )\d+', r"\g<1>12345", detail.read_text())
     detail.write_text(text)
 
 
@@ -92,23 +93,38 @@ VARIANTS: dict[str, Callable[[Path, Path], None]] = {
 }
 
 
-def ours(root: Path, round_name: str) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class Verdict:
+    errors: frozenset[str]  # error findings (ours) or ERROR lines (official), paths relative to the tree
+    failed: bool  # the checker's own pass/fail
+
+    @property
+    def count(self) -> int:
+        return len(self.errors)
+
+
+def ours(root: Path, round_name: str) -> Verdict:
     result = subprocess.run([sys.executable, str(REPO / "build.py"), "submission", "check", str(root), "--round",
                              round_name], capture_output=True, text=True, check=False)  # fmt: skip
-    return result.returncode != 0, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    errors = frozenset(line for line in result.stdout.splitlines() if ": error: " in line)
+    return Verdict(errors, result.returncode != 0)
 
 
-def official(root: Path, round_name: str, checkout: Path) -> tuple[bool, str]:
+def official(root: Path, round_name: str, checkout: Path) -> Verdict:
     # It writes summary.csv into its working folder, which must not be the tree it checks.
     with tempfile.TemporaryDirectory(prefix="msb-official-") as cwd:
         result = subprocess.run([sys.executable, str(checkout / "tools" / "submission" / "submission_checker.py"),
                                  "--input", str(root), "--version", round_name],
                                 capture_output=True, text=True, cwd=cwd, check=False)  # fmt: skip
     lines = (result.stdout + result.stderr).splitlines()
-    errors = [line for line in lines if " ERROR " in line or line.startswith("ERROR")]
-    counted = next((line.split("] ")[-1] for line in lines if "Results=" in line and "Closed" in line), "")
-    summary = next((line.split("] ")[-1] for line in lines if "SUMMARY" in line), "")
-    return bool(errors) or result.returncode != 0, f"{len(errors)} ERROR line(s); {counted}; {summary}"
+    errors = frozenset(line.split("] ", 1)[-1] for line in lines if re.search(r"\bERROR\]", line))
+    return Verdict(errors, bool(errors) or result.returncode != 0)
+
+
+def new_errors(verdict: Verdict, baseline: Verdict) -> list[str]:
+    """What the checker reports on a broken copy and not on the intact tree: the variant is flagged when non-empty."""
+    # The official checker's "NoResults ..." lines follow from another error; show the cause first.
+    return sorted(verdict.errors - baseline.errors, key=lambda line: (line.startswith("NoResults"), line))
 
 
 def main() -> int:
@@ -118,18 +134,26 @@ def main() -> int:
     parser.add_argument("--round", required=True)
     args = parser.parse_args()
     disagreements = 0
+    baselines: tuple[Verdict, Verdict] | None = None
     for name, breaks in VARIANTS.items():
         with tempfile.TemporaryDirectory(prefix="msb-compare-") as tmp:
             root = Path(tmp) / "submission"
             shutil.copytree(args.experiment / "closed", root / "closed", symlinks=True)
             breaks(root, args.experiment)
-            our_flag, our_line = ours(root, args.round)
-            their_flag, their_line = official(root, args.round, args.official)
-        expected = name != "intact"
-        agree = our_flag == their_flag == expected
+            mine, theirs = ours(root, args.round), official(root, args.round, args.official)
+        if baselines is None:  # the intact tree comes first
+            baselines = (mine, theirs)
+            agree = not mine.failed and not theirs.failed
+            print(f"{'ok  ' if agree else 'DIFF'} {name}: ours {'fails' if mine.failed else 'passes'} "
+                  f"({mine.count} errors) | official {'fails' if theirs.failed else 'passes'} "
+                  f"({theirs.count} ERROR lines)")  # fmt: skip
+        else:
+            our_new, their_new = new_errors(mine, baselines[0]), new_errors(theirs, baselines[1])
+            agree = bool(our_new) and bool(their_new)
+            print(f"{'ok  ' if agree else 'DIFF'} {name}: ours {'flags' if our_new else 'passes'}"
+                  f" ({our_new[0][:110] if our_new else '-'}) | official {'flags' if their_new else 'passes'}"
+                  f" ({their_new[0][:110] if their_new else '-'})")  # fmt: skip
         disagreements += not agree
-        print(f"{'ok  ' if agree else 'DIFF'} {name:30s} ours: {'flags' if our_flag else 'passes'} ({our_line}) | "
-              f"official: {'flags' if their_flag else 'passes'} ({their_line})")  # fmt: skip
     return 1 if disagreements else 0
 
 
