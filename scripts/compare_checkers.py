@@ -124,7 +124,7 @@ def official(root: Path, round_name: str, checkout: Path) -> Verdict:
 def new_errors(verdict: Verdict, baseline: Verdict) -> list[str]:
     """What the checker reports on a broken copy and not on the intact tree: the variant is flagged when non-empty."""
     # The official checker's "NoResults ..." lines follow from another error; show the cause first.
-    return sorted(verdict.errors - baseline.errors, key=lambda line: (line.startswith("NoResults"), line))
+    return sorted(verdict.errors - baseline.errors, key=lambda line: (line.startswith(("NoResults", "SUMMARY")), line))
 
 
 def main() -> int:
