@@ -231,7 +231,8 @@ def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> 
 def cmd_report(project: Project, args: argparse.Namespace, console: Console) -> int:
     if not args.dir.is_dir():
         raise MsbError(f"experiment directory {args.dir} does not exist", "pass the --experiment folder of your runs")
-    count = print_report(args.dir, Console(highlight=False))
+    # Wide enough for the paths and accuracy lines when piped (rich assumes 80 columns off a terminal).
+    count = print_report(args.dir, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
     return 0 if count else 1
 
 

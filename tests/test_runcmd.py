@@ -44,7 +44,7 @@ def test_run_options_come_from_the_system_description(project: Project, tmp_path
     p = pairs(argv)
     assert ("--shm-size", "1g") in p
     assert "--gpus" not in argv
-    assert ("--target-qps", "6000") in p and ("--batch-size", "8") in p and ("--threads", "2") in p
+    assert ("--target-qps", "15000") in p and ("--batch-size", "8") in p and ("--threads", "2") in p
     info = argv[argv.index("--run-info-json") + 1]
     assert '"shm_size": "1g"' in info and '"user": "1234:1500"' in info
 
