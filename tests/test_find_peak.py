@@ -30,7 +30,7 @@ def test_flow_mapping_value_is_replaced_in_place(project: Project) -> None:
     changed = [(a, b) for a, b in zip(text.splitlines(), new.splitlines(), strict=True) if a != b]
     assert changed == [
         (
-            "      Offline: {target_qps: 6000, min_duration_ms: 2000, min_query_count: 1}",
+            "      Offline: {target_qps: 15000, min_duration_ms: 2000, min_query_count: 1}",
             "      Offline: {target_qps: 1234.5, min_duration_ms: 2000, min_query_count: 1}",
         )
     ]
