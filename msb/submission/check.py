@@ -14,10 +14,9 @@ from msb.errors import MsbError
 from msb.rounds import SCENARIOS, ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
-from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error, format_report, has_errors, warning
 from msb.submission.measurements_rules import measurement_findings
-from msb.submission.performance_rules import performance_findings, read_log
+from msb.submission.performance_rules import performance_run_findings
 from msb.submission.systems_schema import load_system_json, system_findings
 from msb.submission.tree_rules import hygiene_findings
 
@@ -180,14 +179,7 @@ def _check_scenario(
     )
     findings += accuracy_findings(result / "accuracy", model, profile, strict=division != "open")
     run = result / "performance" / "run_1"
-    files = profile.files
-    findings += file_list_findings(run, files.performance, files.performance_optional, files.ignored)
-    detail = run / "mlperf_log_detail.txt"
-    if detail.is_file():
-        log, problems = read_log(detail)
-        findings += problems
-        if log is not None:
-            findings += performance_findings(log, model, scenario, profile)
+    findings += performance_run_findings(run, profile.files.performance, model, scenario, profile)
     if division != "open":
         findings += compliance_findings(
             submitter / "compliance" / system / model.name / scenario, model, scenario, profile

@@ -15,7 +15,7 @@ from msb.rounds import ModelRules, RoundProfile
 from msb.submission.accuracy_rules import read_accuracy
 from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error
-from msb.submission.performance_rules import performance_findings, read_log
+from msb.submission.performance_rules import performance_run_findings
 
 PASS_MARK = "TEST PASS"
 # Allowed relative difference of TEST01 baseline and compliance accuracy for 99 % models (0.1 % for 99.9 %).
@@ -53,14 +53,7 @@ def _performance_part(test_dir: Path, model: ModelRules, scenario: str, profile:
     elif not passed(verify):
         findings.append(error(verify, f"no {PASS_MARK} line: performance verification failed", "see the file"))
     run = test_dir / "performance" / "run_1"
-    files = profile.files
-    findings += file_list_findings(run, files.compliance_performance, files.performance_optional, files.ignored)
-    detail = run / "mlperf_log_detail.txt"
-    if detail.is_file():
-        log, problems = read_log(detail)
-        findings += problems
-        if log is not None:
-            findings += performance_findings(log, model, scenario, profile)
+    findings += performance_run_findings(run, profile.files.compliance_performance, model, scenario, profile)
     return findings
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from msb.rounds import ModelRules, RoundProfile
+from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error
 from msb.submission.mlperf_log import DetailLog, DetailLogError, read_detail_log
 
@@ -135,4 +136,19 @@ def _count_findings(log: DetailLog, model: ModelRules, scenario: str, profile: R
                     "drop the sample count override and rerun",
                 )
             )
+    return findings
+
+
+def performance_run_findings(
+    run: Path, required: tuple[str, ...] | list[str], model: ModelRules, scenario: str, profile: RoundProfile
+) -> list[Finding]:
+    """One performance run folder (a result's run_1 or a compliance test's): its files, then its detail log."""
+    files = profile.files
+    findings = file_list_findings(run, required, files.performance_optional, files.ignored)
+    detail = run / "mlperf_log_detail.txt"
+    if detail.is_file():
+        log, problems = read_log(detail)
+        findings += problems
+        if log is not None:
+            findings += performance_findings(log, model, scenario, profile)
     return findings
