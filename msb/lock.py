@@ -10,8 +10,9 @@ from pathlib import Path
 from msb import pip
 from msb.engine import Engine
 from msb.errors import LockError, MsbError
+from msb.hashing import file_sha256
 from msb.image_spec import ImageSpec
-from msb.lockfile import LockedWheel, read_lock, render_lock, sha256_file, wheel_from_file
+from msb.lockfile import LockedWheel, read_lock, render_lock, wheel_from_file
 from msb.project import Project
 
 
@@ -48,13 +49,13 @@ def fetch_locked_wheels(project: Project, spec: ImageSpec) -> list[Path]:
     wheels = read_lock(spec)
     cache = project.wheel_cache / spec.name
     wanted = {w.sha256: w for w in wheels}
-    have = {sha256_file(path): path for path in cache.glob("*.whl")} if cache.is_dir() else {}
+    have = {file_sha256(path): path for path in cache.glob("*.whl")} if cache.is_dir() else {}
     if not set(wanted) <= set(have):
         try:
             pip.download(spec.python, cache, ["--no-deps", "--require-hashes", "-r", str(spec.lock_path)])
         except MsbError as exc:
             raise LockError(exc.message, exc.fix) from None
-        have = {sha256_file(path): path for path in cache.glob("*.whl")}
+        have = {file_sha256(path): path for path in cache.glob("*.whl")}
     missing = sorted(f"{w.name}=={w.version}" for sha, w in wanted.items() if sha not in have)
     if missing:
         raise LockError(

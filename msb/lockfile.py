@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msb.errors import LockError
+from msb.hashing import file_sha256
 from msb.image_spec import ImageSpec
 
 # Wheel file names: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl (PEP 427).
@@ -32,15 +33,7 @@ def wheel_from_file(path: Path) -> LockedWheel:
     match = _WHEEL.match(path.name)
     if not match:
         raise LockError(f"{path.name} is not a wheel file name", "only wheels may be locked (--only-binary=:all:)")
-    return LockedWheel(normalise(match["name"]), match["version"], sha256_file(path))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return LockedWheel(normalise(match["name"]), match["version"], file_sha256(path))
 
 
 def inputs_digest(spec: ImageSpec) -> str:

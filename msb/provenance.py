@@ -12,6 +12,7 @@ from pathlib import Path
 
 import tomllib
 
+from msb.hashing import file_sha256
 from msb.image_spec import ImageSpec
 from msb.project import Project
 
@@ -38,8 +39,8 @@ def tree_sha256(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "none"
+def file_sha256_or_none(path: Path) -> str:
+    return file_sha256(path) if path.is_file() else "none"
 
 
 def git_revision(root: Path) -> tuple[str, str]:
@@ -70,6 +71,6 @@ def collect(project: Project, spec: ImageSpec) -> Provenance:
         created=created,
         version=project_version(project.root),
         template_sha256=tree_sha256(project.templates),
-        definition_sha256=file_sha256(spec.source),
-        lock_sha256=file_sha256(spec.lock_path),
+        definition_sha256=file_sha256_or_none(spec.source),
+        lock_sha256=file_sha256_or_none(spec.lock_path),
     )

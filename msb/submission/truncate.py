@@ -9,7 +9,6 @@ what the official checker accepts: a hash line in accuracy.txt and a log of at m
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msb.errors import MsbError
+from msb.hashing import file_sha256
 
 VIEWABLE_CHARS = 4096
 ELLIPSIS = "\n\n...\n\n"
@@ -50,14 +50,6 @@ def recorded_hash(accuracy_txt: Path) -> str | None:
         return None
     match = _HASH_LINE.search(accuracy_txt.read_text(encoding="utf-8"))
     return match.group(1) if match else None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
