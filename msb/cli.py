@@ -134,6 +134,21 @@ def cmd_lock(project: Project, args: argparse.Namespace, console: Console) -> in
     return 0
 
 
+def run_inputs(args: argparse.Namespace, mode: str = "accuracy") -> runner.RunArgs:
+    """What `run` and `find-peak` share from the command line; a matrix sets benchmark, scenario, mode per run."""
+    return runner.RunArgs(
+        benchmark=args.benchmark or "",
+        scenario=args.scenario or "",
+        mode=mode,
+        experiment=args.experiment,
+        dataset=args.dataset,
+        model=args.model,
+        count=args.count,
+        image=args.image,
+        gpus=args.gpus,
+    )
+
+
 def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int:
     system = load_system_spec(project, args.system)
     image_spec = load_image_spec(project, system.image)
@@ -142,17 +157,7 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
         return _run_matrix(project, system, args, ident, console)
     if args.benchmark is None or args.scenario is None:
         raise MsbError("--mode runs one benchmark in one scenario", "give --benchmark and --scenario, or drop --mode")
-    run_args = runner.RunArgs(
-        benchmark=args.benchmark,
-        scenario=args.scenario,
-        mode=args.mode,
-        experiment=args.experiment,
-        dataset=args.dataset,
-        model=args.model,
-        count=args.count,
-        image=args.image,
-        gpus=args.gpus,
-    )
+    run_args = run_inputs(args, mode=args.mode)
     req = runner.plan(system, run_args, ident)
     if args.print_command:
         print(runner.command_line(req))
@@ -174,17 +179,9 @@ def _run_matrix(
     runs = matrix.plan_matrix(system, profile, args.benchmark, args.scenario)
     if args.print_command:
         raise MsbError("--print-command shows one run's docker line", "add --mode (and --benchmark, --scenario)")
-    runner.check_inputs(runner.RunArgs("", "", "accuracy", args.experiment, args.dataset, args.model))
-    options = matrix_run.MatrixOptions(
-        experiment=args.experiment,
-        dataset=args.dataset,
-        model=args.model,
-        count=args.count,
-        image=args.image,
-        gpus=args.gpus,
-        force=args.force,
-        keep_going=args.keep_going,
-    )
+    inputs = run_inputs(args)
+    runner.check_inputs(inputs)
+    options = matrix_run.MatrixOptions(inputs, force=args.force, keep_going=args.keep_going)
     console.print(f"[bold]matrix[/] {system.name} in round {profile.name}: {len(runs)} run(s) into {args.experiment}")
     outcome = matrix_run.run_matrix(system, profile, runs, options, DockerEngine(), ident, console)
     for line in matrix_run.summary_lines(outcome):
@@ -196,7 +193,7 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
     system = load_system_spec(project, args.system)
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
-    peak = find_peak_run.run_find_peak(system, args, ident, DockerEngine(), console)
+    peak = find_peak_run.run_find_peak(system, run_inputs(args), ident, DockerEngine(), console)
     shown = find_peak.format_value(peak.value)
     if args.dry_run or system.path is None:
         console.print(f"peak: {peak.setting}={shown} (description left as it is)")

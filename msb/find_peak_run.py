@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 
 from rich.console import Console
 
@@ -15,22 +15,11 @@ from msb.system_spec import SystemSpec
 
 
 def run_find_peak(
-    system: SystemSpec, args: argparse.Namespace, ident: Identity, engine: Engine, console: Console
+    system: SystemSpec, inputs: runner.RunArgs, ident: Identity, engine: Engine, console: Console
 ) -> Peak:
-    result = f"{RESULTS_DIR}/{system.name}-{args.benchmark}-{args.scenario}.json"
-    run_args = runner.RunArgs(
-        benchmark=args.benchmark,
-        scenario=args.scenario,
-        mode="performance",
-        experiment=args.experiment,
-        dataset=args.dataset,
-        model=args.model,
-        count=args.count,
-        image=args.image,
-        gpus=args.gpus,
-        command="find-peak",
-        result_json=result,
-    )
+    """`inputs` names the benchmark, scenario and the run's inputs; the mode and command are find-peak's own."""
+    result = f"{RESULTS_DIR}/{system.name}-{inputs.benchmark}-{inputs.scenario}.json"
+    run_args = dataclasses.replace(inputs, mode="performance", command="find-peak", result_json=result)
     runner.check_inputs(run_args)
     req = runner.plan(system, run_args, ident)
     runner.check_engine(req, engine, system.round)
@@ -38,7 +27,7 @@ def run_find_peak(
     # Made before the run so preparing the experiment gives it to the container's user too.
     host_result.parent.mkdir(parents=True, exist_ok=True)
     host_result.unlink(missing_ok=True)
-    console.print(f"[bold]find-peak[/] {args.benchmark} {args.scenario} in {req.container_name}")
+    console.print(f"[bold]find-peak[/] {inputs.benchmark} {inputs.scenario} in {req.container_name}")
     runner.execute(req, system, engine, ident)
     if not host_result.is_file():
         raise RunFailed(f"find-peak finished without writing {host_result}", "read its output above")

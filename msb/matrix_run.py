@@ -6,6 +6,7 @@ output) and full-accuracy-logs/ (the logs truncation keeps outside the submissio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -45,12 +46,7 @@ FULL_LOGS_DIR = f"{STATE_DIR}/full-accuracy-logs"
 
 @dataclass(frozen=True)
 class MatrixOptions:
-    experiment: Path
-    dataset: Path
-    model: Path
-    count: int | None = None
-    image: str | None = None
-    gpus: str | None = None
+    inputs: runner.RunArgs  # what every run shares (experiment, dataset, model, count, image, gpus)
     force: bool = False
     keep_going: bool = False
 
@@ -152,7 +148,7 @@ def run_matrix(
     console: Console,
 ) -> MatrixOutcome:
     """Run what the plan says, skipping runs already complete; stop at the first failure unless keep_going."""
-    experiment = options.experiment.resolve()
+    experiment = options.inputs.experiment.resolve()
     check_before_start(system, runs, options, engine, ident)
     states = read_states(experiment)
     progress = MatrixProgress([r.key for r in runs], console)
@@ -226,16 +222,12 @@ def _run_one(
 
 
 def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path) -> runner.RunArgs:
-    return runner.RunArgs(
+    return dataclasses.replace(
+        options.inputs,
         benchmark=run.benchmark,
         scenario=run.scenario,
         mode=run.mode,
         experiment=experiment,
-        dataset=options.dataset,
-        model=options.model,
-        count=options.count,
-        image=options.image,
-        gpus=options.gpus,
         compliance=run.compliance,
     )
 
@@ -247,7 +239,7 @@ def check_before_start(
     fails at once rather than after hours of runs."""
     firsts = {run.benchmark: run for run in reversed(runs)}
     for run in firsts.values():
-        req = runner.plan(system, _run_args(run, options, options.experiment.resolve()), ident)
+        req = runner.plan(system, _run_args(run, options, options.inputs.experiment.resolve()), ident)
         runner.check_engine(req, engine, system.round)
 
 
