@@ -14,7 +14,11 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import traceback
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -24,19 +28,35 @@ from harness.backends.registry import BACKENDS, UnknownBackendError
 from harness.benchmarks.base import DatasetError
 from harness.benchmarks.registry import BENCHMARKS, UnknownBenchmarkError
 from harness.cache import CacheError
-from harness.compliance import COMPLIANCE_TESTS, ComplianceError
+from harness.compliance import ComplianceError
 from harness.compliance_results import MissingResultsError
+from harness.contract import (
+    COMPLIANCE_TESTS,
+    DIVISIONS,
+    MODES,
+    SCENARIOS,
+    BackendSpec,
+    ComplianceSpec,
+    ContractError,
+    Exit,
+    LoadGenSettings,
+    Outcome,
+    RunRecord,
+    RunSpec,
+    check_name,
+    spec_from_json,
+    to_json,
+)
 from harness.find_peak import PeakSearchError, format_peak, search, start_value, subprocess_trial
-from harness.layout import ResultLayout
-from harness.loadgen_run import SCENARIOS, TEST_MODES, LoadGenError
-from harness.run import RunError, RunOutcome, RunRequest, execute
+from harness.loadgen_run import LoadGenError
+from harness.run import RunError, RunOutcome, execute
 from harness.staging import OutputError
-from harness.userconf import RunSettings
 
 _DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 32}
 _INPUT_ERRORS = (
     BackendError,
     CacheError,
+    ContractError,
     ComplianceError,
     DatasetError,
     LoadGenError,
@@ -122,9 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     what = run.add_argument_group("what to run")
     what.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="MLPerf model name")
-    what.add_argument("--scenario", required=True, choices=tuple(SCENARIOS))
+    what.add_argument("--scenario", required=True, choices=SCENARIOS)
     if with_mode:
-        what.add_argument("--mode", required=True, choices=tuple(TEST_MODES))
+        what.add_argument("--mode", required=True, choices=MODES)
     what.add_argument("--dataset", required=True, type=Path, metavar="DIR", help="dataset directory")
     what.add_argument("--model", required=True, type=Path, metavar="FILE", help="model file")
     what.add_argument("--backend", required=True, choices=BACKENDS)
@@ -133,6 +153,8 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
 
     where = run.add_argument_group("where results go")
     where.add_argument("--output", required=True, type=Path, metavar="DIR", help="experiment directory")
+    where.add_argument("--division", default="closed", choices=DIVISIONS, help="default closed")
+    where.add_argument("--round", default="v5.1", metavar="ROUND", help="MLPerf round, recorded (default v5.1)")
     where.add_argument("--submitter", required=True, type=_name, metavar="NAME")
     where.add_argument("--system", required=True, type=_name, metavar="NAME", help="system description id")
     where.add_argument("--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)")
@@ -151,6 +173,11 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
         metavar="JSON",
         help="run options to record in the measurements README (e.g. the docker run options)",
     )
+
+    where.add_argument(
+        "--record", type=Path, metavar="FILE", help="write what the run did as JSON (harness.contract.RunRecord)"
+    )
+    where.add_argument("--allow-root", action="store_true", help="run even as uid 0 (results then belong to root)")
 
     how = run.add_argument_group("how to run")
     how.add_argument("--count", type=_positive_int, metavar="N", help="use the first N samples of the dataset")
@@ -211,60 +238,151 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] in (["run"], ["find-peak"]) and any(a == "--spec" or a.startswith("--spec=") for a in arguments):
+        spec_args = build_spec_parser(arguments[0]).parse_args(arguments[1:])
+        try:
+            spec = spec_from_json(spec_args.spec.read_text(), str(spec_args.spec))
+        except (OSError, UnicodeDecodeError) as error:
+            return _refuse(f"cannot read --spec {spec_args.spec} ({error}); pass the run's spec.json")
+        except ContractError as error:
+            return _refuse(str(error))
+        if arguments[0] == "find-peak":
+            return _find_peak(spec, spec_args.max_trials, spec_args.result_json)
+        record = spec_args.record or spec_args.spec.with_name("record.json")
+        return _run(spec, shlex.join(["python", "-m", "harness", *arguments]), record)
     args = build_parser().parse_args(arguments)
-    if args.command == "find-peak":
-        return _find_peak(args)
-    return _run(args, arguments)
-
-
-def _run(args: argparse.Namespace, arguments: list[str]) -> int:
-    os.umask(0o002)  # results are shared through the experiment's group: keep them group-writable
-    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        request = _request(args, arguments)
-        outcome = execute(request)
+        spec = spec_from_args(args)
+    except (RunError, ContractError) as error:
+        return _refuse(str(error))
+    if args.command == "find-peak":
+        return _find_peak(spec, args.max_trials, args.result_json)
+    return _run(spec, shlex.join(["python", "-m", "harness", *arguments]), args.record)
+
+
+def build_spec_parser(command: str) -> argparse.ArgumentParser:
+    """`run --spec FILE`: everything about the run is in the file the host wrote."""
+    parser = _Parser(prog=f"python -m harness {command}", description="Run from a spec.json (harness.contract).")
+    parser.add_argument("--spec", required=True, type=Path, metavar="FILE", help="the run's spec.json")
+    if command == "run":
+        parser.add_argument("--record", type=Path, metavar="FILE", help="where record.json goes (default: beside FILE)")
+    else:
+        parser.add_argument("--max-trials", type=_positive_int, default=8, metavar="N")
+        parser.add_argument("--result-json", type=Path, metavar="FILE")
+    return parser
+
+
+def _run(spec: RunSpec, command: str, record_path: Path | None) -> int:
+    """One run; the record (when asked for) says what happened, the exit status says it too (harness.contract.Exit)."""
+    os.umask(0o002)  # results are shared through the experiment's group: keep them group-writable
+    started = _now()
+
+    def finish(record: RunRecord) -> int:
+        if record_path is not None:
+            _write_record(record_path, record)
+        return record.exit_code
+
+    def failed(outcome: Outcome, message: str) -> int:
+        return finish(RunRecord(outcome=outcome, message=message, started=started, finished=_now()))
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if spec.exit_on_stdin_eof:
+        _stop_when_stdin_closes()
+    try:
+        _check_user(spec)
+        outcome = execute(spec, command)
     except _INPUT_ERRORS as error:
         # One line, whatever a runtime put into its message: the host side shows it as is.
-        print("error: " + " ".join(str(error).split()), file=sys.stderr)
-        return 2
+        message = " ".join(str(error).split())
+        print("error: " + message, file=sys.stderr)
+        return failed(Outcome.REFUSED, message)
     except (KeyboardInterrupt, Terminated) as interrupt:
         name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"
         print(f"error: interrupted by {name}; no results were placed", file=sys.stderr)
+        failed(Outcome.INTERRUPTED, f"interrupted by {name}; no results were placed")
         sys.stderr.flush()
         # LoadGen's threads may still be running and cannot be stopped: leave without waiting for them.
-        os._exit(143 if isinstance(interrupt, Terminated) else 130)
-    _print_outcome(request, outcome)
-    return 1 if outcome.compliance is not None and not outcome.compliance.accepted else 0
+        os._exit(Exit.INTERRUPTED_SIGTERM if isinstance(interrupt, Terminated) else Exit.INTERRUPTED_SIGINT)
+    except Exception as error:
+        traceback.print_exc()
+        return failed(Outcome.ERROR, f"{type(error).__name__}: {' '.join(str(error).split())}")
+    _print_outcome(spec, outcome)
+    return finish(outcome.record(Path(spec.output), started, _now()))
 
 
-def _find_peak(args: argparse.Namespace) -> int:
+def _check_user(spec: RunSpec) -> None:
+    if os.geteuid() == 0 and not spec.allow_root:
+        raise RunError(
+            "the harness runs as root (uid 0), so its results would belong to root; run the container as your user "
+            "(docker run --user UID:1500 ..., as build.py run does; the image's default user is unprivileged), "
+            "or pass --allow-root if root-owned results are what you want"
+        )
+
+
+def _stop_when_stdin_closes() -> None:
+    """The host keeps our stdin open for as long as it lives: end of file means it died (even by SIGKILL), so the
+    run stops as if interrupted and no container outlives its `build.py`."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
+
+
+def _write_record(path: Path, record: RunRecord) -> None:
+    """Atomically, so the host never reads half a record."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(to_json(record))
+        os.replace(tmp, path)
+    except OSError as error:
+        print(f"error: cannot write the run record {path} ({error.strerror})", file=sys.stderr)
+
+
+def _refuse(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return Exit.REFUSED
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _find_peak(spec: RunSpec, max_trials: int, result_json: Path | None) -> int:
     """Trials in subprocesses until the peak is bracketed; prints `peak: SETTING=VALUE` last."""
     signal.signal(signal.SIGTERM, _raise_terminated)
-    impl = args.impl or f"{args.backend}-{args.device.partition(':')[0]}"
-    layout = ResultLayout(args.submitter, args.system, args.benchmark, args.scenario, impl)
-    cache_dir = (args.cache_dir or args.output / ".cache" / "preprocessed").absolute()
-    command = [sys.executable, "-m", "harness", "run", "--mode", "performance", *_trial_flags(args, impl, cache_dir)]
+    spec = replace(
+        spec,
+        mode="performance",
+        cache_dir=spec.cache_dir or str(Path(spec.output).absolute() / ".cache" / "preprocessed"),
+        # Trials: 10 s by default, as short as LoadGen allows in queries (the duration sets the length).
+        loadgen=replace(
+            spec.loadgen,
+            min_duration_ms=spec.loadgen.min_duration_ms or 10000,
+            min_query_count=spec.loadgen.min_query_count or 1,
+        ),
+    )
     scratch = Path(tempfile.mkdtemp(prefix="harness-find-peak-"))
     try:
-        run_trial = subprocess_trial(
-            command, args.scenario, scratch, layout.result_dir("performance"), args.min_duration_ms
-        )
-        given = args.target_qps if args.scenario in ("Offline", "Server") else args.target_latency_ms
-        peak = search(args.scenario, start_value(args.scenario, given), args.max_trials, run_trial, print)
+        run_trial = subprocess_trial(spec, scratch)
+        given = spec.loadgen.target_qps if spec.scenario in ("Offline", "Server") else spec.loadgen.target_latency_ms
+        peak = search(spec.scenario, start_value(spec.scenario, given), max_trials, run_trial, print)
     except PeakSearchError as error:
         print("error: " + " ".join(str(error).split()), file=sys.stderr)
         return 1
     except (KeyboardInterrupt, Terminated):
         print("error: interrupted; no peak was found", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED_SIGINT
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if args.result_json is not None:
+    if result_json is not None:
         try:
-            args.result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
+            result_json.write_text(json.dumps(peak.as_json(), indent=2) + "\n")
         except OSError as error:
             print(
-                f"error: cannot write --result-json {args.result_json} ({error.strerror}); {format_peak(peak)}",
+                f"error: cannot write --result-json {result_json} ({error.strerror}); {format_peak(peak)}",
                 file=sys.stderr,
             )
             return 2
@@ -272,80 +390,79 @@ def _find_peak(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trial_flags(args: argparse.Namespace, impl: str, cache_dir: Path) -> list[str]:
-    """The `run` flags of find-peak's own, less the searched setting, the output and the trial duration."""
-    flags = [
-        f"--benchmark={args.benchmark}",
-        f"--scenario={args.scenario}",
-        f"--dataset={args.dataset.absolute()}",
-        f"--model={args.model.absolute()}",
-        f"--backend={args.backend}",
-        f"--device={args.device}",
-        f"--precision={args.precision}",
-        f"--submitter={args.submitter}",
-        f"--system={args.system}",
-        f"--impl={impl}",
-        f"--cache-dir={cache_dir}",
-    ]
-    optional = {
-        "--count": args.count,
-        "--batch-size": args.batch_size,
-        "--threads": args.threads,
-        "--min-query-count": args.min_query_count,
-        "--samples-per-query": args.samples_per_query,
-        # Server: the latency bound stays fixed while the QPS is searched.
-        "--target-latency-ms": args.target_latency_ms if args.scenario == "Server" else None,
-    }
-    flags += [f"{flag}={value}" for flag, value in optional.items() if value is not None]
-    flags += [f"--backend-option={key}={json.dumps(value)}" for key, value in args.backend_option]
-    return flags
-
-
-def _request(args: argparse.Namespace, arguments: list[str]) -> RunRequest:
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    """The flags an auditor types, as the one RunSpec the host would write."""
+    compliance = getattr(args, "compliance", None)
+    audit_config = getattr(args, "audit_config", None)
     if args.samples_per_query is not None and args.scenario != "MultiStream":
         raise RunError(f"--samples-per-query applies to MultiStream only, not {args.scenario}; drop it")
-    if (args.compliance is None) != (args.audit_config is None):
+    if (compliance is None) != (audit_config is None):
         raise RunError("--compliance TEST and --audit-config FILE go together; pass both or neither")
-    if args.compliance is not None and args.mode != "performance":
-        raise RunError(f"--compliance {args.compliance} is a performance run; use --mode performance")
-    batch_size = args.batch_size or args.samples_per_query or _DEFAULT_BATCH[args.scenario]
-    device_name = args.device.partition(":")[0]
-    return RunRequest(
+    mode = getattr(args, "mode", "performance")
+    if compliance is not None and mode != "performance":
+        raise RunError(f"--compliance {compliance} is a performance run; use --mode performance")
+    return RunSpec(
         benchmark=args.benchmark,
         scenario=args.scenario,
-        mode=args.mode,
-        dataset=args.dataset.absolute(),
-        model=args.model.absolute(),
-        backend=args.backend,
-        device=args.device,
-        precision=args.precision,
-        output=args.output.absolute(),
+        mode=mode,
+        round=args.round,
+        division=args.division,
         submitter=args.submitter,
         system=args.system,
-        impl=args.impl or f"{args.backend}-{device_name}",
-        system_json=args.system_json,
+        impl=args.impl,
+        dataset=str(args.dataset.absolute()),
+        model=str(args.model.absolute()),
+        output=str(args.output.absolute()),
+        cache_dir=str(args.cache_dir.absolute()) if args.cache_dir else None,
         count=args.count,
-        batch_size=batch_size,
-        threads=args.threads,
-        backend_options=dict(args.backend_option),
-        cache_dir=(args.cache_dir or args.output / ".cache" / "preprocessed").absolute(),
-        settings=RunSettings(
+        backend=BackendSpec(
+            name=args.backend,
+            device=args.device,
+            precision=args.precision,
+            batch_size=args.batch_size or args.samples_per_query or _DEFAULT_BATCH[args.scenario],
+            threads=args.threads,
+            options=dict(args.backend_option),
+        ),
+        loadgen=LoadGenSettings(
             target_qps=args.target_qps,
             target_latency_ms=args.target_latency_ms,
             min_duration_ms=args.min_duration_ms,
             min_query_count=args.min_query_count,
             samples_per_query=args.samples_per_query,
-            performance_sample_count=args.count,
         ),
+        system_json=_read_json_file(args.system_json, "--system-json"),
+        compliance=None if compliance is None else ComplianceSpec(compliance, _read_text(audit_config, compliance)),
         run_info=args.run_info_json,
-        command=shlex.join(["python", "-m", "harness", *arguments]),
-        compliance=args.compliance,
-        audit_config=args.audit_config.absolute() if args.audit_config is not None else None,
-    )
+        allow_root=args.allow_root,
+    ).validate()
 
 
-def _print_outcome(request: RunRequest, outcome: RunOutcome) -> None:
-    headline = f"{request.benchmark} {request.scenario} {request.mode}"
+def _read_json_file(path: Path | None, flag: str) -> dict[str, object] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise RunError(f"cannot read {flag} {path} ({error}); pass an existing file") from error
+    except json.JSONDecodeError as error:
+        raise RunError(f"{flag} {path} is not valid JSON ({error}); fix the file") from error
+    if not isinstance(data, dict):
+        raise RunError(f"{flag} {path} must hold a JSON object; fix the file")
+    return data
+
+
+def _read_text(path: Path, test: str) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise RunError(
+            f"cannot read --audit-config {path} ({error}); pass the round's compliance/{test}/audit.config "
+            "(for TEST01 the one in the benchmark's folder)"
+        ) from error
+
+
+def _print_outcome(spec: RunSpec, outcome: RunOutcome) -> None:
+    headline = f"{spec.benchmark} {spec.scenario} {spec.mode}"
     if outcome.summary.value is not None:
         headline += f": {outcome.summary.describe()} [{outcome.summary.validity or 'validity not stated'}]"
     lines = [
@@ -355,14 +472,13 @@ def _print_outcome(request: RunRequest, outcome: RunOutcome) -> None:
     ]
     if outcome.accuracy is not None:
         lines.append(f"accuracy: {outcome.accuracy.line}")
+    test = spec.compliance.test if spec.compliance else ""
     if outcome.compliance is not None:
         for name, verification in outcome.compliance.verifications:
             verdict = next((line for line in verification.text.splitlines() if line.startswith("TEST ")), "")
-            lines.append(f"{request.compliance} {name}: {verdict}")
+            lines.append(f"{test} {name}: {verdict}")
         accepted = "accepted" if outcome.compliance.accepted else "FAILED"
-        lines.append(
-            f"{request.compliance}: {accepted}" + (f" ({outcome.compliance.note})" if outcome.compliance.note else "")
-        )
+        lines.append(f"{test}: {accepted}" + (f" ({outcome.compliance.note})" if outcome.compliance.note else ""))
     lines.append(f"results: {outcome.result_dir}")
     print("\n".join(lines))
 
@@ -372,9 +488,10 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def _name(text: str) -> str:
-    if not text or text in (".", "..") or "/" in text or text != text.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} is not usable as a folder name")
-    return text
+    try:
+        return check_name(text, "name")
+    except ContractError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _key_value(text: str) -> tuple[str, object]:

@@ -214,7 +214,8 @@ def spec_from_json(text: str, where: str = "spec") -> RunSpec:
         if "loadgen" in values:
             values["loadgen"] = LoadGenSettings(**_fields(LoadGenSettings, values["loadgen"], f"{where} loadgen"))
         if values.get("compliance") is not None:
-            values["compliance"] = ComplianceSpec(**_fields(ComplianceSpec, values["compliance"], f"{where} compliance"))
+            given = _fields(ComplianceSpec, values["compliance"], f"{where} compliance")
+            values["compliance"] = ComplianceSpec(**given)
         spec = RunSpec(**values)
     except TypeError as error:  # a missing required field
         raise ContractError(f"{where}: {error}") from None

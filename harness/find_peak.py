@@ -16,9 +16,12 @@ from __future__ import annotations
 import math
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from harness.contract import RECORD_FILE, SPEC_FILE, RunSpec, record_from_json, to_json
 
 TOLERANCE = 0.10  # stop once the VALID and INVALID sides are within 10 %
 _STEP = 4.0  # growth (or shrink) factor while only one side of the boundary is known
@@ -171,10 +174,6 @@ def format_peak(peak: Peak) -> str:
     return f"peak: {peak.setting}={_text(peak.value)}"
 
 
-def summary_path(scratch: Path, result_dir: Path) -> Path:
-    return scratch / result_dir / "mlperf_log_summary.txt"
-
-
 def _within(first: float, second: float) -> bool:
     return max(first, second) <= min(first, second) * (1 + TOLERANCE)
 
@@ -210,25 +209,28 @@ def _text(value: float) -> str:
     return f"{value:.6g}"
 
 
-def subprocess_trial(
-    command: Sequence[str], scenario: str, scratch: Path, result_dir: Path, min_duration_ms: int
-) -> Callable[[float], Trial]:
-    """A `run_trial` that starts `command` (a `python -m harness run ...` without the searched setting) per value.
-
-    Each trial writes into its own folder under `scratch`, which the caller removes.
-    """
-    flag = "--" + setting_of(scenario).replace("_", "-")
+def subprocess_trial(spec: RunSpec, scratch: Path) -> Callable[[float], Trial]:
+    """A `run_trial` that runs `spec` with the searched setting at each value, each trial a
+    `python -m harness run --spec FILE` in its own process writing into its own folder under `scratch` (which the
+    caller removes); the trial's record names the summary it reads."""
+    setting = setting_of(spec.scenario)
+    flag = "--" + setting.replace("_", "-")
 
     def run_trial(value: float) -> Trial:
         output = scratch / f"trial-{len(list(scratch.glob('trial-*'))) + 1}"
-        arguments = [*command, "--output", str(output), flag, _text(value), "--min-duration-ms", str(min_duration_ms)]
-        result = subprocess.run(arguments, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
+        output.mkdir()
+        trial = replace(spec, output=str(output), loadgen=replace(spec.loadgen, **{setting: value}), system_json=None)
+        spec_file, record_file = output / SPEC_FILE, output / RECORD_FILE
+        spec_file.write_text(to_json(trial))
+        command = [sys.executable, "-m", "harness", "run", "--spec", str(spec_file)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if not record_file.is_file():
             lines = result.stderr.strip().splitlines() or [f"exit status {result.returncode}"]
             raise PeakSearchError(f"trial with {flag} {_text(value)} failed: {lines[-1].removeprefix('error: ')}")
-        summary = summary_path(output, result_dir)
-        if not summary.is_file():
-            raise PeakSearchError(f"trial with {flag} {_text(value)} wrote no {summary}")
-        return read_trial(value, scenario, summary.read_text())
+        record = record_from_json(record_file.read_text(), str(record_file))
+        if not record.placed:
+            raise PeakSearchError(f"trial with {flag} {_text(value)} failed: {record.message}")
+        summary = output / record.units[0] / "mlperf_log_summary.txt"
+        return read_trial(value, spec.scenario, summary.read_text())
 
     return run_trial

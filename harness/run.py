@@ -13,8 +13,9 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from harness.benchmarks.base import AccuracyReport, Benchmark, Sample
 from harness.benchmarks.registry import get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
+from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
 from harness.layout import ResultLayout
 from harness.loadgen_run import run_test, test_settings
 from harness.qsl import SampleLibrary, prepare_samples
@@ -36,7 +38,7 @@ from harness.records import (
 )
 from harness.staging import Staging
 from harness.sut import BatchingSUT, Responder, ServerSUT
-from harness.userconf import RunSettings, render_user_conf
+from harness.userconf import render_user_conf
 
 # LoadGen's log files copied into a result folder (the trace is disabled; the rest stays in staging).
 _PERFORMANCE_LOGS = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
@@ -54,59 +56,102 @@ class RunError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RunRequest:
-    """Everything one run needs, as the CLI resolved it."""
+class _Run:
+    """A validated spec with its paths as Paths, and the command line recorded in the measurements README."""
 
-    benchmark: str
-    scenario: str
-    mode: str
-    dataset: Path
-    model: Path
-    backend: str
-    device: str
-    precision: str
-    output: Path
-    submitter: str
-    system: str
-    impl: str
-    system_json: Path | None
-    count: int | None
-    batch_size: int
-    threads: int | None
-    backend_options: dict[str, object]
-    cache_dir: Path
-    settings: RunSettings
-    run_info: object | None
+    spec: RunSpec
     command: str
-    compliance: str | None = None  # "TEST01", "TEST04": a compliance run (performance mode) with audit_config
-    audit_config: Path | None = None
+
+    @property
+    def dataset(self) -> Path:
+        return Path(self.spec.dataset)
+
+    @property
+    def model(self) -> Path:
+        return Path(self.spec.model)
+
+    @property
+    def output(self) -> Path:
+        return Path(self.spec.output)
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.spec.cache_dir) if self.spec.cache_dir else self.output / ".cache" / "preprocessed"
+
+    @property
+    def loadgen(self) -> LoadGenSettings:
+        """The spec's settings; with `count`, LoadGen's performance sample count follows it unless set."""
+        settings = self.spec.loadgen
+        if settings.performance_sample_count is None and self.spec.count is not None:
+            settings = replace(settings, performance_sample_count=self.spec.count)
+        return settings
+
+    @property
+    def compliance(self) -> str | None:
+        return self.spec.compliance.test if self.spec.compliance else None
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a completed run produced, for the summary the CLI prints."""
+    """What a completed run produced: the summary the CLI prints and the record the host reads."""
 
     summary: SummaryResult
     accuracy: AccuracyReport | None
     result_dir: Path
     placed: tuple[Path, ...]
+    accuracy_dirs: tuple[Path, ...]  # folders holding an accuracy log to truncate, relative to the experiment
     samples: int
     preprocessed: int
     backend: BackendInfo
     compliance: ComplianceVerdict | None = None
 
+    def record(self, experiment: Path, started: str, finished: str) -> RunRecord:
+        accepted = self.compliance is None or self.compliance.accepted
+        verdicts = {
+            name: next((line for line in verification.text.splitlines() if line.startswith("TEST ")), "")
+            for name, verification in (self.compliance.verifications if self.compliance else ())
+        }
+        backend: dict[str, Any] = {
+            "backend": self.backend.backend,
+            "version": self.backend.version,
+            "device": self.backend.device,
+            "precision": self.backend.precision,
+            "details": dict(self.backend.details),
+        }
+        return RunRecord(
+            outcome=Outcome.PLACED if accepted else Outcome.VERIFICATION_FAILED,
+            message="" if self.compliance is None else self.compliance.note,
+            units=tuple(str(path.relative_to(experiment)) for path in self.placed),
+            accuracy_dirs=tuple(str(path) for path in self.accuracy_dirs),
+            figures=Figures(
+                validity=self.summary.validity,
+                metric=self.summary.metric,
+                value=self.summary.value,
+                accuracy=self.accuracy.line if self.accuracy else None,
+            ),
+            backend=backend,
+            verifications=verdicts,
+            started=started,
+            finished=finished,
+        )
 
-def execute(request: RunRequest) -> RunOutcome:
-    """Run LoadGen once for `request` and place its results; raises on any failure, leaving no result."""
-    benchmark = get_benchmark(request.benchmark)
+
+def execute(spec: RunSpec, command: str) -> RunOutcome:
+    """Run LoadGen once for `spec` and place its results; raises on any failure, leaving no result.
+
+    `command` is how the run was asked for, recorded in the measurements README."""
+    request = _Run(spec, command)
+    benchmark = get_benchmark(spec.benchmark)
     _check_model(request.model)
-    system_json = _read_system_json(request.system_json)
-    samples = benchmark.list_samples(request.dataset, request.count)
-    layout = ResultLayout(request.submitter, request.system, benchmark.name, request.scenario, request.impl)
+    system_json = None if spec.system_json is None else json.dumps(spec.system_json, indent=2, sort_keys=True) + "\n"
+    samples = benchmark.list_samples(request.dataset, spec.count)
+    layout = ResultLayout(
+        spec.submitter, spec.system, benchmark.name, spec.scenario, spec.implementation, division=spec.division
+    )
     prior = None
-    if request.compliance is not None:
-        _check_audit_config(request.compliance, request.audit_config)
-        prior = find_prior_results(request.output, layout, request.compliance)
+    if spec.compliance is not None:
+        _check_audit_config(spec.compliance.test, spec.compliance.audit_config)
+        prior = find_prior_results(request.output, layout, spec.compliance.test)
     staging = Staging.open(request.output)
     try:
         if prior is None:
@@ -120,7 +165,7 @@ def execute(request: RunRequest) -> RunOutcome:
 
 
 def _run_staged(
-    request: RunRequest,
+    request: _Run,
     benchmark: Benchmark,
     samples: list[Sample],
     layout: ResultLayout,
@@ -134,20 +179,21 @@ def _run_staged(
     measurements = staging.path / layout.measurements_dir
     measurements.mkdir(parents=True)
     user_conf = measurements / "user.conf"
-    user_conf.write_text(render_user_conf(benchmark.name, request.scenario, request.settings))
+    user_conf.write_text(render_user_conf(benchmark.name, request.spec.scenario, request.loadgen))
     log_dir = staging.path / "loadgen"
     _measure(request, benchmark, backend, library, user_conf, log_dir)
 
-    result_dir = staging.path / layout.result_dir(request.mode)
+    result_dir = staging.path / layout.result_dir(request.spec.mode)
     accuracy = _collect_logs(request, benchmark, samples, log_dir, result_dir)
     info = backend.info()
     _write_records(request, benchmark, layout, staging, info, system_json)
-    placed = staging.commit(layout.units(request.mode, with_system_json=system_json is not None))
+    placed = staging.commit(layout.units(request.spec.mode, with_system_json=system_json is not None))
     return RunOutcome(
         summary=parse_summary((placed[0] / "mlperf_log_summary.txt").read_text()),
         accuracy=accuracy,
         result_dir=placed[0],
         placed=tuple(placed),
+        accuracy_dirs=(layout.result_dir(ACCURACY),) if request.spec.mode == ACCURACY else (),
         samples=len(samples),
         preprocessed=preprocessed,
         backend=info,
@@ -155,7 +201,7 @@ def _run_staged(
 
 
 def _run_compliance(
-    request: RunRequest,
+    request: _Run,
     benchmark: Benchmark,
     samples: list[Sample],
     layout: ResultLayout,
@@ -170,9 +216,11 @@ def _run_compliance(
     backend = _load_backend(request, benchmark)
     library, preprocessed = _sample_library(request, benchmark, samples)
     user_conf = staging.path / "user.conf"
-    user_conf.write_text(render_user_conf(benchmark.name, request.scenario, request.settings))
+    user_conf.write_text(render_user_conf(benchmark.name, request.spec.scenario, request.loadgen))
     log_dir = staging.path / "loadgen"
-    _measure(request, benchmark, backend, library, user_conf, log_dir)
+    audit_config = staging.path / "audit.config"
+    audit_config.write_text(request.spec.compliance.audit_config if request.spec.compliance else "")
+    _measure(request, benchmark, backend, library, user_conf, log_dir, audit_config)
 
     def score(log: Path) -> AccuracyReport:
         return benchmark.accuracy(log, request.dataset, samples)
@@ -184,6 +232,8 @@ def _run_compliance(
         accuracy=None,
         result_dir=placed[0],
         placed=tuple(placed),
+        # TEST01 keeps its own accuracy log, which is truncated like the submission's.
+        accuracy_dirs=(layout.compliance_dir(test) / ACCURACY,) if test == "TEST01" else (),
         samples=len(samples),
         preprocessed=preprocessed,
         backend=backend.info(),
@@ -191,7 +241,7 @@ def _run_compliance(
     )
 
 
-def _sample_library(request: RunRequest, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:
+def _sample_library(request: _Run, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:
     """The samples preprocessed (or read from the cache); returns the library and how many were made now."""
     cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
     entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
@@ -199,22 +249,23 @@ def _sample_library(request: RunRequest, benchmark: Benchmark, samples: list[Sam
 
 
 def _measure(
-    request: RunRequest,
+    request: _Run,
     benchmark: Benchmark,
     backend: Backend,
     library: SampleLibrary,
     user_conf: Path,
     log_dir: Path,
+    audit_config: Path | None = None,
 ) -> None:
     """The LoadGen test itself; raises if any inference failed."""
-    settings = test_settings(user_conf, benchmark.name, request.scenario, request.mode)
+    settings = test_settings(user_conf, benchmark.name, request.spec.scenario, request.spec.mode)
     responder = Responder(backend, benchmark, library)
     sut: BatchingSUT | ServerSUT
-    if request.scenario == "Server":
-        sut = ServerSUT(responder, request.batch_size, workers=_SERVER_WORKERS)
+    if request.spec.scenario == "Server":
+        sut = ServerSUT(responder, request.spec.backend.batch_size, workers=_SERVER_WORKERS)
     else:
-        sut = BatchingSUT(responder, request.batch_size)
-    run_test(sut, library, settings, log_dir, request.audit_config)
+        sut = BatchingSUT(responder, request.spec.backend.batch_size)
+    run_test(sut, library, settings, log_dir, audit_config)
     try:
         responder.raise_if_failed()
     except Exception as error:
@@ -224,14 +275,14 @@ def _measure(
 
 
 def _collect_logs(
-    request: RunRequest, benchmark: Benchmark, samples: list[Sample], log_dir: Path, result_dir: Path
+    request: _Run, benchmark: Benchmark, samples: list[Sample], log_dir: Path, result_dir: Path
 ) -> AccuracyReport | None:
     """Copy LoadGen's logs into the result folder; in accuracy mode, score them into accuracy.txt."""
     result_dir.mkdir(parents=True)
-    names = _ACCURACY_LOGS if request.mode == "accuracy" else _PERFORMANCE_LOGS
+    names = _ACCURACY_LOGS if request.spec.mode == "accuracy" else _PERFORMANCE_LOGS
     for name in names:
         shutil.copyfile(log_dir / name, result_dir / name)
-    if request.mode != "accuracy":
+    if request.spec.mode != "accuracy":
         return None
     accuracy = benchmark.accuracy(result_dir / "mlperf_log_accuracy.json", request.dataset, samples)
     (result_dir / "accuracy.txt").write_text(accuracy.line + "\n")
@@ -239,7 +290,7 @@ def _collect_logs(
 
 
 def _write_records(
-    request: RunRequest,
+    request: _Run,
     benchmark: Benchmark,
     layout: ResultLayout,
     staging: Staging,
@@ -250,39 +301,39 @@ def _write_records(
     measurements = staging.path / layout.measurements_dir
     (measurements / layout.measurements_json_name).write_text(measurements_json(request.model.name, info))
     readme = measurements_readme(
-        benchmark.name, request.scenario, request.mode, request.command, info, request.run_info
+        benchmark.name, request.spec.scenario, request.spec.mode, request.command, info, request.spec.run_info
     )
     (measurements / "README.md").write_text(readme)
     code_dir = staging.path / layout.code_dir
     code_dir.mkdir(parents=True)
     preprocessing = _cache_namespace(benchmark)
-    (code_dir / "README.md").write_text(code_readme(benchmark.name, request.impl, info, preprocessing))
+    (code_dir / "README.md").write_text(code_readme(benchmark.name, request.spec.implementation, info, preprocessing))
     if system_json is not None:
         (staging.path / layout.system_json).parent.mkdir(parents=True)
         (staging.path / layout.system_json).write_text(system_json)
 
 
-def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
+def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
     try:
         backend = get_backend(
-            request.backend,
-            device=request.device,
-            precision=request.precision,
-            threads=request.threads,
+            request.spec.backend.name,
+            device=request.spec.backend.device,
+            precision=request.spec.backend.precision,
+            threads=request.spec.backend.threads,
             output_names=benchmark.output_names,
-            **request.backend_options,
+            **request.spec.backend.options,
         )
     except TypeError as error:
         unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
         if unknown is None:
             raise
         raise RunError(
-            f"the {request.backend} backend has no option {unknown[1]!r}; drop --backend-option {unknown[1]}=..."
+            f"the {request.spec.backend.name} backend has no option {unknown[1]!r}; drop backend option {unknown[1]}"
         ) from error
     backend.load(request.model)
     _check_input_shape(backend, request.model, benchmark)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
-    backend.warmup(np.zeros((request.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))
+    backend.warmup(np.zeros((request.spec.backend.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))
     return backend
 
 
@@ -311,39 +362,17 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
         )
 
 
-def _check_audit_config(test: str, audit_config: Path | None) -> None:
-    if audit_config is None:
-        raise RunError(f"--compliance {test} needs --audit-config FILE: the round's compliance/{test}/audit.config")
-    try:
-        text = audit_config.read_text()
-    except OSError as error:
-        raise RunError(
-            f"cannot read --audit-config {audit_config} ({error.strerror}); pass the round's "
-            f"compliance/{test}/audit.config (for TEST01 the one in the benchmark's folder)"
-        ) from error
+def _check_audit_config(test: str, text: str) -> None:
     if not any(key in text for key in _AUDIT_KEYS[test]):
         raise RunError(
-            f"--audit-config {audit_config} sets none of {', '.join(_AUDIT_KEYS[test])}, so it is not {test}'s; "
-            f"pass the round's compliance/{test}/audit.config"
+            f"the audit.config given for {test} sets none of {', '.join(_AUDIT_KEYS[test])}, so it is not "
+            f"{test}'s; pass the round's compliance/{test}/audit.config (for TEST01 the one in the benchmark's folder)"
         )
 
 
 def _check_model(model: Path) -> None:
     if not model.is_file():
         raise RunError(f"model file {model} does not exist; pass --model with the path of the model file")
-
-
-def _read_system_json(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        text = path.read_text()
-        json.loads(text)
-    except OSError as error:
-        raise RunError(f"cannot read --system-json {path} ({error.strerror}); pass an existing file") from error
-    except json.JSONDecodeError as error:
-        raise RunError(f"--system-json {path} is not valid JSON ({error}); fix the file") from error
-    return text
 
 
 def _cache_namespace(benchmark: Benchmark) -> str:

@@ -1,4 +1,4 @@
-"""The user.conf of a run, generated from the CLI flags.
+"""The user.conf of a run, generated from the run's LoadGen settings (harness.contract).
 
 LoadGen 5.x carries the round's mlperf.conf (seeds, minimum durations, per-model defaults) built in; user.conf
 holds only what this run sets on top. The file is written next to the results, as MLPerf requires.
@@ -6,22 +6,10 @@ holds only what this run sets on top. The file is written next to the results, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from harness.contract import LoadGenSettings
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    """User settings of one scenario; None leaves LoadGen's built-in value."""
-
-    target_qps: float | None = None
-    target_latency_ms: float | None = None
-    min_duration_ms: int | None = None
-    min_query_count: int | None = None
-    samples_per_query: int | None = None
-    performance_sample_count: int | None = None
-
-
-def render_user_conf(model: str, scenario: str, settings: RunSettings) -> str:
+def render_user_conf(model: str, scenario: str, settings: LoadGenSettings) -> str:
     """`model.scenario.key = value` lines for each setting given."""
     values: list[tuple[str, object]] = [
         ("target_qps", settings.target_qps),

@@ -19,6 +19,7 @@ import pytest
 from fixtures.submission_tree import system_json
 
 from harness.compliance import verify_accuracy, verify_performance_test01, verify_performance_test04
+from harness.contract import Exit
 from msb.rounds import load_round
 from msb.submission.check import check_tree
 from msb.synthetic.imagenet import write_dataset, write_model
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.skipif(not TEST01_AUDIT.is_file(), reason="round refere
 
 def harness(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
+        [sys.executable, "-m", "harness", *map(str, args), *_as_caller(args)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -111,7 +112,7 @@ def assert_performance_verdict_agrees(test_dir: Path, result: subprocess.Complet
     scores = {line.split("=")[0].strip().lower(): float(line.split("=")[1]) for line in lines if "score =" in line}
     assert set(scores) == {"reference score", "test score"}
     passed = verdict(test_dir / "verify_performance.txt") == "TEST PASS"
-    assert result.returncode == (0 if passed else 1), result.stdout + result.stderr
+    assert result.returncode == (Exit.OK if passed else Exit.VERIFICATION_FAILED), result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -167,7 +168,7 @@ def test_a_tampered_accuracy_log_fails_test01_and_writes_both_accuracies(data: P
     assert "num_perf_log_data_mismatch = 0" not in (test_dir / "verify_accuracy.txt").read_text()
     assert (test_dir / "accuracy/compliance_accuracy.txt").read_text().startswith("accuracy=100.000%")
     assert (test_dir / "accuracy/baseline_accuracy.txt").read_text().startswith("accuracy=0.000%")
-    assert result.returncode == 1
+    assert result.returncode == Exit.VERIFICATION_FAILED  # placed, but failed: not an error (1)
     assert "TEST01: FAILED" in result.stdout
 
 
@@ -227,7 +228,7 @@ def test_our_checker_stops_asking_for_compliance_once_the_tests_ran(data: Path, 
     assert any("compliance test TEST01 is missing" in text for text in compliance_findings())
     for test, audit in (("TEST01", TEST01_AUDIT), ("TEST04", TEST04_AUDIT)):
         result = run(data, experiment, "performance", f"--compliance={test}", f"--audit-config={audit}")
-        assert result.returncode in (0, 1), result.stderr
+        assert result.returncode in (Exit.OK, Exit.VERIFICATION_FAILED), result.stderr
     left = compliance_findings()
     # What remains is about the runs' length (and a timing verdict), never the layout.
     structural = [text for text in left if "missing" in text or "not expected" in text or "readable" in text]
@@ -318,3 +319,9 @@ def test_test01_accuracy_compares_whole_payloads_of_the_same_sample(tmp_path: Pa
     result = verify_accuracy(tmp_path / "ref.json", tmp_path / "other.json")
     assert not result.passed
     assert "num_perf_log_data_mismatch = 1" in result.text
+
+
+def _as_caller(args: tuple[str | Path, ...]) -> list[str]:
+    """CI runs as root, which the harness refuses unless told: runs here say so."""
+    asks_run = bool(args) and args[0] in ("run", "find-peak") and "--help" not in args and "--spec" not in args
+    return ["--allow-root"] if asks_run and os.geteuid() == 0 else []

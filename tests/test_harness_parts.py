@@ -15,11 +15,12 @@ from harness.benchmarks.area_resize import area_resize_window
 from harness.benchmarks.base import Sample
 from harness.benchmarks.registry import UnknownBenchmarkError, get_benchmark
 from harness.benchmarks.resnet50 import ResNet50
+from harness.contract import LoadGenSettings
 from harness.layout import ResultLayout
 from harness.records import parse_summary
 from harness.staging import STAGING_DIR, Staging, remove_stale
 from harness.sut import ServerSUT
-from harness.userconf import RunSettings, render_user_conf
+from harness.userconf import render_user_conf
 
 RED, BLUE = (200, 10, 10), (10, 10, 200)
 MEANS = np.array([123.68, 116.78, 103.94], dtype=np.float32)
@@ -70,7 +71,7 @@ def test_accuracy_counts_each_sample_once_and_words_it_like_the_official_script(
 
 def test_user_conf_holds_only_the_settings_given() -> None:
     text = render_user_conf(
-        "resnet50", "Server", RunSettings(target_qps=1500.0, min_duration_ms=1000, target_latency_ms=12.5)
+        "resnet50", "Server", LoadGenSettings(target_qps=1500.0, min_duration_ms=1000, target_latency_ms=12.5)
     )
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == [

@@ -38,7 +38,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def harness(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *map(str, args)],
+        [sys.executable, "-m", "harness", *map(str, args), *_as_caller(args)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -259,7 +259,7 @@ def test_sigterm_during_the_run_leaves_no_partial_result(synthetic: Path, tmp_pa
     output = tmp_path / "exp"
     args = [*run_args(synthetic, output, mode="performance"), "--min-duration-ms=60000", "--threads=1"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", *map(str, args)],
+        [sys.executable, "-m", "harness", *map(str, args), *_as_caller(tuple(args))],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -286,3 +286,9 @@ def test_a_stale_staging_folder_is_removed_by_the_next_run(synthetic: Path, tmp_
     assert result.returncode == 0, result.stderr
     assert not stale.exists()
     assert not (tmp_path / "closed" / "partial.txt").exists()
+
+
+def _as_caller(args: tuple[str | Path, ...]) -> list[str]:
+    """CI runs as root, which the harness refuses unless told: runs here say so."""
+    asks_run = bool(args) and args[0] in ("run", "find-peak") and "--help" not in args and "--spec" not in args
+    return ["--allow-root"] if asks_run and os.geteuid() == 0 else []
