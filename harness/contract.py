@@ -184,6 +184,7 @@ class RunRecord:
     outcome: Outcome
     message: str = ""  # the error, or the verification verdict
     units: tuple[str, ...] = ()  # result units placed (folders or files), the result folder first
+    files: tuple[str, ...] = ()  # every file in those units, sorted: what proves the run is still in the tree
     accuracy_dirs: tuple[str, ...] = ()  # folders whose mlperf_log_accuracy.json is to be truncated
     figures: Figures = field(default_factory=Figures)
     backend: dict[str, Any] = field(default_factory=dict)  # what the backend ran on
@@ -229,7 +230,7 @@ def record_from_json(text: str, where: str = "record") -> RunRecord:
         values = _fields(RunRecord, data, where)
         values["outcome"] = Outcome(values["outcome"])
         values["figures"] = Figures(**_fields(Figures, values.get("figures") or {}, f"{where} figures"))
-        for key in ("units", "accuracy_dirs"):
+        for key in ("units", "files", "accuracy_dirs"):
             values[key] = tuple(str(item) for item in values.get(key) or ())
         return RunRecord(**values)
     except (TypeError, ValueError, KeyError) as error:

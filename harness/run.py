@@ -122,6 +122,7 @@ class RunOutcome:
             outcome=Outcome.PLACED if accepted else Outcome.VERIFICATION_FAILED,
             message="" if self.compliance is None else self.compliance.note,
             units=tuple(str(path.relative_to(experiment)) for path in self.placed),
+            files=tuple(sorted(str(f.relative_to(experiment)) for f in _files(self.placed))),
             accuracy_dirs=tuple(str(path) for path in self.accuracy_dirs),
             figures=Figures(
                 validity=self.summary.validity,
@@ -134,6 +135,10 @@ class RunOutcome:
             started=started,
             finished=finished,
         )
+
+
+def _files(units: tuple[Path, ...]) -> list[Path]:
+    return [f for unit in units for f in ([unit] if unit.is_file() else unit.rglob("*")) if f.is_file()]
 
 
 def execute(spec: RunSpec, command: str) -> RunOutcome:

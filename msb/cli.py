@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.contract import Outcome
 from msb import builder, datasets, detect, find_peak, find_peak_run, lock, matrix, matrix_run, runner
 from msb.engine import DockerEngine, Engine
 from msb.errors import EngineUnavailable, MsbError
@@ -158,17 +159,23 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     if args.benchmark is None or args.scenario is None:
         raise MsbError("--mode runs one benchmark in one scenario", "give --benchmark and --scenario, or drop --mode")
     run_args = run_inputs(args, mode=args.mode)
-    req = runner.plan(system, run_args, ident)
+    plan = runner.plan(system, run_args, ident)
     if args.print_command:
-        print(runner.command_line(req))
+        print(runner.command_line(plan))
         return 0
-    if req.settings.outside_round:
+    if system.benchmarks[args.benchmark].outside_round:
         console.print(f"[yellow]note:[/] {args.benchmark} is outside round {system.round}: not submittable there")
     runner.check_inputs(run_args)
     engine = DockerEngine()
-    runner.check_engine(req, engine, system.round)
-    console.print(f"[bold]run[/] {req.container_name} as uid {req.uid}:{req.gid}")
-    runner.execute(req, system, engine, ident)
+    runner.check_engine(plan, engine)
+    runner.remove_leftovers(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
+    console.print(f"[bold]run[/] {plan.name} as uid {plan.container.user}")
+    record = runner.execute(plan, engine, ident)
+    where = ", ".join(record.units[:1])
+    if record.outcome is Outcome.VERIFICATION_FAILED:
+        console.print(f"[bold red]placed[/] {where}, but its verification failed: {record.message}")
+        return 1
+    console.print(f"[bold green]placed[/] {where}")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ from typing import Any, Protocol
 
 import docker
 import docker.errors
+import docker.types
 import docker.utils
+import docker.utils.socket
 
-from msb.errors import BuildFailed, EngineUnavailable, MsbError
+from msb.container import ContainerSpec
+from msb.errors import BuildFailed, EngineUnavailable, MsbError, RunFailed
 
 LOG_TAIL_LINES = 25
 
@@ -27,6 +31,12 @@ LOG_TAIL_LINES = 25
 class EngineInfo:
     version: str
     runtimes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    labels: dict[str, str]
 
 
 class Engine(Protocol):
@@ -43,6 +53,16 @@ class Engine(Protocol):
     def pull_digest(self, ref: str) -> str: ...
 
     def remove_container(self, name: str) -> None: ...
+
+    def run_container(self, spec: ContainerSpec, on_output: Callable[[str], None]) -> int:
+        """Start the container, pass each line of its output to `on_output`, return its exit status once it is gone.
+        An exception while waiting (Ctrl-C, SIGTERM) stops the container (its harness discards what it staged)
+        and is raised again once the container is gone."""
+        ...
+
+    def containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        """Containers of any state that carry all of `labels`."""
+        ...
 
 
 def has_nvidia_runtime(info: EngineInfo, which: Callable[[str], str | None] = shutil.which) -> bool:
@@ -78,8 +98,9 @@ class DockerEngine:
 
     def __init__(self) -> None:
         try:
-            # The same daemon the docker CLI would use (DOCKER_HOST, TLS settings), since `run` uses that CLI.
-            self._api = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
+            # The daemon the docker CLI would use (DOCKER_HOST, TLS settings): the one `--print-command` lines reach.
+            self._client_args = docker.utils.kwargs_from_env()
+            self._api = docker.APIClient(version="auto", **self._client_args)
             self._api.ping()
         except docker.errors.DockerException as exc:
             raise EngineUnavailable(
@@ -148,3 +169,124 @@ class DockerEngine:
     def remove_container(self, name: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self._api.remove_container(name, force=True)
+
+    def containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        found = self._api.containers(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+        return [ContainerInfo(str(c["Names"][0]).lstrip("/"), dict(c.get("Labels") or {})) for c in found]
+
+    def run_container(self, spec: ContainerSpec, on_output: Callable[[str], None]) -> int:
+        try:
+            container = self._api.create_container(
+                spec.image,
+                command=list(spec.command),
+                user=spec.user,
+                labels=spec.labels,
+                name=spec.name,
+                # Not detached with stdin open sets StdinOnce: our end closing (we died) closes the harness's stdin.
+                stdin_open=spec.attach_stdin,
+                detach=False,
+                host_config=self._api.create_host_config(
+                    binds=[mount.bind() for mount in spec.mounts],
+                    shm_size=spec.shm_size,
+                    ulimits=[_ulimit(name, value) for name, value in sorted(spec.ulimits.items())],
+                    device_requests=_device_requests(spec.gpus),
+                    init=True,  # a real PID 1 forwards SIGTERM to the harness
+                    auto_remove=True,
+                ),
+            )
+        except docker.errors.APIError as exc:
+            raise RunFailed(f"cannot create container {spec.name}: {exc.explanation or exc}") from None
+        try:
+            # Attach before start so no output is lost; the socket is our end of the container's stdin.
+            sock = self._api.attach_socket(container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            _blocking(sock)
+            # A client of its own: the waiter blocks in its request while this one streams.
+            waiter = _Waiter(docker.APIClient(version=self._api.api_version, **self._client_args), spec.name)
+            waiter.start()
+            self._api.start(container)
+        except docker.errors.APIError as exc:
+            self.remove_container(spec.name)
+            raise _start_failed(spec, exc) from None
+        except BaseException:
+            self.remove_container(spec.name)
+            raise
+        try:
+            _follow(sock, on_output)
+            return waiter.result()
+        except BaseException:
+            with contextlib.suppress(docker.errors.APIError):
+                self._api.stop(spec.name, timeout=20)  # SIGTERM first: the harness cleans its staging
+            waiter.result()
+            raise
+        finally:
+            sock.close()
+
+
+class _Waiter(threading.Thread):
+    """Waits for the container to be removed (auto_remove) and keeps its exit status; started before the container
+    so a run that ends at once is not missed."""
+
+    def __init__(self, api: docker.APIClient, name: str) -> None:
+        super().__init__(daemon=True)
+        self._api, self._name = api, name
+        self._status: int | None = None
+        self._error: str = ""
+
+    def run(self) -> None:
+        try:
+            self._status = int(self._api.wait(self._name, timeout=None, condition="removed")["StatusCode"])
+        except docker.errors.NotFound:
+            self._status = None
+        except docker.errors.APIError as exc:
+            self._error = str(exc.explanation or exc)
+
+    def result(self) -> int:
+        self.join()
+        if self._status is None:
+            why = self._error or "removed before it was waited for"
+            raise RunFailed(f"lost track of container {self._name} ({why})")
+        return self._status
+
+
+def _follow(sock: Any, on_output: Callable[[str], None]) -> None:
+    """The container's multiplexed stdout and stderr, line by line, until it closes them."""
+    pending = b""
+    for _stream, data in docker.utils.socket.frames_iter(sock, tty=False):
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            on_output(line.decode(errors="replace"))
+    if pending:
+        on_output(pending.decode(errors="replace"))
+
+
+def _blocking(sock: Any) -> None:
+    # docker-py gives the attach socket the client's 60 s timeout; a quiet run may print nothing for longer.
+    raw = getattr(sock, "_sock", sock)
+    raw.settimeout(None)
+
+
+def _ulimit(name: str, value: str) -> docker.types.Ulimit:
+    soft, _, hard = value.partition(":")
+    return docker.types.Ulimit(name=name, soft=int(soft), hard=int(hard or soft))
+
+
+def _device_requests(gpus: str | None) -> list[docker.types.DeviceRequest]:
+    """docker's --gpus: "all", a count, or "device=0,1"."""
+    if gpus is None:
+        return []
+    if gpus.startswith("device="):
+        ids = [d for d in gpus.removeprefix("device=").split(",") if d]
+        return [docker.types.DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
+    count = -1 if gpus == "all" else int(gpus)
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+def _start_failed(spec: ContainerSpec, exc: docker.errors.APIError) -> MsbError:
+    text = str(exc.explanation or exc)
+    if "could not select device driver" in text:
+        return MsbError(
+            f"--gpus {spec.gpus} was asked for, but this Docker engine cannot give GPUs ({text})",
+            "install the NVIDIA Container Toolkit and restart dockerd, or run on a GPU host; we never fall back to CPU",
+        )
+    return RunFailed(f"cannot start container {spec.name}: {text}")

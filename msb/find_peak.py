@@ -13,8 +13,6 @@ import yaml
 from msb.errors import SpecError
 from msb.system_spec import SCENARIO_SETTINGS
 
-RESULTS_DIR = ".msb/find-peak"  # inside the experiment volume: the container writes its answer there
-
 
 @dataclass(frozen=True)
 class Peak:

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.contract import ACCURACY, PERFORMANCE, SCENARIOS
 from msb.errors import SpecError
+from msb.progress import DONE
 from msb.rounds import RoundProfile
-from msb.system_spec import SCENARIOS, SystemSpec
-
-ACCURACY, PERFORMANCE = "accuracy", "performance"
-DONE, FAILED, RUNNING = "done", "failed", "running"  # states recorded in the matrix state file
+from msb.system_spec import SystemSpec
 
 
 @dataclass(frozen=True)
@@ -99,33 +98,6 @@ def plan_matrix(
 def submitter_root(system: SystemSpec) -> Path:
     """`<division>/<submitter>`, relative to the experiment directory."""
     return Path(system.division) / system.submitter
-
-
-def accuracy_dirs(run: MatrixRun, system: SystemSpec) -> list[Path]:
-    """Accuracy folders (relative to the experiment) whose log a run writes and that get truncated."""
-    root = submitter_root(system)
-    if run.kind == ACCURACY:
-        return [root / "results" / run.system / run.benchmark / run.scenario / "accuracy"]
-    if run.kind == "TEST01":
-        return [root / "compliance" / run.system / run.benchmark / run.scenario / "TEST01" / "accuracy"]
-    return []
-
-
-def result_files(run: MatrixRun, system: SystemSpec, profile: RoundProfile) -> list[Path]:
-    """The files (relative to the experiment) a completed run leaves in the tree, as the round's checker wants them."""
-    root = submitter_root(system)
-    files = profile.files
-    scenario_dir = root / "results" / run.system / run.benchmark / run.scenario
-    if run.kind == ACCURACY:
-        return [scenario_dir / "accuracy" / name for name in files.accuracy]
-    if run.kind == PERFORMANCE:
-        return [scenario_dir / "performance" / "run_1" / name for name in files.performance]
-    test_dir = root / "compliance" / run.system / run.benchmark / run.scenario / run.kind
-    paths = [test_dir / "verify_performance.txt"]
-    paths += [test_dir / "performance" / "run_1" / name for name in files.compliance_performance]
-    if run.kind == "TEST01":
-        paths += [test_dir / "verify_accuracy.txt", test_dir / "accuracy" / "mlperf_log_accuracy.json"]
-    return paths
 
 
 def needs_run(recorded: str | None, files_present: bool, force: bool) -> bool:

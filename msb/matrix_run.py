@@ -1,7 +1,8 @@
 """`build.py run` without --mode: the system's run matrix, with progress, per-run logs, resume and truncation.
 
-State lives in <experiment>/.msb/: matrix-state.json (each run's last state), logs/<run>.log (the container's
-output) and full-accuracy-logs/ (the logs truncation keeps outside the submission tree).
+State lives in <experiment>/.msb/: matrix-state.json (each run's last state and, from the harness's record, the
+result units it placed and its accuracy folders), logs/<run>.log (the container's output) and full-accuracy-logs/
+(the logs truncation keeps outside the submission tree). The tree's paths come from the records, never re-derived.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
+from harness.contract import Outcome, RunRecord
 from msb import matrix, runner
 from msb.audit import render_audit_config
 from msb.calibration import calibration_doc
@@ -24,9 +27,9 @@ from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.expdir import Identity
 from msb.matrix import MatrixRun
+from msb.paths import inside
 from msb.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
 from msb.rounds import RoundProfile
-from msb.submission.compliance_rules import PASS_MARK
 from msb.submission.truncate import (
     ACCURACY_LOG,
     ACCURACY_TXT,
@@ -60,30 +63,53 @@ class MatrixOutcome:
     unverified: list[str]  # compliance tests whose results are placed but whose verification did not pass
 
 
-def read_states(experiment: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class RunState:
+    """A run's last state in matrix-state.json, with what its record said it placed (relative to the experiment)."""
+
+    state: str
+    files: tuple[str, ...] = ()
+    accuracy_dirs: tuple[str, ...] = ()
+    seconds: float | None = None
+
+
+def read_states(experiment: Path) -> dict[str, RunState]:
     path = experiment / STATE_FILE
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError:
+        runs = data.get("runs", {})
+        return {
+            str(key): RunState(
+                state=str(entry.get("state")),
+                files=tuple(str(u) for u in entry.get("files") or ()),
+                accuracy_dirs=tuple(str(d) for d in entry.get("accuracy_dirs") or ()),
+                seconds=entry.get("seconds"),
+            )
+            for key, entry in runs.items()
+            if isinstance(entry, dict)
+        }
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, TypeError):
         return {}  # a state file cut short by a crash: every run is checked again, and redone
-    return {str(k): str(v.get("state")) for k, v in data.get("runs", {}).items() if isinstance(v, dict)}
 
 
-def write_state(experiment: Path, key: str, state: str, seconds: float | None = None) -> None:
+def write_state(experiment: Path, key: str, state: RunState) -> None:
     path = experiment / STATE_FILE
-    data = json.loads(path.read_text()) if path.is_file() else {"runs": {}}
-    data["runs"][key] = {"state": state, "seconds": None if seconds is None else round(seconds, 1)}
+    data = {"runs": {k: dataclasses.asdict(v) for k, v in read_states(experiment).items()}}
+    data["runs"][key] = dataclasses.asdict(state)
+    if state.seconds is not None:
+        data["runs"][key]["seconds"] = round(state.seconds, 1)
     _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def files_present(experiment: Path, run: MatrixRun, system: SystemSpec, profile: RoundProfile) -> bool:
-    return all((experiment / p).is_file() for p in matrix.result_files(run, system, profile))
+def files_present(experiment: Path, state: RunState | None) -> bool:
+    """The files the run's record named are all still in the tree (a run with none named proves nothing)."""
+    return state is not None and bool(state.files) and all((experiment / f).is_file() for f in state.files)
 
 
 def write_calibration(experiment: Path, system: SystemSpec) -> Path:
-    path = experiment / matrix.submitter_root(system) / "calibration.md"
+    path = inside(experiment, experiment / matrix.submitter_root(system) / "calibration.md", "calibration.md")
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.is_file() else None
     text = calibration_doc(existing, system)
@@ -94,15 +120,16 @@ def write_calibration(experiment: Path, system: SystemSpec) -> Path:
 
 def backup_path(experiment: Path, accuracy_dir: Path) -> Path:
     """Where the full log of an accuracy folder (relative to the experiment) is kept, outside the tree."""
-    return experiment / FULL_LOGS_DIR / accuracy_dir / ACCURACY_LOG
+    return inside(experiment, experiment / FULL_LOGS_DIR / accuracy_dir / ACCURACY_LOG, "the full accuracy log")
 
 
-def truncate_group(experiment: Path, runs: list[MatrixRun], system: SystemSpec) -> list[Path]:
+def truncate_group(experiment: Path, runs: list[MatrixRun], states: Mapping[str, RunState]) -> list[Path]:
     """Truncate the accuracy logs of one finished benchmark/scenario; already truncated ones are left alone."""
     done = []
     for run in runs:
-        for relative in matrix.accuracy_dirs(run, system):
-            accuracy_dir, backup = experiment / relative, backup_path(experiment, relative)
+        for relative in (Path(d) for d in states[run.key].accuracy_dirs):
+            accuracy_dir = inside(experiment, experiment / relative, "an accuracy folder")
+            backup = backup_path(experiment, relative)
             # A backup that differs from an untruncated log belongs to a result a redone run replaced: it goes too.
             fresh = not recorded_hash(accuracy_dir / ACCURACY_TXT)
             if fresh and backup.is_file() and file_sha256(backup) != file_sha256(accuracy_dir / ACCURACY_LOG):
@@ -150,6 +177,7 @@ def run_matrix(
     """Run what the plan says, skipping runs already complete; stop at the first failure unless keep_going."""
     experiment = options.inputs.experiment.resolve()
     check_before_start(system, runs, options, engine, ident)
+    runner.remove_leftovers(experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     states = read_states(experiment)
     progress = MatrixProgress([r.key for r in runs], console)
     ran: list[str] = []
@@ -162,31 +190,33 @@ def run_matrix(
             for run in group:
                 if stopped:
                     break
-                present = files_present(experiment, run, system, profile)
-                if not matrix.needs_run(states.get(run.key), present, options.force):
+                state = states.get(run.key)
+                present = files_present(experiment, state)
+                if not matrix.needs_run(state.state if state else None, present, options.force):
                     progress.update(run.key, SKIPPED, "complete in the tree")
                     skipped.append(run.key)
                     continue
                 progress.update(run.key, RUNNING)
                 started = time.monotonic()
                 try:
-                    note = _run_one(run, system, profile, options, experiment, engine, ident)
+                    record = _run_one(run, system, profile, options, experiment, engine, ident, states)
                 except RunFailed as exc:
-                    states[run.key] = FAILED
-                    write_state(experiment, run.key, FAILED, time.monotonic() - started)
+                    states[run.key] = RunState(FAILED, seconds=time.monotonic() - started)
+                    write_state(experiment, run.key, states[run.key])
                     failed.append(run.key)
                     progress.update(run.key, FAILED, f"log: {experiment / LOGS_DIR / run.key}.log")
                     console.print(f"[bold red]{run.key} failed:[/] {exc}", soft_wrap=True)
                     stopped = isinstance(exc, runner.RunInterrupted) or not options.keep_going
                     continue
-                states[run.key] = DONE
-                write_state(experiment, run.key, DONE, time.monotonic() - started)
+                states[run.key] = RunState(DONE, record.files, record.accuracy_dirs, time.monotonic() - started)
+                write_state(experiment, run.key, states[run.key])
                 ran.append(run.key)
+                note = _verdict_note(record)
                 if note:
                     unverified.append(run.key)
                 progress.update(run.key, DONE, note)
-            if matrix.group_complete(group, states):
-                truncate_group(experiment, group, system)
+            if matrix.group_complete(group, {k: v.state for k, v in states.items()}):
+                truncate_group(experiment, group, states)
         write_calibration(experiment, system)
     _give_to_invoker(experiment, ident)
     done = set(ran) | set(skipped) | set(failed)
@@ -201,27 +231,24 @@ def _run_one(
     experiment: Path,
     engine: Engine,
     ident: Identity,
-) -> str:
-    """One run; returns a note for the progress line (a compliance verdict), empty when there is none."""
-    args = _run_args(run, options, experiment)
+    states: Mapping[str, RunState],
+) -> RunRecord:
+    """One run; returns the harness's record (a compliance test may have placed results that failed verification)."""
     audit = render_audit_config(profile, run.compliance, run.benchmark) if run.compliance else None
     if run.compliance == "TEST01":
-        baseline = matrix.accuracy_dirs(matrix.MatrixRun(run.system, run.benchmark, run.scenario, "accuracy"), system)
-        restore_full_log(experiment, baseline[0])
-    req = runner.plan(system, args, ident)
-    write_state(experiment, run.key, RUNNING)
-    started = time.time()
-    try:
-        runner.execute(req, system, engine, ident, log=experiment / LOGS_DIR / f"{run.key}.log", audit_config=audit)
-    except runner.RunExited as exc:
-        verdict = _placed_verdict(run, system, profile, experiment, started) if exc.code == 1 else None
-        if verdict is None:
-            raise
-        return verdict
-    return ""
+        # Its verification compares its log with the submission's full accuracy log, which may be truncated by now.
+        baseline = states.get(matrix.MatrixRun(run.system, run.benchmark, run.scenario, matrix.ACCURACY).key)
+        if baseline is not None and baseline.accuracy_dirs:
+            restore_full_log(experiment, Path(baseline.accuracy_dirs[0]))
+    plan = runner.plan(system, _run_args(run, options, experiment, audit), ident)
+    write_state(experiment, run.key, RunState(RUNNING))
+    log = inside(experiment, experiment / LOGS_DIR / f"{run.key}.log", "the run's log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        return runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
 
 
-def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path) -> runner.RunArgs:
+def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path, audit: str | None = None) -> runner.RunArgs:
     return dataclasses.replace(
         options.inputs,
         benchmark=run.benchmark,
@@ -229,6 +256,7 @@ def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path) -> runne
         mode=run.mode,
         experiment=experiment,
         compliance=run.compliance,
+        audit_config=audit,
     )
 
 
@@ -239,23 +267,17 @@ def check_before_start(
     fails at once rather than after hours of runs."""
     firsts = {run.benchmark: run for run in reversed(runs)}
     for run in firsts.values():
-        req = runner.plan(system, _run_args(run, options, options.inputs.experiment.resolve()), ident)
-        runner.check_engine(req, engine, system.round)
+        plan = runner.plan(system, _run_args(run, options, options.inputs.experiment.resolve()), ident)
+        runner.check_engine(plan, engine)
 
 
-def _placed_verdict(
-    run: MatrixRun, system: SystemSpec, profile: RoundProfile, experiment: Path, started: float
-) -> str | None:
-    """A compliance run that placed its results and failed verification is a finished run (the checker reports
-    it); a crash placed nothing new. Returns the note to show, or None for a crash."""
-    if run.compliance is None or not files_present(experiment, run, system, profile):
-        return None
-    test_dir = experiment / matrix.result_files(run, system, profile)[0].parent
-    verify = sorted(test_dir.glob("verify_*.txt"))
-    if not verify or min(p.stat().st_mtime for p in verify) < started - 1:
-        return None
-    failing = [p.name for p in verify if PASS_MARK not in p.read_text()]
-    return f"placed, but {', '.join(failing) or 'verification'} says TEST FAIL" if failing else None
+def _verdict_note(record: RunRecord) -> str:
+    """A compliance test that placed its results and failed verification is a finished run (the checker reports
+    it): its note names the failing verification."""
+    if record.outcome is not Outcome.VERIFICATION_FAILED:
+        return ""
+    failing = [name for name, verdict in record.verifications.items() if "PASS" not in verdict]
+    return f"placed, but {', '.join(failing) or 'verification'} says TEST FAIL"
 
 
 def summary_lines(outcome: MatrixOutcome) -> list[str]:

@@ -1,27 +1,57 @@
-"""`build.py run`: plan one harness run from a system description, check it can run, run it, hand back results."""
+"""`build.py run`: plan one harness run from a system description, check it can run, run it, hand back results.
+
+The host writes the run's `spec.json` (harness.contract.RunSpec) into `<experiment>/.msb/runs/<id>/`, starts the
+image's harness on it through the engine, and learns what happened from the `record.json` the harness writes back.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import fcntl
 import os
+import re
 import shlex
 import signal
-import subprocess
 import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO, TypeVar
 
+from harness.contract import (
+    CONTAINER_DATASET,
+    CONTAINER_EXPERIMENT,
+    CONTAINER_MODEL_DIR,
+    RECORD_FILE,
+    SPEC_FILE,
+    BackendSpec,
+    ComplianceSpec,
+    ContractError,
+    LoadGenSettings,
+    Outcome,
+    RunRecord,
+    RunSpec,
+    record_from_json,
+    to_json,
+)
+from msb.container import ContainerSpec, Mount, docker_run_argv
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
 from msb.expdir import Identity, hand_back, prepare
-from msb.runcmd import CONTAINER_EXPERIMENT, RunRequest, docker_run_argv
+from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN
+from msb.paths import inside
 from msb.system_spec import MODES, SystemSpec
 
-INPUTS_DIR = ".msb/inputs"  # per-run inputs the host hands to the container, inside the experiment volume
-AUDIT_CONFIG = "audit.config"
+RUNS_DIR = ".msb/runs"  # one folder per run: spec.json in, record.json out (inside the experiment volume)
+PEAK_FILE = "peak.json"  # find-peak's answer
+LOCK_FILE = "host.lock"  # held by the build.py that owns the run; a folder whose lock nobody holds is a leftover
 LOG_TAIL_LINES = 15
+_GPUS = re.compile(r"all|[1-9][0-9]*|device=[0-9A-Za-z-]+(,[0-9A-Za-z-]+)*")
+_INT_SETTINGS = ("min_duration_ms", "min_query_count", "samples_per_query")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,22 +65,34 @@ class RunArgs:
     count: int | None = None
     image: str | None = None
     gpus: str | None = None
-    compliance: str | None = None  # compliance test; its audit.config goes into the run's inputs
-    command: str = "run"  # or "find-peak"
-    result_json: str | None = None  # where find-peak writes its answer, relative to the experiment
+    compliance: str | None = None
+    audit_config: str | None = None  # the compliance test's audit.config text
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything about one run that follows from the inputs; made without side effects."""
+
+    run_id: str
+    experiment: Path  # on the host, absolute
+    spec: RunSpec
+    container: ContainerSpec
+
+    @property
+    def run_dir(self) -> Path:
+        return self.experiment / RUNS_DIR / self.run_id
+
+    @property
+    def name(self) -> str:
+        return self.container.name
 
 
 class RunInterrupted(RunFailed):
     """Ctrl-C or SIGTERM stopped the run: a matrix stops too, even with --keep-going."""
 
 
-class RunExited(RunFailed):
-    """The harness exited non-zero; `code` tells a refused input (2) from a compliance test that placed its results
-    but did not pass verification (1, as does a crash)."""
-
-    def __init__(self, message: str, code: int, fix: str = "") -> None:
-        super().__init__(message, fix)
-        self.code = code
+class RunRefused(RunFailed):
+    """The harness refused an input (its record says which); nothing was placed."""
 
 
 def systems_json(system: SystemSpec) -> dict[str, object]:
@@ -73,143 +115,277 @@ def check_inputs(args: RunArgs) -> None:
         raise SpecError(f"dataset directory {args.dataset} is empty", "point --dataset at the prepared dataset")
     if not args.model.is_file():
         raise SpecError(f"model file {args.model} does not exist", "pass --model FILE (an ONNX file)")
+    if args.count is not None and args.count < 1:
+        raise SpecError(f"--count {args.count} is not a whole number of 1 or more", "pass --count N with N >= 1")
 
 
-def plan(system: SystemSpec, args: RunArgs, ident: Identity) -> RunRequest:
-    """Everything about the run that follows from the inputs; no side effects."""
+def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run") -> RunPlan:
+    """The run's spec and container; `command` is the harness command (run, or find-peak)."""
     bench, scenario_settings = system.settings(args.benchmark, args.scenario)
     options = system.run
     if args.gpus is not None:
         options = dataclasses.replace(options, gpus=args.gpus)
+    if options.gpus is not None and not _GPUS.fullmatch(options.gpus):
+        raise SpecError(f"--gpus {options.gpus!r} is not a GPU request", "use all, a count (2) or device=0,1")
     if bench.device.startswith("cuda") and options.gpus is None:
         raise GpuUnavailable(
             f"{args.benchmark} on system '{system.name}' runs on device '{bench.device}' but no GPUs were requested",
             "pass --gpus all (or set run.gpus in the system description)",
         )
-    run_id = uuid.uuid4().hex[:8]
-    what = args.compliance or (args.mode if args.command == "run" else args.command)
-    name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id}".lower().replace("_", "-")
-    inputs = f"{CONTAINER_EXPERIMENT}/{INPUTS_DIR}/{run_id}"
+    experiment = args.experiment.resolve()
+    run_id = uuid.uuid4().hex[:12]
+    what = args.compliance or (args.mode if command == "run" else command)
+    name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id[:8]}".lower().replace("_", "-")
     image = args.image or f"msb/{system.image}:latest"
-    run_info = {
-        "image": image,
-        "user": f"{ident.container_uid}:{ident.gid}",
-        "shm_size": options.shm_size,
-        "gpus": options.gpus,
-        "ulimits": options.ulimits,
-    }
-    return RunRequest(
-        image=image,
-        container_name=name,
-        uid=ident.container_uid,
-        gid=ident.gid,
-        experiment=args.experiment.resolve(),
-        dataset=args.dataset.resolve(),
-        model=args.model.resolve(),
-        options=options,
-        submitter=system.submitter,
-        system=system.name,
+    loadgen = {k: int(v) if k in _INT_SETTINGS else float(v) for k, v in scenario_settings.items()}
+    spec = RunSpec(
         benchmark=args.benchmark,
         scenario=args.scenario,
         mode=args.mode,
-        settings=bench,
-        scenario_settings=scenario_settings,
+        round=system.round,
+        division=system.division,
+        submitter=system.submitter,
+        system=system.name,
+        impl=bench.impl,
+        dataset=CONTAINER_DATASET,
+        model=f"{CONTAINER_MODEL_DIR}/{args.model.name}",
+        output=CONTAINER_EXPERIMENT,
         count=args.count,
-        system_json=f"{inputs}/{system.name}.json",
-        run_info=json.dumps(run_info, sort_keys=True),
-        compliance=args.compliance,
-        audit_config=f"{inputs}/{AUDIT_CONFIG}" if args.compliance else None,
-        command=args.command,
-        result_json=f"{CONTAINER_EXPERIMENT}/{args.result_json}" if args.result_json else None,
+        backend=BackendSpec(
+            name=bench.backend,
+            device=bench.device,
+            precision=bench.precision,
+            batch_size=bench.batch_size,
+            threads=bench.threads,
+            options=dict(bench.backend_options),
+        ),
+        loadgen=LoadGenSettings(**loadgen),
+        system_json=systems_json(system),
+        compliance=ComplianceSpec(args.compliance, args.audit_config or "") if args.compliance else None,
+        run_info={
+            "image": image,
+            "user": f"{ident.container_uid}:{ident.gid}",
+            "shm_size": options.shm_size,
+            "gpus": options.gpus,
+            "ulimits": options.ulimits,
+        },
+        exit_on_stdin_eof=True,
     )
+    try:
+        spec.validate()
+    except ContractError as error:
+        raise SpecError(f"system '{system.name}': {error}", "fix the system description") from None
+    spec_path = f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}/{SPEC_FILE}"
+    harness_args = [command, "--spec", spec_path]
+    if command == "find-peak":
+        harness_args += ["--result-json", f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}/{PEAK_FILE}"]
+    container = ContainerSpec(
+        image=image,
+        name=name,
+        command=tuple(harness_args),
+        user=f"{ident.container_uid}:{ident.gid}",
+        mounts=(
+            Mount(experiment, CONTAINER_EXPERIMENT, read_only=False),
+            Mount(args.dataset.resolve(), CONTAINER_DATASET, read_only=True),
+            Mount(args.model.resolve().parent, CONTAINER_MODEL_DIR, read_only=True),
+        ),
+        labels={LABEL_RUN: run_id, LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: str(os.getpid())},
+        shm_size=options.shm_size,
+        ulimits=dict(options.ulimits),
+        gpus=options.gpus,
+    )
+    return RunPlan(run_id, experiment, spec, container)
 
 
-def check_engine(req: RunRequest, engine: Engine, round_name: str | None = None) -> None:
+def check_engine(run: RunPlan, engine: Engine) -> None:
     """Fail before starting anything: image present, of the system's round (its LoadGen carries that round's seeds)
     and carrying the backend, GPUs only where a runtime exists."""
-    labels = engine.image_labels(req.image)
-    image_round = labels.get("io.mlperf-builder.round")
-    if round_name is not None and image_round is not None and image_round != round_name:
+    labels = engine.image_labels(run.container.image)
+    image_round = labels.get(LABEL_ROUND)
+    if image_round is not None and image_round != run.spec.round:
         raise SpecError(
-            f"image {req.image} is built for round {image_round}, but system '{req.system}' follows round {round_name}",
-            f"use an image of round {round_name} (images/*.yaml `round:`, e.g. `image: cpu-v5.0` for v5.0) or --image",
+            f"image {run.container.image} is built for round {image_round}, but system '{run.spec.system}' follows "
+            f"round {run.spec.round}",
+            f"use an image of round {run.spec.round} (images/*.yaml `round:`, e.g. `image: cpu-v5.0` for v5.0) "
+            "or --image",
         )
-    carried = [b for b in labels.get("io.mlperf-builder.backends", "").split(",") if b]
-    if req.settings.backend not in carried:
+    carried = [b for b in labels.get(LABEL_BACKENDS, "").split(",") if b]
+    if run.spec.backend.name not in carried:
         raise SpecError(
-            f"image {req.image} carries backends {carried or '(none)'}, not '{req.settings.backend}'",
+            f"image {run.container.image} carries backends {carried or '(none)'}, not '{run.spec.backend.name}'",
             "use an image that carries it (images/*.yaml `backends:`) or change the system's backend",
         )
-    if req.options.gpus is not None and not has_nvidia_runtime(engine.info()):
+    if run.container.gpus is not None and not has_nvidia_runtime(engine.info()):
         raise GpuUnavailable(
-            f"--gpus {req.options.gpus} was asked for, but this Docker engine has no NVIDIA runtime",
+            f"--gpus {run.container.gpus} was asked for, but this Docker engine has no NVIDIA runtime",
             "install the NVIDIA Container Toolkit and restart dockerd, or run on a GPU host; we never fall back to CPU",
         )
+
+
+def remove_leftovers(experiment: Path, engine: Engine, say: Callable[[str], None]) -> None:
+    """Containers and run folders of this experiment that a dead build.py left behind (a running build.py holds
+    its run folder's lock, and its pid is on its container). Staging folders are the harness's: it removes its own
+    stale ones when it starts."""
+    experiment = experiment.resolve()
+    for container in engine.containers({LABEL_EXPERIMENT: str(experiment)}):
+        pid = container.labels.get(LABEL_HOST_PID, "")
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        engine.remove_container(container.name)
+        say(f"removed container {container.name}, left by a build.py that is gone")
+    runs = experiment / RUNS_DIR
+    for run_dir in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if run_dir.is_dir() and not _locked(run_dir / LOCK_FILE):
+            _remove_tree(inside(experiment, run_dir, "a run folder"))
+            say(f"removed {run_dir.relative_to(experiment)}, the inputs of an interrupted run")
+
+
+def execute(
+    run: RunPlan,
+    engine: Engine,
+    ident: Identity,
+    on_output: Callable[[str], None] = print,
+) -> RunRecord:
+    """Run the container and return the harness's record of a run that placed its results (also one whose
+    compliance verification failed: `record.outcome` says so). Raises RunInterrupted, RunRefused or RunFailed,
+    with nothing partial left in the tree."""
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    record = _contained(run, engine, ident, _keeping(tail, on_output), lambda d, s: _read_record(d, s, tail))
+    if record.placed:
+        return record
+    text = record.message + _shown(tail)
+    fix = "nothing partial was written into the submission tree"
+    if record.outcome is Outcome.REFUSED:
+        raise RunRefused(f"the harness refused run {run.name}: {text}", f"fix the input it names; {fix}")
+    if record.outcome is Outcome.INTERRUPTED:
+        raise RunInterrupted(f"run {run.name} was interrupted: {text}", fix)
+    raise RunFailed(f"run {run.name} failed: {text}", f"read the harness output; {fix}")
+
+
+def search(run: RunPlan, engine: Engine, ident: Identity, on_output: Callable[[str], None] = print) -> str:
+    """Run the harness's find-peak (a plan made with command="find-peak"); returns the text of its peak.json."""
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+
+    def read(run_dir: Path, status: int) -> str:
+        answer = run_dir / PEAK_FILE
+        if status != 0 or not answer.is_file():
+            raise RunFailed(f"find-peak exited with status {status} and found no peak{_shown(tail)}", "read its output")
+        return answer.read_text()
+
+    return _contained(run, engine, ident, _keeping(tail, on_output), read)
+
+
+def _contained(
+    run: RunPlan,
+    engine: Engine,
+    ident: Identity,
+    on_output: Callable[[str], None],
+    read: Callable[[Path, int], T],
+) -> T:
+    """The container run on the run's folder; `read` takes what it left there (folder, exit status) before the
+    folder is removed."""
+    prepare(run.experiment, ident)
+    with _run_folder(run, ident) as run_dir, _sigterm_raises():
+        try:
+            status = engine.run_container(run.container, on_output)
+        except (KeyboardInterrupt, _Interrupted) as exc:
+            raise RunInterrupted(f"run {run.name} interrupted ({exc or 'SIGINT'}); no result was kept") from None
+        finally:
+            hand_back(run.experiment, ident)
+        return read(run_dir, status)
+
+
+def _keeping(tail: deque[str], on_output: Callable[[str], None]) -> Callable[[str], None]:
+    def output(line: str) -> None:
+        tail.append(line)
+        on_output(line)
+
+    return output
+
+
+def command_line(run: RunPlan) -> str:
+    """What --print-command shows: the spec the run would write and the `docker run` line that runs it."""
+    spec_path = run.run_dir / SPEC_FILE
+    return f"# {spec_path}:\n{to_json(run.spec)}{shlex.join(docker_run_argv(run.container))}"
+
+
+@contextmanager
+def _run_folder(run: RunPlan, ident: Identity) -> Iterator[Path]:
+    """The run's folder with its spec, locked by this process while the run lasts, removed afterwards."""
+    run_dir = inside(run.experiment, run.run_dir, "the run folder")
+    run_dir.mkdir(parents=True)
+    lock: IO[str] = (run_dir / LOCK_FILE).open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        (run_dir / SPEC_FILE).write_text(to_json(run.spec))
+        for path in (run_dir.parent.parent, run_dir.parent, run_dir):
+            # The container's uid writes its record here: owner the invoking user, group the image's, setgid.
+            if os.geteuid() == 0:
+                os.chown(path, ident.invoking_uid, ident.gid)
+            path.chmod(0o2775)
+        yield run_dir
+    finally:
+        lock.close()
+        _remove_tree(run_dir)
+
+
+def _read_record(run_dir: Path, status: int, tail: deque[str]) -> RunRecord:
+    path = run_dir / RECORD_FILE
+    try:
+        return record_from_json(path.read_text(), str(path))
+    except FileNotFoundError:
+        raise RunFailed(
+            f"the harness exited with status {status} and wrote no record{_shown(tail)}",
+            "read the output above; the image may be older than this tool (rebuild it: build.py image NAME)",
+        ) from None
+    except ContractError as error:
+        raise RunFailed(str(error), "rebuild the image with this version of the tool (build.py image NAME)") from None
+
+
+def _shown(tail: deque[str]) -> str:
+    return "".join(f"\n    {line}" for line in tail)
+
+
+def _remove_tree(path: Path) -> None:
+    if not path.exists():
+        return
+    for child in sorted(path.rglob("*"), reverse=True):
+        child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
+    path.rmdir()
+
+
+def _locked(lock_path: Path) -> bool:
+    if not lock_path.exists():
+        return False
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Interrupted(Exception):
     pass
 
 
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
-    raise _Interrupted(signal.Signals(signum).name)
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Interrupted(signal.Signals(signum).name)
 
-
-def execute(
-    req: RunRequest,
-    system: SystemSpec,
-    engine: Engine,
-    ident: Identity,
-    log: Path | None = None,
-    audit_config: str | None = None,
-) -> None:
-    """Run the container, its output live or into `log`; on interruption remove it (its harness discards the staged
-    results). `audit_config` is the text of the compliance run's audit.config."""
-    prepare(req.experiment, ident)
-    inputs = req.experiment / INPUTS_DIR / Path(req.system_json or "").parent.name
-    inputs.mkdir(parents=True, exist_ok=True)
-    (inputs / f"{system.name}.json").write_text(json.dumps(systems_json(system), indent=2, sort_keys=True) + "\n")
-    if audit_config is not None:
-        (inputs / AUDIT_CONFIG).write_text(audit_config)
-    if os.geteuid() == 0:
-        os.chown(inputs.parent.parent, ident.invoking_uid, ident.gid)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
-    output = None
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
-        if log is not None:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            output = log.open("w")
-        process = subprocess.Popen(docker_run_argv(req), stdout=output, stderr=subprocess.STDOUT if output else None)
-        try:
-            code = process.wait()
-        except (KeyboardInterrupt, _Interrupted) as exc:
-            engine.remove_container(req.container_name)
-            process.wait()
-            raise RunInterrupted(
-                f"run {req.container_name} interrupted ({exc or 'SIGINT'}); no result was kept"
-            ) from None
+        yield
     finally:
-        if output is not None:
-            output.close()
         signal.signal(signal.SIGTERM, previous)
-        for path in sorted(inputs.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() else path.rmdir()
-        inputs.rmdir()
-        hand_back(req.experiment, ident)
-    if code != 0:
-        where = f"its log {log}" if log else "the harness message above"
-        tail = _tail(log) if log else ""
-        raise RunExited(
-            f"harness run {req.container_name} exited with status {code}{tail}",
-            code,
-            f"read {where}; nothing partial was written into the submission tree",
-        )
-
-
-def _tail(log: Path) -> str:
-    lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-    return "".join(f"\n    {line}" for line in lines)
-
-
-def command_line(req: RunRequest) -> str:
-    return shlex.join(docker_run_argv(req))

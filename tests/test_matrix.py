@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
 from msb.errors import SpecError
-from msb.matrix import DONE, FAILED, RUNNING, MatrixRun, group_complete, groups, needs_run, plan_matrix, result_files
+from msb.matrix import MatrixRun, group_complete, groups, needs_run, plan_matrix
+from msb.progress import DONE, FAILED, RUNNING
 from msb.project import Project
 from msb.rounds import load_round
 from msb.system_spec import SystemSpec, load_system_spec
@@ -73,22 +73,6 @@ def test_required_scenario_without_settings_is_named(demo: SystemSpec) -> None:
         plan_matrix(system, load_round("v5.1"))
     assert "SingleStream" in err.value.message and "requires it of edge systems" in err.value.message
     assert len(plan_matrix(system, load_round("v5.1"), scenario="Offline")) == 4  # the slice it has runs
-
-
-def test_result_files_are_the_rounds_file_lists(demo: SystemSpec) -> None:
-    profile = load_round("v5.1")
-    test01 = MatrixRun("cpu_demo", "resnet50", "Offline", "TEST01")
-    files = {str(p) for p in result_files(test01, demo, profile)}
-    base = "closed/MSB/compliance/cpu_demo/resnet50/Offline/TEST01"
-    assert files == {
-        f"{base}/verify_performance.txt",
-        f"{base}/verify_accuracy.txt",
-        f"{base}/accuracy/mlperf_log_accuracy.json",
-        f"{base}/performance/run_1/mlperf_log_summary.txt",
-        f"{base}/performance/run_1/mlperf_log_detail.txt",
-    }
-    accuracy = result_files(MatrixRun("cpu_demo", "resnet50", "Offline", "accuracy"), demo, profile)
-    assert Path("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy/accuracy.txt") in accuracy
 
 
 @pytest.mark.parametrize(

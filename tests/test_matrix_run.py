@@ -10,15 +10,17 @@ import pytest
 
 from msb.calibration import calibration_doc
 from msb.errors import SpecError
-from msb.matrix import DONE, FAILED, RUNNING, MatrixRun
+from msb.matrix import MatrixRun
 from msb.matrix_run import (
     FULL_LOGS_DIR,
+    RunState,
     read_states,
     restore_full_log,
     truncate_group,
     write_calibration,
     write_state,
 )
+from msb.progress import DONE, FAILED, RUNNING
 from msb.project import Project
 from msb.submission.truncate import file_sha256, recorded_hash
 from msb.system_spec import SystemSpec, load_system_spec
@@ -43,11 +45,20 @@ def group(system: str = "cpu_demo") -> list[MatrixRun]:
     return [MatrixRun(system, "resnet50", "Offline", k) for k in ("accuracy", "performance", "TEST01")]
 
 
+def states(*runs: MatrixRun) -> dict[str, RunState]:
+    """What the harness's records said of each run's accuracy folders."""
+    folders = {"accuracy": (str(ACC),), "TEST01": (str(T01),)}
+    return {run.key: RunState(DONE, accuracy_dirs=folders.get(run.kind, ())) for run in runs}
+
+
 def test_state_survives_and_a_cut_file_means_redo_everything(tmp_path: Path) -> None:
-    write_state(tmp_path, "a", RUNNING)
-    write_state(tmp_path, "a", DONE, 3.2)
-    write_state(tmp_path, "b", FAILED)
-    assert read_states(tmp_path) == {"a": DONE, "b": FAILED}
+    write_state(tmp_path, "a", RunState(RUNNING))
+    write_state(tmp_path, "a", RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2))
+    write_state(tmp_path, "b", RunState(FAILED))
+    assert read_states(tmp_path) == {
+        "a": RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2),
+        "b": RunState(FAILED),
+    }
     (tmp_path / ".msb" / "matrix-state.json").write_text('{"runs": {"a": {"sta')
     assert read_states(tmp_path) == {}
 
@@ -56,32 +67,32 @@ def test_truncation_keeps_the_full_logs_outside_the_tree(tmp_path: Path, demo: S
     full = write_log(tmp_path / ACC, "AB")
     (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%, good=24, total=24\n")
     write_log(tmp_path / T01, "CD")
-    assert truncate_group(tmp_path, group(), demo) == [tmp_path / ACC, tmp_path / T01]
+    assert truncate_group(tmp_path, group(), states(*group())) == [tmp_path / ACC, tmp_path / T01]
     backup = tmp_path / FULL_LOGS_DIR / ACC / "mlperf_log_accuracy.json"
     assert backup.read_text() == full
     assert recorded_hash(tmp_path / ACC / "accuracy.txt") == file_sha256(backup)
     assert (tmp_path / ACC / "mlperf_log_accuracy.json").stat().st_size <= 10240
     assert recorded_hash(tmp_path / T01 / "accuracy.txt")  # TEST01's accuracy.txt is the hash line
-    assert truncate_group(tmp_path, group(), demo) == []  # a resumed matrix leaves them alone
+    assert truncate_group(tmp_path, group(), states(*group())) == []  # a resumed matrix leaves them alone
 
 
 def test_full_log_is_put_back_for_test01_and_truncated_again(tmp_path: Path, demo: SystemSpec) -> None:
     full = write_log(tmp_path / ACC, "AB")
     (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
-    truncate_group(tmp_path, group()[:1], demo)
+    truncate_group(tmp_path, group()[:1], states(*group()))
     assert restore_full_log(tmp_path, ACC)
     assert (tmp_path / ACC / "mlperf_log_accuracy.json").read_text() == full
-    assert truncate_group(tmp_path, group()[:1], demo) == [tmp_path / ACC]
+    assert truncate_group(tmp_path, group()[:1], states(*group())) == [tmp_path / ACC]
     assert not restore_full_log(tmp_path, ACC / "nowhere")
 
 
 def test_redone_accuracy_run_replaces_the_old_backup(tmp_path: Path, demo: SystemSpec) -> None:
     write_log(tmp_path / ACC, "AB")
     (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
-    truncate_group(tmp_path, group()[:1], demo)
+    truncate_group(tmp_path, group()[:1], states(*group()))
     new = write_log(tmp_path / ACC, "EF")  # what a --force rerun places
     (tmp_path / ACC / "accuracy.txt").write_text("accuracy=100.000%\n")
-    truncate_group(tmp_path, group()[:1], demo)
+    truncate_group(tmp_path, group()[:1], states(*group()))
     assert (tmp_path / FULL_LOGS_DIR / ACC / "mlperf_log_accuracy.json").read_text() == new
 
 

@@ -10,6 +10,7 @@ import pytest
 from msb.engine import EngineInfo
 from msb.errors import GpuUnavailable, SpecError
 from msb.expdir import Identity
+from msb.labels import LABEL_BACKENDS, LABEL_ROUND
 from msb.project import Project
 from msb.runner import RunArgs, check_engine, check_inputs, plan, systems_json
 from msb.system_spec import load_system_spec
@@ -21,7 +22,7 @@ class AnsweringEngine:
     """Stand-in for the daemon's answers to inspect and info (no builds, no runs)."""
 
     def __init__(self, backends: str, runtimes: tuple[str, ...] = ("runc",)) -> None:
-        self.labels = {"io.mlperf-builder.backends": backends}
+        self.labels = {LABEL_BACKENDS: backends}
         self.runtimes = runtimes
 
     def image_labels(self, ref: str) -> dict[str, str]:
@@ -74,9 +75,9 @@ def test_systems_json_repeats_the_identity_fields(project: Project) -> None:
 def test_image_of_another_round_is_refused(project: Project, tmp_path: Path) -> None:
     req = plan(load_system_spec(project, "cpu-demo-dc-v50"), args(tmp_path), IDENT)
     engine = AnsweringEngine("onnxruntime")
-    engine.labels["io.mlperf-builder.round"] = "v5.1"
+    engine.labels[LABEL_ROUND] = "v5.1"
     with pytest.raises(SpecError) as err:
-        check_engine(req, engine, "v5.0")  # type: ignore[arg-type]
+        check_engine(req, engine)  # type: ignore[arg-type]
     assert "round v5.1" in err.value.message and "cpu-v5.0" in err.value.fix
-    engine.labels["io.mlperf-builder.round"] = "v5.0"
-    check_engine(req, engine, "v5.0")  # type: ignore[arg-type]
+    engine.labels[LABEL_ROUND] = "v5.0"
+    check_engine(req, engine)  # type: ignore[arg-type]

@@ -1,0 +1,201 @@
+"""The run matrix's control flow against a scripted engine (tests/fake_engine.py, a named stand-in): --keep-going, an
+interrupted matrix, a compliance test placed but failed, truncation only once a benchmark/scenario is done, resume
+after a crash, leftovers of a dead build.py, the open division. Real containers: tests/test_docker_matrix.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+from pathlib import Path
+
+import pytest
+from fake_engine import CRASH, ERROR, INTERRUPT, REFUSE, VERIFICATION_FAILS, FakeEngine
+from rich.console import Console
+
+from harness.contract import SPEC_FILE
+from msb import matrix, matrix_run, runner
+from msb.engine import ContainerInfo
+from msb.errors import RunFailed
+from msb.expdir import Identity
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
+from msb.project import Project
+from msb.rounds import load_round
+from msb.submission.truncate import TRUNCATED_MAX_BYTES
+from msb.system_spec import SystemSpec, load_system_spec
+
+ACC = "closed/MSB/results/cpu_demo/resnet50/{}/accuracy/mlperf_log_accuracy.json"
+
+
+@pytest.fixture
+def demo(project: Project) -> SystemSpec:
+    return load_system_spec(project, "cpu-demo")
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> runner.RunArgs:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "val_map.txt").write_text("a.JPEG 0\n")
+    (tmp_path / "model.onnx").write_bytes(b"onnx")
+    return runner.RunArgs("", "", "accuracy", tmp_path / "exp", tmp_path / "data", tmp_path / "model.onnx")
+
+
+def run(
+    system: SystemSpec,
+    inputs: runner.RunArgs,
+    engine: FakeEngine,
+    keep_going: bool = False,
+    force: bool = False,
+    scenario: str | None = None,
+) -> matrix_run.MatrixOutcome:
+    profile = load_round(system.round)
+    runs = matrix.plan_matrix(system, profile, scenario=scenario)
+    options = matrix_run.MatrixOptions(inputs, force=force, keep_going=keep_going)
+    ident = Identity(invoking_uid=0, container_uid=15000, gid=1500)
+    return matrix_run.run_matrix(system, profile, runs, options, engine, ident, Console(file=None, quiet=True))
+
+
+def truncated(experiment: Path, scenario: str) -> bool:
+    return (experiment / ACC.format(scenario)).stat().st_size <= TRUNCATED_MAX_BYTES
+
+
+def test_a_whole_matrix_runs_in_order_and_truncates_each_group_once_done(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment)
+    outcome = run(demo, inputs, engine)
+    assert not outcome.failed and not outcome.not_started and len(outcome.ran) == 12
+    first = [f"resnet50-SingleStream-{k}" for k in ("accuracy", "performance", "TEST01", "TEST04")]
+    assert engine.started[:4] == first  # the round's scenario order; compliance tests after the results they verify
+    assert all(truncated(inputs.experiment, s) for s in ("Offline", "SingleStream", "MultiStream"))
+    assert (inputs.experiment / "closed/MSB/calibration.md").is_file()
+    # Every run folder (spec in, record out) is gone once its record was read.
+    assert not list((inputs.experiment / runner.RUNS_DIR).iterdir())
+
+
+def test_a_failed_run_stops_the_matrix_and_keeps_what_was_placed(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-SingleStream-performance": ERROR})
+    outcome = run(demo, inputs, engine)
+    assert outcome.failed == ["cpu_demo-resnet50-SingleStream-performance"]
+    assert outcome.ran == ["cpu_demo-resnet50-SingleStream-accuracy"]
+    assert len(outcome.not_started) == 10
+    assert (inputs.experiment / ACC.format("SingleStream")).is_file()
+    # Its group is not complete: TEST01 still needs the full accuracy log, so nothing is truncated.
+    assert not truncated(inputs.experiment, "SingleStream")
+
+
+def test_keep_going_runs_the_rest_after_a_failure(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-SingleStream-performance": CRASH})
+    outcome = run(demo, inputs, engine, keep_going=True)
+    assert outcome.failed == ["cpu_demo-resnet50-SingleStream-performance"]
+    assert len(outcome.ran) == 11 and not outcome.not_started
+    assert not truncated(inputs.experiment, "SingleStream") and truncated(inputs.experiment, "Offline")
+
+
+def test_an_interrupt_stops_even_with_keep_going(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-SingleStream-TEST01": INTERRUPT})
+    outcome = run(demo, inputs, engine, keep_going=True)
+    assert outcome.failed == ["cpu_demo-resnet50-SingleStream-TEST01"]
+    assert len(outcome.ran) == 2 and len(outcome.not_started) == 9
+    assert engine.started[-1] == "resnet50-SingleStream-TEST01"
+
+
+def test_a_compliance_test_placed_but_failed_is_done_and_listed(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-Offline-TEST04": VERIFICATION_FAILS})
+    outcome = run(demo, inputs, engine, scenario="Offline")
+    assert not outcome.failed and outcome.unverified == ["cpu_demo-resnet50-Offline-TEST04"]
+    assert truncated(inputs.experiment, "Offline")  # the group is done: its logs are truncated
+    assert "placed but not passing verification" in " ".join(matrix_run.summary_lines(outcome))
+    again = run(demo, inputs, FakeEngine(inputs.experiment))
+    assert "cpu_demo-resnet50-Offline-TEST04" in again.skipped  # done is done: resume does not redo it
+
+
+def test_a_refused_run_is_a_failure_naming_the_harness_message(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-Offline-accuracy": REFUSE})
+    profile = load_round(demo.round)
+    plan = runner.plan(demo, dataclasses.replace(inputs, benchmark="resnet50", scenario="Offline"), IDENT)
+    with pytest.raises(runner.RunRefused, match="scripted refuse"):
+        runner.execute(plan, engine, IDENT, on_output=lambda line: None)
+    assert run(demo, inputs, engine).failed == ["cpu_demo-resnet50-Offline-accuracy"]
+    assert profile.name == "v5.1"
+
+
+def test_resume_redoes_only_what_is_not_done(demo: SystemSpec, inputs: runner.RunArgs):
+    run(demo, inputs, FakeEngine(inputs.experiment, {"resnet50-SingleStream-TEST04": CRASH}), keep_going=True)
+    # A crash of build.py during a run leaves it recorded as running.
+    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-MultiStream-TEST01", matrix_run.RunState("running"))
+    engine = FakeEngine(inputs.experiment)
+    outcome = run(demo, inputs, engine)
+    assert engine.started == ["resnet50-SingleStream-TEST04", "resnet50-MultiStream-TEST01"]
+    assert len(outcome.skipped) == 10 and not outcome.failed
+    # A unit removed by hand is redone; --force redoes everything.
+    (inputs.experiment / ACC.format("Offline")).unlink()
+    engine = FakeEngine(inputs.experiment)
+    run(demo, inputs, engine)
+    assert engine.started == ["resnet50-Offline-accuracy"]
+    engine = FakeEngine(inputs.experiment)
+    run(demo, inputs, engine, force=True)
+    assert len(engine.started) == 12
+
+
+def test_test01_gets_the_full_accuracy_log_back_after_truncation(demo: SystemSpec, inputs: runner.RunArgs):
+    run(demo, inputs, FakeEngine(inputs.experiment), scenario="Offline")
+    assert truncated(inputs.experiment, "Offline")
+    seen: list[int] = []
+    log = inputs.experiment / ACC.format("Offline")
+    engine = FakeEngine(inputs.experiment, on_run=lambda spec: seen.append(log.stat().st_size))
+    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-Offline-TEST01", matrix_run.RunState("failed"))
+    run(demo, inputs, engine, scenario="Offline")
+    assert engine.started == ["resnet50-Offline-TEST01"]
+    assert seen[0] > TRUNCATED_MAX_BYTES  # the full log was in place while TEST01 ran
+    assert truncated(inputs.experiment, "Offline")  # and truncated again after
+
+
+def test_an_open_division_system_writes_open_and_resumes_without_redoing(demo: SystemSpec, inputs: runner.RunArgs):
+    system = dataclasses.replace(demo, division="open")
+    engine = FakeEngine(inputs.experiment)
+    run(system, inputs, engine, scenario="Offline")
+    assert {spec.division for spec in engine.specs} == {"open"}
+    assert (inputs.experiment / "open/MSB/calibration.md").is_file()
+    assert not (inputs.experiment / "closed").exists()
+    again = FakeEngine(inputs.experiment)
+    assert len(run(system, inputs, again, scenario="Offline").skipped) == 4 and again.started == []
+
+
+def test_leftovers_of_a_dead_build_py_are_removed_and_named(demo: SystemSpec, inputs: runner.RunArgs):
+    experiment = inputs.experiment.resolve()
+    stale = experiment / runner.RUNS_DIR / "deadbeef0000"
+    stale.mkdir(parents=True)
+    (stale / SPEC_FILE).write_text("{}")
+    live = experiment / runner.RUNS_DIR / "livebeef0000"
+    live.mkdir()
+    lock = (live / runner.LOCK_FILE).open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another build.py, still running
+    engine = FakeEngine(inputs.experiment)
+    engine.leftovers = [
+        ContainerInfo("msb-dead", {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "999999999"}),
+        ContainerInfo("msb-live", {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "1"}),
+        ContainerInfo("msb-other", {LABEL_EXPERIMENT: "/elsewhere", LABEL_HOST_PID: "999999999"}),
+    ]
+    said: list[str] = []
+    runner.remove_leftovers(inputs.experiment, engine, said.append)
+    lock.close()
+    assert engine.removed == ["msb-dead"]
+    assert not stale.exists() and live.exists()
+    assert any("msb-dead" in line for line in said) and any("deadbeef0000" in line for line in said)
+
+
+def test_a_harness_that_wrote_no_record_is_an_error_with_its_last_lines(demo: SystemSpec, inputs: runner.RunArgs):
+    engine = FakeEngine(inputs.experiment, {"resnet50-Offline-accuracy": CRASH})
+    plan = runner.plan(demo, dataclasses.replace(inputs, benchmark="resnet50", scenario="Offline"), IDENT)
+    with pytest.raises(RunFailed) as err:
+        runner.execute(plan, engine, IDENT, on_output=lambda line: None)
+    assert "wrote no record" in err.value.message and "fake harness: resnet50-Offline-accuracy crash" in str(err.value)
+    assert not plan.run_dir.exists()
+
+
+def test_the_record_is_read_from_the_run_folder(demo: SystemSpec, inputs: runner.RunArgs):
+    plan = runner.plan(demo, dataclasses.replace(inputs, benchmark="resnet50", scenario="Offline"), IDENT)
+    record = runner.execute(plan, FakeEngine(inputs.experiment), IDENT, on_output=lambda line: None)
+    assert record.units == ("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy",)
+    assert record.figures.validity == "VALID"
+
+
+IDENT = Identity(invoking_uid=0, container_uid=15000, gid=1500)

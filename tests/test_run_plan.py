@@ -1,0 +1,123 @@
+"""A run's plan: the spec the harness receives and the container the engine starts (and `--print-command` shows).
+Pure, so every option is asserted without an engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.contract import spec_from_json, to_json
+from msb.container import docker_run_argv
+from msb.engine import _device_requests, _ulimit
+from msb.errors import SpecError
+from msb.expdir import Identity
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
+from msb.project import Project
+from msb.runner import RunArgs, RunPlan, command_line, plan
+from msb.system_spec import load_system_spec
+
+
+def planned(project: Project, tmp_path: Path, system: str = "cpu-demo", **overrides: object) -> RunPlan:
+    spec = load_system_spec(project, system)
+    args = RunArgs("resnet50", "Offline", "accuracy", tmp_path / "exp", tmp_path / "data", tmp_path / "m" / "r.onnx")
+    args = dataclasses.replace(args, **overrides)  # type: ignore[arg-type]
+    return plan(spec, args, Identity(invoking_uid=1234, container_uid=1234, gid=1500))
+
+
+def pairs(argv: list[str]) -> list[tuple[str, str]]:
+    return list(itertools.pairwise(argv))
+
+
+def test_runs_as_the_invoking_uid_with_the_fixed_gid(project: Project, tmp_path: Path) -> None:
+    argv = docker_run_argv(planned(project, tmp_path).container)
+    assert ("--user", "1234:1500") in pairs(argv)
+    assert argv[:2] == ["docker", "run"] and "--rm" in argv and "--init" in argv and "--interactive" in argv
+
+
+def test_data_and_model_are_read_only_and_results_writable(project: Project, tmp_path: Path) -> None:
+    run = planned(project, tmp_path)
+    p = pairs(docker_run_argv(run.container))
+    assert ("-v", f"{tmp_path / 'exp'}:/work/experiment:rw") in p
+    assert ("-v", f"{tmp_path / 'data'}:/data/dataset:ro") in p
+    assert ("-v", f"{tmp_path / 'm'}:/data/model:ro") in p
+    assert run.spec.model == "/data/model/r.onnx" and run.spec.output == "/work/experiment"
+
+
+def test_the_harness_runs_from_the_spec_in_the_run_folder(project: Project, tmp_path: Path) -> None:
+    run = planned(project, tmp_path)
+    assert run.container.command == ("run", "--spec", f"/work/experiment/.msb/runs/{run.run_id}/spec.json")
+    assert run.run_dir == tmp_path / "exp" / ".msb" / "runs" / run.run_id
+    # The harness stops when build.py goes away, and the container says whose it is.
+    assert run.spec.exit_on_stdin_eof and not run.spec.allow_root
+    assert run.container.labels[LABEL_EXPERIMENT] == str(tmp_path / "exp")
+    assert run.container.labels[LABEL_HOST_PID].isdigit()
+
+
+def test_the_spec_carries_the_system_description(project: Project, tmp_path: Path) -> None:
+    spec = planned(project, tmp_path).spec
+    assert (spec.division, spec.submitter, spec.system, spec.round) == ("closed", "MSB", "cpu_demo", "v5.1")
+    assert spec.backend.batch_size == 8 and spec.backend.threads == 2 and spec.backend.name == "onnxruntime"
+    assert spec.loadgen.target_qps == 15000 and spec.loadgen.min_duration_ms == 2000
+    assert isinstance(spec.loadgen.min_duration_ms, int)
+    assert spec.system_json is not None and spec.system_json["system_name"] == "cpu_demo"
+    assert spec.run_info is not None and spec.run_info["user"] == "1234:1500" and spec.run_info["shm_size"] == "1g"
+    assert spec_from_json(to_json(spec)) == spec  # what the harness reads is what the host meant
+
+
+def test_an_open_division_system_asks_for_open(project: Project, tmp_path: Path) -> None:
+    system = dataclasses.replace(load_system_spec(project, "cpu-demo"), division="open")
+    args = RunArgs("resnet50", "Offline", "accuracy", tmp_path / "exp", tmp_path / "d", tmp_path / "m.onnx")
+    assert plan(system, args, Identity(0, 15000, 1500)).spec.division == "open"
+
+
+def test_compliance_runs_carry_the_audit_config_text(project: Project, tmp_path: Path) -> None:
+    run = planned(project, tmp_path, mode="performance", compliance="TEST04", audit_config="performance_issue_same=1")
+    assert run.spec.compliance is not None
+    assert (run.spec.compliance.test, run.spec.compliance.audit_config) == ("TEST04", "performance_issue_same=1")
+
+
+def test_gpus_add_the_device_request(project: Project, tmp_path: Path) -> None:
+    run = planned(project, tmp_path, gpus="all")
+    assert ("--gpus", "all") in pairs(docker_run_argv(run.container))
+    assert _device_requests("all")[0]["Count"] == -1
+    assert _device_requests("2")[0]["Count"] == 2
+    assert _device_requests("device=0,1")[0]["DeviceIDs"] == ["0", "1"]
+    assert _device_requests(None) == []
+    with pytest.raises(SpecError, match="not a GPU request"):
+        planned(project, tmp_path, gpus="0;rm -rf")
+
+
+def test_ulimits_keep_soft_and_hard() -> None:
+    assert (_ulimit("memlock", "-1")["Soft"], _ulimit("memlock", "-1")["Hard"]) == (-1, -1)
+    assert (_ulimit("nofile", "1024:4096")["Soft"], _ulimit("nofile", "1024:4096")["Hard"]) == (1024, 4096)
+
+
+def test_image_is_the_systems_image_unless_overridden(project: Project, tmp_path: Path) -> None:
+    assert planned(project, tmp_path).container.image == "msb/cpu:latest"
+    assert planned(project, tmp_path, image="msb/cpu:abc").container.image == "msb/cpu:abc"
+
+
+def test_count_reaches_the_harness(project: Project, tmp_path: Path) -> None:
+    assert planned(project, tmp_path, count=5).spec.count == 5
+
+
+def test_backend_options_reach_the_harness_with_their_types(project: Project, tmp_path: Path) -> None:
+    system = load_system_spec(project, "cpu-demo")
+    bench = dataclasses.replace(system.benchmarks["resnet50"], backend_options={"plugins": ["/p/a.so"], "n": 3})
+    system = dataclasses.replace(system, benchmarks={"resnet50": bench})
+    args = RunArgs("resnet50", "Offline", "accuracy", tmp_path / "exp", tmp_path / "d", tmp_path / "m.onnx")
+    spec = plan(system, args, Identity(0, 15000, 1500)).spec
+    assert spec_from_json(to_json(spec)).backend.options == {"plugins": ["/p/a.so"], "n": 3}
+
+
+def test_print_command_shows_the_spec_and_the_docker_line(project: Project, tmp_path: Path) -> None:
+    text = command_line(planned(project, tmp_path))
+    comment, _, rest = text.partition("\n")
+    spec_text, _, docker_line = rest.rpartition("}\n")
+    assert comment.startswith("# ") and comment.endswith("spec.json:")
+    assert json.loads(spec_text + "}")["benchmark"] == "resnet50"
+    assert docker_line.startswith("docker run --rm --init")
