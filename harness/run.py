@@ -11,7 +11,6 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,22 +262,15 @@ def _write_records(
 
 
 def _load_backend(request: RunRequest, benchmark: Benchmark) -> Backend:
-    try:
-        backend = get_backend(
-            request.backend,
-            device=request.device,
-            precision=request.precision,
-            threads=request.threads,
-            output_names=benchmark.output_names,
-            **request.backend_options,
-        )
-    except TypeError as error:
-        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
-        if unknown is None:
-            raise
-        raise RunError(
-            f"the {request.backend} backend has no option {unknown[1]!r}; drop --backend-option {unknown[1]}=..."
-        ) from error
+    backend = get_backend(
+        request.backend,
+        benchmark=benchmark.name,
+        device=request.device,
+        precision=request.precision,
+        threads=request.threads,
+        output_names=benchmark.output_names,
+        options=request.backend_options,
+    )
     backend.load(request.model)
     _check_input_shape(backend, request.model, benchmark)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
