@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from harness.backends.pytorch.backend import PyTorchBackend
+from harness.backends.pytorch.options import PyTorchOptions
 from harness.benchmarks.registry import get_benchmark
 
 CASES: tuple[tuple[str, int, str | None], ...] = (
@@ -44,7 +45,13 @@ def profile(work: Path, name: str, batch_size: int, precision: str, compile_mode
     benchmark = get_benchmark(name)
     spec = work / f"{name}.random.json"
     spec.write_text(json.dumps({"architecture": name, "weights": None, "seed": 0}))
-    backend = PyTorchBackend("cuda", precision, output_names=benchmark.output_names, compile_mode=compile_mode)
+    backend = PyTorchBackend(
+        benchmark=name,
+        device="cuda",
+        precision=precision,
+        output_names=benchmark.output_names,
+        options=PyTorchOptions(compile_mode=compile_mode),
+    )
     backend.load(spec)
     rng = np.random.default_rng(0)
     samples = [rng.random(benchmark.input_shape, dtype=np.float32) for _ in range(batch_size)]

@@ -11,7 +11,6 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -319,22 +318,15 @@ def _write_records(
 
 
 def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
-    try:
-        backend = get_backend(
-            request.spec.backend.name,
-            device=request.spec.backend.device,
-            precision=request.spec.backend.precision,
-            threads=request.spec.backend.threads,
-            output_names=benchmark.output_names,
-            **request.spec.backend.options,
-        )
-    except TypeError as error:
-        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(error))
-        if unknown is None:
-            raise
-        raise RunError(
-            f"the {request.spec.backend.name} backend has no option {unknown[1]!r}; drop backend option {unknown[1]}"
-        ) from error
+    backend = get_backend(
+        request.spec.backend.name,
+        benchmark=benchmark.name,
+        device=request.spec.backend.device,
+        precision=request.spec.backend.precision,
+        threads=request.spec.backend.threads,
+        output_names=benchmark.output_names,
+        options=request.spec.backend.options,
+    )
     backend.load(request.model)
     _check_input_shape(backend, request.model, benchmark)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.

@@ -141,4 +141,6 @@ def test_registries_name_the_valid_choices() -> None:
     with pytest.raises(UnknownBenchmarkError, match="resnet50"):
         get_benchmark("bert")
     with pytest.raises(UnknownBackendError, match="onnxruntime"):
-        get_backend("tvm")
+        get_backend(
+            "tvm", benchmark="resnet50", device="cpu", precision="fp32", threads=None, output_names=(), options={}
+        )

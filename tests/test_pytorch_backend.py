@@ -1,4 +1,4 @@
-"""The PyTorch backend: device and precision checks (no CPU fallback for CUDA), outputs per benchmark."""
+"""The PyTorch backend: device and precision checks (no CPU fallback for CUDA), model and outputs per benchmark."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.backends.base import BackendError
-from harness.backends.pytorch.backend import PyTorchBackend, resolve_outputs
+from harness.backends.pytorch.backend import PyTorchBackend
 from harness.backends.registry import get_backend
 
 
@@ -24,30 +24,60 @@ def random_spec(tmp_path: Path, architecture: str) -> Path:
 @pytest.mark.parametrize("device", ["cuda", "cuda:0"])
 def test_cuda_without_cuda_is_an_error_not_a_cpu_run(device: str) -> None:
     with pytest.raises(BackendError, match="PyTorch sees no CUDA device"):
-        PyTorchBackend(device, "fp16")
+        PyTorchBackend(benchmark="resnet50", device=device, precision="fp16")
 
 
 def test_bad_precision_and_device_are_errors() -> None:
     with pytest.raises(BackendError, match="supports fp32, fp16, bf16"):
-        PyTorchBackend("cpu", "int8")
+        PyTorchBackend(benchmark="resnet50", device="cpu", precision="int8")
     with pytest.raises(BackendError, match="fp16 needs --device cuda"):
-        PyTorchBackend("cpu", "fp16")
+        PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp16")
     with pytest.raises(BackendError, match="use cpu, cuda or cuda:N"):
-        PyTorchBackend("gpu", "fp32")
+        PyTorchBackend(benchmark="resnet50", device="gpu", precision="fp32")
 
 
-def test_benchmark_outputs_choose_architecture_and_mode() -> None:
-    assert resolve_outputs(("ArgMax:0",), None) == ("resnet50", "argmax")
-    assert resolve_outputs(("cls_logits", "bbox_regression"), None) == ("retinanet", "heads")
-    assert resolve_outputs(("bboxes", "labels", "scores"), "ssd-resnet34") == ("ssd-resnet34", "detections")
-    with pytest.raises(BackendError, match="names 'retinanet' but the benchmark's outputs are resnet50's"):
-        resolve_outputs(("ArgMax:0",), "retinanet")
-    with pytest.raises(BackendError, match="cannot answer outputs"):
-        resolve_outputs(("logits",), None)
+@pytest.mark.parametrize(
+    ("benchmark", "output_names", "kind"),
+    [
+        ("resnet50", ("ArgMax:0",), "argmax"),
+        ("retinanet", ("cls_logits", "bbox_regression"), "heads"),
+        ("retinanet", ("boxes", "labels", "scores"), "detections"),
+        ("ssd-resnet34", ("bboxes", "labels", "scores"), "detections"),
+        ("ssd-resnet34", ("locs", "confs"), "heads"),
+        ("ssd-resnet34", (), "detections"),  # no names: the benchmark's reference outputs
+    ],
+)
+def test_the_benchmark_picks_the_architecture_and_its_outputs_the_form(
+    benchmark: str, output_names: tuple[str, ...], kind: str
+) -> None:
+    backend = PyTorchBackend(benchmark=benchmark, device="cpu", precision="fp32", output_names=output_names)
+    assert (backend.architecture, backend.kind) == (benchmark, kind)
+
+
+def test_an_unsupported_benchmark_or_outputs_are_refused_by_name() -> None:
+    with pytest.raises(BackendError, match=r"no model for benchmark 'bert'; it serves: resnet50, retinanet, ssd-r"):
+        PyTorchBackend(benchmark="bert", device="cpu", precision="fp32")
+    # The outputs of another benchmark are not taken as a hint: the benchmark decides.
+    with pytest.raises(BackendError, match=r"cannot answer resnet50 outputs \('boxes', 'labels', 'scores'\)"):
+        PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp32", output_names=("boxes", "labels", "scores"))
+
+
+def test_a_model_spec_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    backend = PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp32")
+    with pytest.raises(BackendError, match="names 'retinanet' but the benchmark is resnet50"):
+        backend.load(random_spec(tmp_path, "retinanet"))
 
 
 def test_resnet50_runs_through_the_registry_and_records_random_weights(tmp_path: Path) -> None:
-    backend = get_backend("pytorch", device="cpu", precision="fp32", threads=1, output_names=("ArgMax:0",))
+    backend = get_backend(
+        "pytorch",
+        benchmark="resnet50",
+        device="cpu",
+        precision="fp32",
+        threads=1,
+        output_names=("ArgMax:0",),
+        options={"channels_last": False},
+    )
     backend.load(random_spec(tmp_path, "resnet50"))
     batch = np.random.default_rng(0).normal(0, 50, (3, 3, 224, 224)).astype(np.float32)
     (first,) = backend.infer(batch)
@@ -56,12 +86,14 @@ def test_resnet50_runs_through_the_registry_and_records_random_weights(tmp_path:
     assert again[0] == first[0]
     info = backend.info()
     assert (info.backend, info.device, info.precision) == ("pytorch", "cpu", "fp32")
+    assert info.details["architecture"] == "resnet50"
+    assert info.details["channels_last"] == "False"  # the registry's options reached the backend
     assert info.details["weights"].startswith("random (seed 0)")
     assert info.details["cuda_graphs"] == "False"  # graphs are a CUDA feature; the CPU runs eagerly
 
 
 def test_infer_before_load_and_missing_model_are_errors(tmp_path: Path) -> None:
-    backend = PyTorchBackend("cpu", "fp32")
+    backend = PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp32")
     with pytest.raises(BackendError, match="call load"):
         backend.infer(np.zeros((1, 3, 224, 224), np.float32))
     with pytest.raises(BackendError, match="does not exist"):
@@ -69,7 +101,7 @@ def test_infer_before_load_and_missing_model_are_errors(tmp_path: Path) -> None:
 
 
 def test_large_batches_are_copied_exactly_by_the_parallel_copy() -> None:
-    backend = PyTorchBackend("cpu", "fp32")
+    backend = PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp32")
     source = np.random.default_rng(0).random((13, 3, 300, 300), dtype=np.float32)  # 14 MB: the threaded path
     target = np.zeros_like(source)
     backend._parallel_copy(target, source)

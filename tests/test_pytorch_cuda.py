@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from harness.backends.pytorch.backend import PyTorchBackend
+from harness.backends.pytorch.options import PyTorchOptions
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -25,8 +26,12 @@ def spec(tmp_path: Path, architecture: str) -> Path:
 
 def test_graph_replay_with_padded_partial_batches_equals_eager(tmp_path: Path) -> None:
     batch = np.random.default_rng(0).normal(0, 60, (4, 3, 224, 224)).astype(np.float32)
-    graphed = PyTorchBackend("cuda", "fp32", output_names=("ArgMax:0",), cuda_graphs=True)
-    eager = PyTorchBackend("cuda", "fp32", output_names=("ArgMax:0",), cuda_graphs=False)
+    graphed = PyTorchBackend(
+        benchmark="resnet50", device="cuda", precision="fp32", options=PyTorchOptions(cuda_graphs=True)
+    )
+    eager = PyTorchBackend(
+        benchmark="resnet50", device="cuda", precision="fp32", options=PyTorchOptions(cuda_graphs=False)
+    )
     for backend in (graphed, eager):
         backend.load(spec(tmp_path, "resnet50"))
     graphed.warmup(batch)
@@ -37,7 +42,7 @@ def test_graph_replay_with_padded_partial_batches_equals_eager(tmp_path: Path) -
 
 
 def test_detection_outputs_have_the_benchmark_shapes_on_the_gpu(tmp_path: Path) -> None:
-    backend = PyTorchBackend("cuda", "fp16", output_names=("bboxes", "labels", "scores"))
+    backend = PyTorchBackend(benchmark="ssd-resnet34", device="cuda", output_names=("bboxes", "labels", "scores"))
     backend.load(spec(tmp_path, "ssd-resnet34"))
     boxes, labels, scores = backend.infer(np.random.default_rng(0).random((2, 3, 1200, 1200), dtype=np.float32))
     assert boxes.shape == (2, 200, 4) and labels.shape == (2, 200) and scores.shape == (2, 200)

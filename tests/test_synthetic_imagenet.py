@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _predicted_labels(dataset: Path, model: Path) -> list[int]:
     benchmark = ResNet50()
-    backend = OnnxRuntimeBackend(output_names=benchmark.output_names, threads=1)
+    backend = OnnxRuntimeBackend(benchmark="resnet50", output_names=benchmark.output_names, threads=1)
     backend.load(model)
     samples = benchmark.list_samples(dataset, None)
     batch = np.stack([benchmark.preprocess(sample) for sample in samples])
@@ -72,9 +72,9 @@ def test_distinct_images_make_a_large_set_of_hard_links(tmp_path: Path) -> None:
 
 def test_work_makes_the_model_heavier_without_changing_its_answers(tmp_path: Path) -> None:
     data = write_dataset(tmp_path / "d", 18)
-    light = OnnxRuntimeBackend(device="cpu", threads=1)
+    light = OnnxRuntimeBackend(benchmark="resnet50", device="cpu", threads=1)
     light.load(write_model(tmp_path / "light.onnx"))
-    heavy = OnnxRuntimeBackend(device="cpu", threads=1)
+    heavy = OnnxRuntimeBackend(benchmark="resnet50", device="cpu", threads=1)
     heavy.load(write_model(tmp_path / "heavy.onnx", work=2))
     benchmark = ResNet50()
     batch = np.stack([benchmark.preprocess(s) for s in benchmark.list_samples(data.dataset_dir, None)])

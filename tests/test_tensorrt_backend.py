@@ -18,6 +18,7 @@ from tensorrt_fake_runtime import FakeTrtRuntime
 
 from harness.backends.base import BackendError
 from harness.backends.registry import get_backend
+from harness.backends.tensorrt import trt_api
 from harness.backends.tensorrt.backend import TensorRTBackend, TensorRTOptions
 from harness.backends.tensorrt.calibration import CalibrationError
 from harness.backends.tensorrt.engine_cache import EngineCacheError
@@ -42,10 +43,22 @@ def write_model(path: Path, scale: float = 1.0) -> Path:
 
 
 def make_backend(
-    runtime: FakeTrtRuntime, tmp_path: Path, precision: str = "fp16", **options: object
+    runtime: FakeTrtRuntime,
+    tmp_path: Path,
+    precision: str = "fp16",
+    benchmark: str = "resnet50",
+    output_names: tuple[str, ...] = (),
+    **options: object,
 ) -> TensorRTBackend:
     opts = TensorRTOptions(cache_dir=tmp_path / "engines", **options)  # type: ignore[arg-type]
-    return TensorRTBackend("cuda", precision, options=opts, runtime_factory=lambda _index: runtime)
+    return TensorRTBackend(
+        benchmark=benchmark,
+        device="cuda",
+        precision=precision,
+        output_names=output_names,
+        options=opts,
+        runtime_factory=lambda _index: runtime,
+    )
 
 
 def batch_of(count: int) -> np.ndarray:
@@ -227,18 +240,18 @@ def test_gpu_nms_settings_reach_the_build_and_the_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize("device", ["cpu", "gpu", "cuda:x"])
 def test_non_cuda_device_is_an_error(device: str) -> None:
     with pytest.raises(BackendError, match="runs on CUDA only"):
-        TensorRTBackend(device, "fp16", runtime_factory=lambda _i: FakeTrtRuntime())
+        TensorRTBackend(benchmark="resnet50", device=device, runtime_factory=lambda _i: FakeTrtRuntime())
 
 
 def test_without_tensorrt_installed_the_real_runtime_says_where_it_runs(tmp_path: Path) -> None:
-    backend = TensorRTBackend("cuda", "fp16", options=TensorRTOptions(cache_dir=tmp_path))
+    backend = TensorRTBackend(benchmark="resnet50", options=TensorRTOptions(cache_dir=tmp_path))
     with pytest.raises(BackendError, match="NGC TensorRT image"):
         backend.load(write_model(tmp_path / "m.onnx"))
 
 
 def test_bad_inputs_are_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="supports fp32, fp16, int8"):
-        TensorRTBackend("cuda", "bf16")
+        TensorRTBackend(benchmark="resnet50", precision="bf16")
     backend = make_backend(FakeTrtRuntime(), tmp_path)
     with pytest.raises(BackendError, match="call load"):
         backend.infer(batch_of(1))
@@ -261,24 +274,23 @@ def test_close_frees_device_memory(tmp_path: Path) -> None:
         backend.infer(batch_of(1))
 
 
-def test_registry_keywords_become_options_and_unknown_ones_are_errors(tmp_path: Path) -> None:
+def test_registry_options_become_the_options_dataclass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = FakeTrtRuntime()
+    # The registry always takes the real runtime; the stand-in replaces its loader.
+    monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
     backend = get_backend(
         "tensorrt",
+        benchmark="resnet50",
         device="cuda",
         precision="fp16",
         threads=None,
         output_names=("total", "twice"),
-        batch_sizes=[4],
-        cache_dir=tmp_path,
-        runtime_factory=lambda _index: runtime,
+        options={"batch_sizes": [4], "cache_dir": tmp_path},  # a JSON list, as the CLI passes it
     )
     backend.load(write_model(tmp_path / "m.onnx"))
     total, _twice = backend.infer(batch_of(4))
     assert total.shape == (4, 1)
     assert backend.info().details["batch_sizes"] == "4"
-    with pytest.raises(BackendError, match=r"unknown tensorrt backend option\(s\) \['batch'\]"):
-        get_backend("tensorrt", device="cuda", precision="fp16", threads=None, batch=4)
 
 
 def test_default_profiles_cover_the_harness_default_batch_sizes(tmp_path: Path) -> None:

@@ -28,6 +28,11 @@ class BackendInfo:
     details: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a backend that takes none (the registry refuses every key)."""
+
+
 class Backend(Protocol):
     """Load a model, warm up, infer batches.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from harness.backends.base import BackendError, BackendInfo
+from harness.backends.base import BackendError, BackendInfo, NoOptions
 
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
@@ -22,11 +22,16 @@ class OnnxRuntimeBackend:
 
     def __init__(
         self,
+        *,
+        benchmark: str,
         device: str = "cpu",
         precision: str = "fp32",
         threads: int | None = None,
         output_names: tuple[str, ...] = (),
+        options: NoOptions | None = None,
     ) -> None:
+        """`output_names` are the outputs fetched by name, in the benchmark's order (empty = all, as stored);
+        `benchmark` is named in errors. ONNX Runtime takes no backend options."""
         if precision != "fp32":
             raise BackendError(
                 f"onnxruntime backend runs the model as stored (fp32); --precision {precision} "
@@ -34,6 +39,7 @@ class OnnxRuntimeBackend:
             )
         if threads is not None and threads < 1:
             raise BackendError(f"--threads {threads} must be 1 or more")
+        self._benchmark = benchmark
         self._device = device
         self._device_id = _cuda_device_id(device)
         self._precision = precision
@@ -68,7 +74,7 @@ class OnnxRuntimeBackend:
         missing = [name for name in self._output_names if name not in available]
         if missing:
             raise BackendError(
-                f"{model_path} has outputs {available} but the benchmark reads {list(missing)}; "
+                f"{model_path} has outputs {available} but the {self._benchmark} benchmark reads {list(missing)}; "
                 "pass the benchmark's reference model"
             )
         self._session = session

@@ -1,22 +1,41 @@
 """Inference backends by name.
 
-Each entry is a "module:attr" string imported only when chosen: a backend module imports its runtime
-(onnxruntime, tensorrt, torch) at import time, and the CPU image has no torch or tensorrt.
-Adding a backend is one line in `_ENTRIES`.
+Each entry names two "module:attr" targets, both imported only when chosen: the backend class, whose module imports
+its runtime (onnxruntime, tensorrt, torch) at import time, and its frozen options dataclass, which lives in a module
+with no runtime import. The options are checked against that dataclass before the backend module is imported, so a
+mistyped option is refused the same way on a CPU image that has no torch or tensorrt.
+Adding a backend is one entry in `_ENTRIES`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from harness.backends.base import Backend
+from harness.backends.base import Backend, BackendError
 
-_ENTRIES: dict[str, str] = {
-    "onnxruntime": "harness.backends.onnxruntime:OnnxRuntimeBackend",
-    "pytorch": "harness.backends.pytorch.backend:PyTorchBackend",
-    "tensorrt": "harness.backends.tensorrt.backend:TensorRTBackend",
-}
+
+@dataclass(frozen=True)
+class _Entry:
+    backend: str  # "module:attr" of the backend class
+    options: str  # "module:attr" of its frozen options dataclass (its fields are the options it takes)
+
+
+_ENTRIES: Mapping[str, _Entry] = MappingProxyType(
+    {
+        "onnxruntime": _Entry("harness.backends.onnxruntime:OnnxRuntimeBackend", "harness.backends.base:NoOptions"),
+        "pytorch": _Entry(
+            "harness.backends.pytorch.backend:PyTorchBackend", "harness.backends.pytorch.options:PyTorchOptions"
+        ),
+        "tensorrt": _Entry(
+            "harness.backends.tensorrt.backend:TensorRTBackend", "harness.backends.tensorrt.options:TensorRTOptions"
+        ),
+    }
+)
 
 BACKENDS: tuple[str, ...] = tuple(sorted(_ENTRIES))
 
@@ -25,17 +44,61 @@ class UnknownBackendError(ValueError):
     """The backend name is not in the registry; the message lists the valid names."""
 
 
-def get_backend(name: str, **options: Any) -> Backend:
-    """A new backend called `name`, constructed with `options`.
+def get_backend(
+    name: str,
+    *,
+    benchmark: str,
+    device: str,
+    precision: str,
+    threads: int | None,
+    output_names: tuple[str, ...],
+    options: Mapping[str, object],
+) -> Backend:
+    """A new backend called `name` for `benchmark` (e.g. "resnet50"), given the backend `options` it declares.
 
-    The CLI passes `device: str` ("cpu", "cuda", "cuda:1"), `precision: str` ("fp32", ...),
-    `threads: int | None` (None = the runtime's default) and `output_names: tuple[str, ...]` (the benchmark's,
-    for runtimes that fetch outputs by name). Every backend accepts these keywords and raises BackendError for
-    values it cannot honour (e.g. device="cuda" where no GPU runtime is installed).
+    `device` is "cpu", "cuda" or "cuda:N", `threads` None for the runtime's default, `output_names` the benchmark's
+    (for runtimes that fetch outputs by name). An option the backend does not declare is a BackendError raised
+    before the backend's runtime is imported; values it cannot honour are BackendErrors from the backend itself.
     """
-    target = _ENTRIES.get(name)
-    if target is None:
+    entry = _entry(name)
+    checked = _checked_options(name, _load(entry.options), options)
+    factory = _load(entry.backend)
+    return factory(
+        benchmark=benchmark,
+        device=device,
+        precision=precision,
+        threads=threads,
+        output_names=output_names,
+        options=checked,
+    )
+
+
+def backend_options(name: str) -> tuple[str, ...]:
+    """The option names the backend called `name` takes, read without importing its runtime."""
+    return tuple(field.name for field in dataclasses.fields(_load(_entry(name).options)))
+
+
+def _entry(name: str) -> _Entry:
+    entry = _ENTRIES.get(name)
+    if entry is None:
         raise UnknownBackendError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
+    return entry
+
+
+def _load(target: str) -> Any:
     module_name, attr = target.split(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return factory(**options)
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _checked_options(name: str, options_class: Any, given: Mapping[str, object]) -> object:
+    """`given` as an instance of the backend's options dataclass; a key it does not declare is a BackendError."""
+    declared = [field.name for field in dataclasses.fields(options_class)]
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        takes = ", ".join(declared) if declared else "none"
+        raise BackendError(
+            f"the {name} backend has no option{plural} {', '.join(map(repr, unknown))}; it takes: {takes}; "
+            f"drop backend option{plural} {', '.join(unknown)}"
+        )
+    return options_class(**given)

@@ -23,31 +23,41 @@ from harness.backends.base import BackendError, BackendInfo
 from harness.backends.pytorch import postprocess
 from harness.backends.pytorch.layers import fold_batch_norms
 from harness.backends.pytorch.models import ARCHITECTURES, init_random
+from harness.backends.pytorch.options import PyTorchOptions
 from harness.backends.pytorch.weights import ModelSpec, load_state_dict, read_model_spec
 from harness.backends.tensorrt.hashing import file_sha256
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-# What the benchmark asks for (its output names) -> (architecture, what the backend answers).
-_OUTPUT_KINDS: dict[tuple[str, ...], tuple[str, str]] = {
-    ("ArgMax:0",): ("resnet50", "argmax"),
-    ("boxes", "labels", "scores"): ("retinanet", "detections"),
-    ("cls_logits", "bbox_regression"): ("retinanet", "heads"),
-    ("bboxes", "labels", "scores"): ("ssd-resnet34", "detections"),
-    ("locs", "confs"): ("ssd-resnet34", "heads"),
+# The benchmarks this backend serves (each is also its architecture) -> their output forms -> what it answers.
+# A detection benchmark reads either final detections or the raw heads; its output names say which.
+_OUTPUT_FORMS: dict[str, dict[tuple[str, ...], str]] = {
+    "resnet50": {("ArgMax:0",): "argmax"},
+    "retinanet": {("boxes", "labels", "scores"): "detections", ("cls_logits", "bbox_regression"): "heads"},
+    "ssd-resnet34": {("bboxes", "labels", "scores"): "detections", ("locs", "confs"): "heads"},
 }
 _INPUT_SIZE = {"resnet50": 224, "retinanet": 800, "ssd-resnet34": 1200}
 _PARALLEL_COPY_BYTES = 8 << 20  # below this a single memcpy beats handing blocks to threads
 
 
-def resolve_outputs(output_names: Sequence[str], architecture: str | None) -> tuple[str, str]:
-    """(architecture, "argmax" | "heads" | "detections") for the benchmark's output names."""
-    kind = _OUTPUT_KINDS.get(tuple(output_names))
+def resolve_outputs(benchmark: str, output_names: Sequence[str]) -> str:
+    """What the backend answers ("argmax", "heads" or "detections") for `benchmark` reading `output_names`.
+
+    Empty `output_names` mean the benchmark's first (reference) form.
+    """
+    forms = _OUTPUT_FORMS.get(benchmark)
+    if forms is None:
+        raise BackendError(
+            f"the pytorch backend has no model for benchmark {benchmark!r}; it serves: {', '.join(_OUTPUT_FORMS)}"
+        )
+    if not output_names:
+        return next(iter(forms.values()))
+    kind = forms.get(tuple(output_names))
     if kind is None:
-        valid = "; ".join(", ".join(names) for names in _OUTPUT_KINDS)
-        raise BackendError(f"the pytorch backend cannot answer outputs {tuple(output_names)}; it answers: {valid}")
-    if architecture is not None and architecture != kind[0]:
-        raise BackendError(f"the model spec names {architecture!r} but the benchmark's outputs are {kind[0]}'s")
+        valid = "; ".join(", ".join(names) for names in forms)
+        raise BackendError(
+            f"the pytorch backend cannot answer {benchmark} outputs {tuple(output_names)}; it answers: {valid}"
+        )
     return kind
 
 
@@ -92,25 +102,28 @@ class _Loaded:
 
 
 class PyTorchBackend:
-    """Backend over PyTorch; see the module docstring. `output_names` come from the benchmark."""
+    """Backend over PyTorch; see the module docstring. `benchmark` picks the architecture, `output_names` which
+    of its output forms (detections or raw heads) to answer."""
 
     def __init__(
         self,
+        *,
+        benchmark: str,
         device: str = "cuda",
         precision: str = "fp16",
         threads: int | None = None,
-        output_names: Sequence[str] = ("ArgMax:0",),
-        channels_last: bool = True,
-        cuda_graphs: bool = True,
-        compile_mode: str | None = None,
+        output_names: Sequence[str] = (),
+        options: PyTorchOptions | None = None,
     ) -> None:
+        options = options or PyTorchOptions()
+        self.architecture = benchmark  # each benchmark served is its own architecture (see _OUTPUT_FORMS)
+        self.kind = resolve_outputs(benchmark, output_names)
         self.device = resolve_device(device, precision)
         self.precision = precision
         self.dtype = PRECISIONS[precision]
-        self.output_names = tuple(output_names)
-        self.channels_last = channels_last
-        self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
-        self.compile_mode = compile_mode
+        self.channels_last = options.channels_last
+        self.cuda_graphs = options.cuda_graphs and self.device.type == "cuda"
+        self.compile_mode = options.compile_mode
         if threads is not None:
             torch.set_num_threads(threads)
         if self.device.type == "cuda":
@@ -123,7 +136,9 @@ class PyTorchBackend:
 
     def load(self, model_path: Path) -> None:
         spec = read_model_spec(model_path)
-        architecture, kind = resolve_outputs(self.output_names, spec.architecture)
+        architecture, kind = self.architecture, self.kind
+        if spec.architecture is not None and spec.architecture != architecture:
+            raise BackendError(f"the model spec names {spec.architecture!r} but the benchmark is {architecture}")
         model = ARCHITECTURES[architecture]()
         details = {"architecture": architecture, "outputs": kind, **self._weights(model, spec)}
         details["batch_norms_folded"] = str(fold_batch_norms(model))

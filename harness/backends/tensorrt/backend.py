@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,6 +24,7 @@ from harness.backends.tensorrt.hashing import file_sha256
 from harness.backends.tensorrt.interface import BuildRequest, GpuIdentity, TrtRuntime
 from harness.backends.tensorrt.nms import nms_layer
 from harness.backends.tensorrt.onnx_inputs import read_onnx_input
+from harness.backends.tensorrt.options import TensorRTOptions
 from harness.backends.tensorrt.plugins import LoadedPlugin, load_plugins
 from harness.backends.tensorrt.profiles import ProfileTable
 
@@ -40,40 +39,6 @@ def parse_cuda_device(device: str) -> int:
     if prefix == "cuda" and index.isdigit():
         return int(index)
     raise BackendError(f"device {device!r}: the tensorrt backend runs on CUDA only; pass --device cuda or cuda:N")
-
-
-@dataclass(frozen=True)
-class TensorRTOptions:
-    """Settings beyond the registry's common device/precision/threads."""
-
-    batch_sizes: tuple[int, ...] = (1, 8, 32)  # the harness CLI's default batch sizes per scenario
-    streams: int = 2
-    engine: Path | None = None  # a prebuilt serialized engine (KILT-style); skips the build
-    plugins: tuple[Path, ...] = ()
-    cache_dir: Path = Path(".trt-engines")
-    no_rebuild: bool = False
-    calibration_list: Path | None = None
-    calibration_loader: Callable[[str], np.ndarray] | None = None  # image name -> preprocessed sample
-    calibration_batch_size: int = 32
-    recalibrate_mismatched: bool = True
-    benchmark: str = ""
-    nms: str = "host"
-    nms_outputs: tuple[str, str] = ("boxes", "scores")
-    output_names: tuple[str, ...] = ()  # the benchmark's output order; empty = the engine's order
-    sample_shape: tuple[int, ...] | None = None  # for ONNX inputs with dynamic sample dims
-    workspace_bytes: int = 4 << 30
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-def _with_settings(options: TensorRTOptions, settings: dict[str, Any]) -> TensorRTOptions:
-    valid = {f.name for f in dataclasses.fields(TensorRTOptions)}
-    unknown = sorted(set(settings) - valid)
-    if unknown:
-        raise BackendError(f"unknown tensorrt backend option(s) {unknown}; valid: {', '.join(sorted(valid))}")
-    for name in ("batch_sizes", "plugins"):
-        if name in settings:
-            settings[name] = tuple(settings[name])
-    return dataclasses.replace(options, **settings)
 
 
 @dataclass
@@ -93,26 +58,26 @@ class TensorRTBackend:
 
     def __init__(
         self,
+        *,
+        benchmark: str,
         device: str = "cuda",
         precision: str = "fp16",
         threads: int | None = None,
         output_names: Sequence[str] = (),
         options: TensorRTOptions | None = None,
         runtime_factory: Callable[[int], TrtRuntime] | None = None,
-        **settings: Any,
     ) -> None:
-        """`settings` are TensorRTOptions fields given one by one (as the registry passes keywords), e.g.
-        batch_sizes=(1, 256), engine=Path(...), plugins=(...); `output_names` (the benchmark's order) applies
-        unless the options already name an order."""
+        """`output_names` is the benchmark's output order (empty = the engine's order); `benchmark` picks the
+        NMS settings when nms=gpu."""
         if precision not in PRECISIONS:
             valid = ", ".join(PRECISIONS)
             raise BackendError(f"precision {precision!r}: the tensorrt backend supports {valid}")
         self.device_index = parse_cuda_device(device)
+        self.benchmark = benchmark
         self.precision = precision
         self.threads = threads  # host threads play no part in TensorRT; accepted for the common signature
-        self.options = _with_settings(options or TensorRTOptions(), settings)
-        if output_names and not self.options.output_names:
-            self.options = dataclasses.replace(self.options, output_names=tuple(output_names))
+        self.output_names = tuple(output_names)
+        self.options = options or TensorRTOptions()
         if runtime_factory is None:
             from harness.backends.tensorrt.trt_api import load_real_runtime
 
@@ -163,7 +128,7 @@ class TensorRTBackend:
         opts = self.options
         model_sha = file_sha256(model_path)
         session = self._calibration_session(model_path, model_sha, table)
-        nms = nms_layer(opts.nms, opts.benchmark, *opts.nms_outputs) if opts.nms == "gpu" else None
+        nms = nms_layer(opts.nms, self.benchmark, *opts.nms_outputs) if opts.nms == "gpu" else None
 
         def key_for(calibration: bytes | None) -> EngineKey:
             return EngineKey(
@@ -229,7 +194,7 @@ class TensorRTBackend:
 
     def _output_order(self, plan: BufferPlan) -> list[int]:
         outputs = [b.name for b in plan.bindings if not b.is_input]
-        wanted = self.options.output_names
+        wanted = self.output_names
         if not wanted:
             return list(range(len(outputs)))
         missing = [n for n in wanted if n not in outputs]

@@ -1,0 +1,35 @@
+"""The TensorRT backend's options, kept apart from the backend so the registry reads them without loading it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorRTOptions:
+    """Settings beyond the registry's common benchmark/device/precision/threads/output_names."""
+
+    batch_sizes: tuple[int, ...] = (1, 8, 32)  # the harness CLI's default batch sizes per scenario
+    streams: int = 2
+    engine: Path | None = None  # a prebuilt serialized engine (KILT-style); skips the build
+    plugins: tuple[Path, ...] = ()
+    cache_dir: Path = Path(".trt-engines")
+    no_rebuild: bool = False
+    calibration_list: Path | None = None
+    calibration_loader: Callable[[str], np.ndarray] | None = None  # image name -> preprocessed sample
+    calibration_batch_size: int = 32
+    recalibrate_mismatched: bool = True
+    nms: str = "host"
+    nms_outputs: tuple[str, str] = ("boxes", "scores")
+    sample_shape: tuple[int, ...] | None = None  # for ONNX inputs with dynamic sample dims
+    workspace_bytes: int = 4 << 30
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Options read from JSON (the CLI, a system file) arrive as lists; profiles and engine keys need tuples.
+        for name in ("batch_sizes", "plugins", "nms_outputs"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
