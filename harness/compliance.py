@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PASS = "TEST PASS"
 COMPLIANCE_TESTS = ("TEST01", "TEST04")
@@ -137,7 +138,7 @@ def _threshold(scenario: str, reference_score: float) -> float:
     return 0.20 if relaxed else 0.10
 
 
-def _read_accuracy_log(path: Path) -> list[dict[str, object]]:
+def _read_accuracy_log(path: Path) -> list[dict[str, Any]]:  # JSON values, as LoadGen wrote them
     try:
         entries = json.loads(path.read_text())
     except OSError as error:

@@ -1,4 +1,5 @@
-"""Image definitions (images/NAME.yaml): the base by tag and digest, Python, locked requirements, group, versions."""
+"""Image definitions (images/NAME.yaml): the base by tag and digest, Python, locked requirements, group, default
+user, versions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Any
 from msb.errors import SpecError
 from msb.project import Project
 from msb.yamlspec import check_keys, load_mapping, named_files
+
+# The image's default user (its USER) when the definition names none: the uid `build.py run` gives the container
+# when root invokes it (RunOptions.uid_when_root), so a `docker run IMAGE` by hand never runs the harness as root.
+DEFAULT_UID = 15000
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class ImageSpec:
     backends: tuple[str, ...]
     gid: int
     group: str
+    uid: int = DEFAULT_UID  # the image's USER is uid:gid; `build.py run` overrides it with --user
     versions: dict[str, str] = field(default_factory=dict)
     source: Path | None = None  # the YAML file it came from (hashed into the image labels)
 
@@ -82,7 +88,7 @@ def parse_image_spec(data: dict[str, Any], path: Path) -> ImageSpec:
         data,
         where,
         required=["name", "description", "round", "base", "python", "requirements", "backends"],
-        optional=["group", "versions"],
+        optional=["group", "uid", "versions"],
     )
     if data["name"] != path.stem:
         raise SpecError(f"{where}: name '{data['name']}' differs from the file name", f"set name: {path.stem}")
@@ -102,6 +108,11 @@ def parse_image_spec(data: dict[str, Any], path: Path) -> ImageSpec:
         raise SpecError(f"{where}: python.pip must be 'venv' or 'module', not '{py['pip']}'")
     group = data.get("group", {"name": "mlperf", "gid": 1500})
     check_keys(group, f"{where} group", required=["name", "gid"])
+    uid = int(data.get("uid", DEFAULT_UID))
+    if uid == 0:
+        raise SpecError(
+            f"{where}: uid is 0, so the image would run as root", f"choose an unprivileged uid, e.g. {DEFAULT_UID}"
+        )
     return ImageSpec(
         name=data["name"],
         description=data["description"],
@@ -112,6 +123,7 @@ def parse_image_spec(data: dict[str, Any], path: Path) -> ImageSpec:
         backends=tuple(data["backends"]),
         gid=int(group["gid"]),
         group=str(group["name"]),
+        uid=uid,
         versions={str(k): str(v) for k, v in (data.get("versions") or {}).items()},
         source=path,
     )

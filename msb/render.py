@@ -17,6 +17,7 @@ LABEL_NAMESPACE = "io.mlperf-builder"
 SITE_DIR = "/opt/msb/site"
 CODE_DIR = "/opt/msb"
 WORK_DIR = "/work"
+HOME_DIR = "/tmp"  # writable by any uid, so HOME works for the image's user and for any `--user`
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def labels(spec: ImageSpec, base: BaseRef, provenance: Provenance) -> list[tuple
         "base-ref": spec.base.ref,
         "base-digest": base.digest or "unpinned",
         "gid": str(spec.gid),
+        "uid": str(spec.uid),
         **{f"versions.{key}": value for key, value in spec.versions.items()},
     }
     oci = {
@@ -96,4 +98,5 @@ def render_dockerfile(spec: ImageSpec, templates: Mapping[str, str], base: BaseR
         site_dir=SITE_DIR,
         code_dir=CODE_DIR,
         work_dir=WORK_DIR,
+        home_dir=HOME_DIR,
     )

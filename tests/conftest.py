@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,9 +44,12 @@ def engine() -> None:
 
 @pytest.fixture(scope="session")
 def cpu_image(engine: None) -> str:
-    """The `cpu` image, built once per session through the real CLI (cached layers make this quick)."""
+    """The `cpu` image, built once per session through the real CLI (cached layers make this quick). Named by the ID
+    this build made: other checkouts sharing the engine may move msb/cpu:latest to their own build meanwhile."""
     result = subprocess.run(
         [sys.executable, "build.py", "image", "cpu"], cwd=REPO, capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return "msb/cpu:latest"
+    built = re.search(r"\bbuilt ([0-9a-f]{12,}) as msb/cpu:latest", result.stdout + result.stderr)
+    assert built, (result.stdout + result.stderr)[-3000:]
+    return built.group(1)

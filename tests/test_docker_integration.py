@@ -67,6 +67,34 @@ def test_image_explains_itself(cpu_image: str) -> None:
         assert key in labels
 
 
+def test_default_user_is_unprivileged_and_can_run_the_harness(cpu_image: str) -> None:
+    """`docker run IMAGE ...` by hand, with no --user, runs as uid 15000 in group 1500, never root."""
+    config_user = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Config.User}}", cpu_image], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert config_user == "15000:1500"
+    ids = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", cpu_image, "-c", "id -u; id -g; echo $HOME"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ids.returncode == 0, ids.stderr
+    assert ids.stdout.split() == ["15000", "1500", "/tmp"]
+    # What that user writes to at run time (besides the mounted experiment) is writable to it.
+    probe = "for d in $HOME /work /opt/msb/cache; do touch $d/probe && rm $d/probe || exit 1; done"
+    writes = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", cpu_image, "-c", probe], capture_output=True, text=True
+    )
+    assert writes.returncode == 0, writes.stderr
+    help_ = subprocess.run(["docker", "run", "--rm", cpu_image, "--help"], capture_output=True, text=True, check=False)
+    assert help_.returncode == 0, help_.stderr
+    labels = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{json .Config.Labels}}", cpu_image], capture_output=True, text=True
+    ).stdout
+    assert '"io.mlperf-builder.uid":"15000"' in labels
+
+
 def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
     result = run(experiment, data)

@@ -50,11 +50,12 @@ def test_bootstrapped_base_is_named_by_its_image_id(project: Project) -> None:
 
 
 def test_layers_ordered_for_the_cache(project: Project) -> None:
-    """Base, group, locked dependencies, harness, labels: editing harness/ must rebuild only the last layers."""
+    """Base, group, locked dependencies, harness, user, labels: editing harness/ must rebuild only the last layers."""
     for name in ("cpu", "tensorrt-8.6.1"):
         text = render(project, name)
         final = text[text.index("# ---- The image.") :]
-        order = [final.index(m) for m in ("\nFROM ", "groupadd", "COPY --from=deps", "COPY harness/", "LABEL")]
+        markers = ("\nFROM ", "groupadd", "COPY --from=deps", "COPY harness/", "\nUSER ", "LABEL")
+        order = [final.index(m) for m in markers]
         assert order == sorted(order), name
 
 
@@ -67,7 +68,14 @@ def test_dependencies_installed_hermetically(project: Project) -> None:
 def test_group_creation_tolerates_an_existing_gid(project: Project) -> None:
     text = render(project, "cpu")
     assert "getent group 1500 >/dev/null || groupadd --gid 1500 mlperf" in text
-    assert "useradd" not in text  # no user baked in
+    assert "useradd" not in text  # the user is a bare uid: no passwd entry, like any `docker run --user`
+
+
+def test_default_user_is_unprivileged_in_the_fixed_group(project: Project) -> None:
+    text = render(project, "cpu")
+    assert "\nUSER 15000:1500\n" in text
+    assert 'io.mlperf-builder.uid="15000"' in text
+    assert text.index("\nUSER ") > text.index("COPY harness/")  # after the layers: changing it rebuilds none
 
 
 def test_labels_carry_provenance(project: Project) -> None:

@@ -10,7 +10,7 @@ import yaml
 from msb.errors import SpecError
 from msb.image_spec import load_image_spec, parse_image_spec
 from msb.project import Project
-from msb.system_spec import load_system_spec, parse_system_spec
+from msb.system_spec import RunOptions, load_system_spec, parse_system_spec
 
 
 def test_unknown_image_lists_the_valid_ones(project: Project) -> None:
@@ -37,6 +37,18 @@ def test_tensorrt_definition_records_its_versions(project: Project) -> None:
     assert spec.versions["tensorrt"].startswith("8.6.1")
     assert {"cuda", "cudnn"} <= set(spec.versions)
     assert spec.gid == 1500
+
+
+def test_image_user_defaults_to_the_uid_used_when_root_invokes_the_tool(project: Project, tmp_path: Path) -> None:
+    assert load_image_spec(project, "cpu").uid == RunOptions().uid_when_root == 15000
+    data = yaml.safe_load((project.images / "cpu.yaml").read_text())
+    assert parse_image_spec({**data, "uid": 2000}, tmp_path / "cpu.yaml").uid == 2000
+
+
+def test_image_user_cannot_be_root(project: Project, tmp_path: Path) -> None:
+    data = yaml.safe_load((project.images / "cpu.yaml").read_text())
+    with pytest.raises(SpecError, match="uid is 0"):
+        parse_image_spec({**data, "uid": 0}, tmp_path / "cpu.yaml")
 
 
 def test_unknown_system_lists_the_valid_ones(project: Project) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def load_ground_truth(annotations: Path) -> COCO:
         raise ValueError(f"{annotations} is not a COCO-format annotation file: {error!r}") from error
 
 
-def image_map(ground_truth: COCO, remove_empty_images: bool) -> list[dict[str, Any]]:
+def image_map(ground_truth: COCO, remove_empty_images: bool) -> list[Mapping[str, Any]]:
     """The images in QSL order: the file's order, or the official script's order of annotated images."""
     if not remove_empty_images:
         return list(ground_truth.dataset["images"])
@@ -60,7 +61,7 @@ def inverse_label_map(ground_truth: COCO) -> list[int]:
 def score(
     ground_truth: COCO,
     entries: list[LogEntry],
-    images: list[dict[str, Any]],
+    images: list[Mapping[str, Any]],
     label_map: list[int] | None,
 ) -> MapResult:
     """mAP of the logged detections over the images the log covers."""
@@ -102,7 +103,7 @@ def score(
 
 
 def _coco_detection(
-    image: dict[str, Any],
+    image: Mapping[str, Any],
     box: tuple[float, float, float, float],
     det_score: float,
     label: int,

@@ -116,8 +116,8 @@ def _count_findings(log: DetailLog, model: ModelRules, scenario: str, profile: R
     # Early-stopping scenarios size themselves; only the others have a fixed minimum query count.
     required_queries = model.min_query_count.get(scenario)
     queries = log.value("effective_min_query_count")
-    fixed_length = scenario not in profile.early_stopping_scenarios and required_queries is not None
-    if fixed_length and (not isinstance(queries, int) or queries < required_queries):
+    fixed_length = scenario not in profile.early_stopping_scenarios
+    if fixed_length and required_queries is not None and (not isinstance(queries, int) or queries < required_queries):
         findings.append(
             error(
                 path,

@@ -422,6 +422,7 @@ def write_model(path: Path, benchmark: Benchmark, outputs: Literal["detections",
         ]
     else:
         first, second = _head_outputs(g, benchmark, label, score)
+        shapes: tuple[list[str | int], list[str | int]]
         if benchmark == "retinanet":
             shapes = (["N", 120087, OPENIMAGES_CLASSES], ["N", 120087, 4])
         else:
