@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import json
 import shutil
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from msb.errors import MsbError
+from msb.errors import MsbError, report
 from msb.yamlspec import check_keys, load_mapping
 
 DOWNLOADS_YAML = Path(__file__).resolve().parent.parent / "data" / "downloads.yaml"
@@ -99,7 +98,12 @@ def fetch(download: Download, dest_dir: Path, timeout: float = 60.0) -> Path:
     if target.is_file():
         verify(target, download)
         return target
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(
+            f"cannot create {dest_dir}: {error.strerror or error}", "give --dest a writable folder"
+        ) from None
     partial = target.with_name(target.name + ".part")
     try:
         with urllib.request.urlopen(download.url, timeout=timeout) as response, partial.open("wb") as out:
@@ -210,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             annotations = fetch(downloads["coco-2017-annotations"], archives)
             print(prepare_coco(images, annotations, args.dest, args.count))
     except MsbError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report(error)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class MsbError(Exception):
     """Base of every error the CLI reports as a one-line message plus a fix."""
@@ -53,3 +55,14 @@ class ExperimentDirError(MsbError):
 
 class LockError(MsbError):
     """Locking or fetching the hash-locked wheels failed."""
+
+
+# Exit statuses every command shares: 1 for a check that found problems, 2 for bad input (argparse's too).
+EXIT_FAILED_CHECK = 1
+EXIT_BAD_INPUT = 2
+
+
+def report(exc: MsbError) -> int:
+    """The command-line convention for an MsbError: `error: MESSAGE` and `  fix: FIX` on stderr, exit 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT

@@ -3,6 +3,7 @@ it, and handing results back to the invoking user afterwards."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,20 @@ def identity(uid_when_root: int, gid: int, euid: int, env: Mapping[str, str]) ->
     return Identity(invoking_uid=invoking, container_uid=invoking if invoking != 0 else uid_when_root, gid=gid)
 
 
+def fs_error(action: str, path: Path | str, exc: OSError, ident: Identity) -> ExperimentDirError:
+    """An OSError on the experiment folder as a message naming the path, and a fix for its cause."""
+    fixes = {
+        errno.EROFS: "the file system is read-only: choose an --experiment on a writable one",
+        errno.ENOSPC: "the disk is full: free space there or choose an --experiment on another disk",
+        errno.EDQUOT: "your disk quota is used up: free space or choose another --experiment",
+    }
+    fix = fixes.get(
+        exc.errno or 0,
+        f"run `sudo chown -R {ident.invoking_uid}:{ident.gid} {path}` or choose another --experiment",
+    )
+    return ExperimentDirError(f"cannot {action} {path}: {exc.strerror or exc}", fix)
+
+
 def prepare(experiment: Path, ident: Identity) -> None:
     """Create or check the folder so the container's uid (with the fixed gid) can write it; fail before any run."""
     try:
@@ -47,23 +62,30 @@ def prepare(experiment: Path, ident: Identity) -> None:
             f"experiment directory {experiment} is not writable by uid {ident.container_uid}",
             f"run `sudo chown -R {ident.container_uid}:{ident.gid} {experiment}` or choose another --experiment",
         )
-    experiment.chmod(0o2775)
+    try:
+        experiment.chmod(0o2775)
+    except OSError as exc:
+        raise fs_error("chmod g+w", experiment, exc, ident) from None
 
 
 def share_with_group(experiment: Path, ident: Identity) -> None:
     """Owner: the invoking user; group: the fixed gid, group-writable, setgid dirs, so a container running as another
     unprivileged uid in that group can add results next to earlier ones."""
-    os.chown(experiment, ident.invoking_uid, ident.gid)
-    experiment.chmod(0o2775)
-    for root, dirs, files in os.walk(experiment):
-        for name in dirs:
-            path = os.path.join(root, name)
-            os.chown(path, -1, ident.gid)
-            os.chmod(path, os.stat(path).st_mode | 0o2070)
-        for name in files:
-            path = os.path.join(root, name)
-            os.chown(path, -1, ident.gid)
-            os.chmod(path, os.stat(path).st_mode | 0o060)
+    path: Path | str = experiment
+    try:
+        os.chown(experiment, ident.invoking_uid, ident.gid)
+        experiment.chmod(0o2775)
+        for root, dirs, files in os.walk(experiment):
+            for name in dirs:
+                path = os.path.join(root, name)
+                os.chown(path, -1, ident.gid)
+                os.chmod(path, os.stat(path).st_mode | 0o2070)
+            for name in files:
+                path = os.path.join(root, name)
+                os.chown(path, -1, ident.gid)
+                os.chmod(path, os.stat(path).st_mode | 0o060)
+    except OSError as exc:
+        raise fs_error(f"chgrp {ident.gid}", path, exc, ident) from None
 
 
 def hand_back(experiment: Path, ident: Identity) -> int:
@@ -71,10 +93,14 @@ def hand_back(experiment: Path, ident: Identity) -> int:
     if not ident.needs_hand_back:
         return 0
     count = 0
-    for root, dirs, files in os.walk(experiment):
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            if os.lstat(path).st_uid == ident.container_uid:
-                os.lchown(path, ident.invoking_uid, ident.gid)
-                count += 1
+    path: Path | str = experiment
+    try:
+        for root, dirs, files in os.walk(experiment):
+            for name in [*dirs, *files]:
+                path = os.path.join(root, name)
+                if os.lstat(path).st_uid == ident.container_uid:
+                    os.lchown(path, ident.invoking_uid, ident.gid)
+                    count += 1
+    except OSError as exc:
+        raise fs_error(f"chown {ident.invoking_uid}:{ident.gid}", path, exc, ident) from None
     return count

@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.contract import NAME_RULE, is_name
 from msb.errors import SpecError
 from msb.project import Project
-from msb.yamlspec import check_keys, load_mapping, named_files
+from msb.yamlspec import (
+    Where,
+    check_keys,
+    get_int,
+    get_mapping,
+    get_name,
+    get_scalars,
+    get_str,
+    get_strings,
+    load_mapping,
+    named_files,
+)
 
 # The image's default user (its USER) when the definition names none: the uid `build.py run` gives the container
 # when root invokes it (RunOptions.uid_when_root), so a `docker run IMAGE` by hand never runs the harness as root.
@@ -75,8 +87,10 @@ def image_names(project: Project) -> list[str]:
 
 
 def load_image_spec(project: Project, name: str) -> ImageSpec:
+    if not is_name(name):
+        raise SpecError(f"image {name!r} is not a valid image name", f"give a name from {project.images} ({NAME_RULE})")
     path = project.images / f"{name}.yaml"
-    if not path.is_file():
+    if not path.exists():
         valid = ", ".join(image_names(project)) or "(none)"
         raise SpecError(f"unknown image '{name}'", f"choose one of: {valid} (definitions live in {project.images})")
     return parse_image_spec(load_mapping(path, "image definition"), path)
@@ -84,46 +98,67 @@ def load_image_spec(project: Project, name: str) -> ImageSpec:
 
 def parse_image_spec(data: dict[str, Any], path: Path) -> ImageSpec:
     where = f"image definition {path}"
+    top = Where(where)
     check_keys(
         data,
         where,
         required=["name", "description", "round", "base", "python", "requirements", "backends"],
         optional=["group", "uid", "versions"],
     )
-    if data["name"] != path.stem:
-        raise SpecError(f"{where}: name '{data['name']}' differs from the file name", f"set name: {path.stem}")
-    base_data = data["base"]
-    check_keys(base_data, f"{where} base", required=["image", "tag"], optional=["digest", "bootstrap"])
-    digest = base_data.get("digest")
-    if digest is not None and not str(digest).startswith("sha256:"):
-        raise SpecError(f"{where}: base digest '{digest}' is not a sha256 digest", "run `build.py lock NAME`")
-    bootstrap = None
-    if base_data.get("bootstrap") is not None:
-        boot = base_data["bootstrap"]
-        check_keys(boot, f"{where} base.bootstrap", required=["suite", "variant", "include"])
-        bootstrap = Bootstrap(boot["suite"], boot["variant"], tuple(sorted(boot["include"])))
-    py = data["python"]
-    check_keys(py, f"{where} python", required=["executable", "version", "platforms"], optional=["pip"])
-    if py.get("pip", "venv") not in ("venv", "module"):
-        raise SpecError(f"{where}: python.pip must be 'venv' or 'module', not '{py['pip']}'")
-    group = data.get("group", {"name": "mlperf", "gid": 1500})
-    check_keys(group, f"{where} group", required=["name", "gid"])
-    uid = int(data.get("uid", DEFAULT_UID))
+    name = get_name(data, "name", top)
+    if name != path.stem:
+        raise SpecError(f"{where}: name '{name}' differs from the file name", f"set name: {path.stem}")
+    python = _parse_python(get_mapping(data, "python", top), top.at("python"))
+    group_where = top.at("group")
+    group = get_mapping(data, "group", top, {"name": "mlperf", "gid": 1500})
+    check_keys(group, group_where, required=["name", "gid"])
+    uid = get_int(data, "uid", top, DEFAULT_UID, minimum=0)
     if uid == 0:
         raise SpecError(
-            f"{where}: uid is 0, so the image would run as root", f"choose an unprivileged uid, e.g. {DEFAULT_UID}"
+            f"{top.at('uid')}: 0 would run the image as root", f"choose an unprivileged uid, e.g. {DEFAULT_UID}"
         )
     return ImageSpec(
-        name=data["name"],
-        description=data["description"],
-        round=data["round"],
-        base=Base(base_data["image"], str(base_data["tag"]), digest, bootstrap),
-        python=PythonTarget(py["executable"], str(py["version"]), tuple(py["platforms"]), py.get("pip", "venv")),
-        requirements=tuple(data["requirements"]),
-        backends=tuple(data["backends"]),
-        gid=int(group["gid"]),
-        group=str(group["name"]),
+        name=name,
+        description=get_str(data, "description", top),
+        round=get_name(data, "round", top),
+        base=_parse_base(get_mapping(data, "base", top), top.at("base")),
+        python=python,
+        requirements=get_strings(data, "requirements", top, ()),
+        backends=get_strings(data, "backends", top, ()),
+        gid=get_int(group, "gid", group_where, minimum=1),
+        group=get_name(group, "name", group_where),
         uid=uid,
-        versions={str(k): str(v) for k, v in (data.get("versions") or {}).items()},
+        versions={k: str(v) for k, v in get_scalars(data, "versions", top).items()},
         source=path,
+    )
+
+
+def _parse_base(data: dict[str, Any], where: Where) -> Base:
+    check_keys(data, where, required=["image", "tag"], optional=["digest", "bootstrap"])
+    digest = get_str(data, "digest", where, None)
+    if digest is not None and not digest.startswith("sha256:"):
+        raise SpecError(f"{where.at('digest')}: '{digest}' is not a sha256 digest", "run `build.py lock NAME`")
+    bootstrap = None
+    boot = get_mapping(data, "bootstrap", where, None)
+    if boot is not None:
+        boot_where = where.at("bootstrap")
+        check_keys(boot, boot_where, required=["suite", "variant", "include"])
+        bootstrap = Bootstrap(
+            get_str(boot, "suite", boot_where),
+            get_str(boot, "variant", boot_where),
+            tuple(sorted(get_strings(boot, "include", boot_where, ()))),
+        )
+    return Base(get_str(data, "image", where), get_str(data, "tag", where), digest, bootstrap)
+
+
+def _parse_python(data: dict[str, Any], where: Where) -> PythonTarget:
+    check_keys(data, where, required=["executable", "version", "platforms"], optional=["pip"])
+    pip = get_str(data, "pip", where, "venv")
+    if pip not in ("venv", "module"):
+        raise SpecError(f"{where.at('pip')}: must be 'venv' or 'module', not '{pip}'", "set pip: venv or pip: module")
+    return PythonTarget(
+        get_str(data, "executable", where),
+        get_str(data, "version", where),
+        get_strings(data, "platforms", where),
+        pip,
     )

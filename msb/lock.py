@@ -14,6 +14,7 @@ from msb.hashing import file_sha256
 from msb.image_spec import ImageSpec
 from msb.lockfile import LockedWheel, read_lock, render_lock, wheel_from_file
 from msb.project import Project
+from msb.yamlspec import read_text
 
 
 def write_lock(spec: ImageSpec) -> list[LockedWheel]:
@@ -37,7 +38,7 @@ def resolve_base_digest(spec: ImageSpec, engine: Engine) -> str | None:
 
 def set_base_digest(definition: Path, digest: str) -> None:
     """Rewrite only the base's `digest:` line, so the definition keeps its comments and layout."""
-    text = definition.read_text()
+    text = read_text(definition, "image definition")
     new, count = re.subn(r"(?m)^(  digest:).*$", rf"\1 {digest}", text, count=1)
     if count != 1:
         raise LockError(f"{definition} has no 'digest:' line under base", "add `digest: null` under base")

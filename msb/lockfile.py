@@ -11,6 +11,7 @@ from pathlib import Path
 from msb.errors import LockError
 from msb.hashing import file_sha256
 from msb.image_spec import ImageSpec
+from msb.yamlspec import read_text
 
 # Wheel file names: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl (PEP 427).
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
@@ -76,6 +77,6 @@ def parse_lock(spec: ImageSpec, text: str, path: Path) -> list[LockedWheel]:
 
 def read_lock(spec: ImageSpec) -> list[LockedWheel]:
     path = spec.lock_path
-    if not path.is_file():
+    if not path.exists():
         raise LockError(f"image '{spec.name}' has no lock file {path}", f"create it: python3 build.py lock {spec.name}")
-    return parse_lock(spec, path.read_text(), path)
+    return parse_lock(spec, read_text(path, "lock file"), path)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from msb.errors import SpecError
-from msb.yamlspec import check_keys, load_mapping, named_files
+from msb.yamlspec import Where, check_keys, get_bool, get_int, get_number, get_str, load_mapping, named_files
 
 ROUNDS_DIR = Path(__file__).resolve().parent.parent / "rounds"
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
@@ -274,11 +274,16 @@ def _section(data: Mapping[str, Any], key: str, shape: type, where: str) -> Mapp
 
 
 def _get(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = data[key]
-    # bool is an int in Python; a count written as `true` is a typo, not 1.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise SpecError(f"{where}: {key} must be {getattr(kind, '__name__', kind)}, not {value!r}")
-    return value
+    """A required field of type `kind`, read through yamlspec's typed getters (a count written as `true` is a typo,
+    not 1), so the message names the file, the field and the type wanted."""
+    at = Where(where)
+    if kind is bool:
+        return get_bool(data, key, at)
+    if kind is int:
+        return get_int(data, key, at)
+    if kind is str:
+        return get_str(data, key, at)
+    return get_number(data, key, at)
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

@@ -7,10 +7,25 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from harness.contract import NAME_RULE, is_name
 from msb.errors import SpecError
 from msb.project import Project
 from msb.rounds import RoundProfile, load_round
-from msb.yamlspec import check_keys, load_mapping, named_files
+from msb.yamlspec import (
+    Where,
+    check_keys,
+    check_name_at,
+    get_bool,
+    get_int,
+    get_mapping,
+    get_name,
+    get_number,
+    get_scalars,
+    get_str,
+    load_mapping,
+    named_files,
+    shown,
+)
 
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 MODES = ("accuracy", "performance")
@@ -105,8 +120,14 @@ def system_names(project: Project) -> list[str]:
 
 def load_system_spec(project: Project, name: str) -> SystemSpec:
     """A system by name (systems/NAME.yaml) or by the path of a YAML file (a description kept elsewhere)."""
-    path = Path(name) if name.endswith((".yaml", ".yml")) else project.systems / f"{name}.yaml"
-    if not path.is_file():
+    is_path = name.endswith((".yaml", ".yml"))
+    if not is_path and not is_name(name):
+        raise SpecError(
+            f"system {name!r} is neither a system name nor a .yaml file",
+            f"give a name from {project.systems} ({NAME_RULE}) or the path of a .yaml file",
+        )
+    path = Path(name) if is_path else project.systems / f"{name}.yaml"
+    if not path.exists():
         valid = ", ".join(system_names(project)) or "(none)"
         raise SpecError(f"unknown system '{name}'", f"choose one of: {valid} (descriptions live in {project.systems})")
     system = parse_system_spec(load_mapping(path, "system description"), str(path))
@@ -116,55 +137,97 @@ def load_system_spec(project: Project, name: str) -> SystemSpec:
 
 
 def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
+    """Every field type-checked; names that become folders (system, submitter, benchmarks, image) follow the rule."""
+    top = Where(where)
     check_keys(
         data,
         where,
         required=["name", "submitter", "division", "system_type", "image", "systems_json", "benchmarks"],
         optional=["run", "round", "calibration"],
     )
-    run_data = data.get("run") or {}
-    check_keys(run_data, f"{where} run", required=[], optional=["shm_size", "gpus", "uid_when_root", "ulimits"])
-    run = RunOptions(
-        shm_size=str(run_data.get("shm_size", "1g")),
-        gpus=None if run_data.get("gpus") is None else str(run_data["gpus"]),
-        uid_when_root=int(run_data.get("uid_when_root", 15000)),
-        ulimits={str(k): str(v) for k, v in (run_data.get("ulimits") or {}).items()},
-    )
-    if run.uid_when_root == 0:
-        raise SpecError(f"{where}: run.uid_when_root is 0", "choose an unprivileged uid, e.g. 15000")
-    benchmarks = {}
-    for bench_name, bench in (data["benchmarks"] or {}).items():
-        bench_where = f"{where} benchmarks.{bench_name}"
-        check_keys(bench, bench_where, required=["backend", "scenarios"], optional=BENCHMARK_SETTINGS)
-        scenarios = {}
-        for scenario, settings in (bench["scenarios"] or {}).items():
-            if scenario not in SCENARIOS:
-                raise SpecError(f"{bench_where}: unknown scenario '{scenario}'", f"use one of: {', '.join(SCENARIOS)}")
-            check_keys(settings or {}, f"{bench_where}.scenarios.{scenario}", required=[], optional=SCENARIO_SETTINGS)
-            scenarios[scenario] = dict(settings or {})
-        benchmarks[bench_name] = BenchmarkSettings(
-            backend=str(bench["backend"]),
-            device=str(bench.get("device", "cpu")),
-            precision=str(bench.get("precision", "fp32")),
-            batch_size=int(bench.get("batch_size", 1)),
-            threads=None if bench.get("threads") is None else int(bench["threads"]),
-            impl=bench.get("impl"),
-            scenarios=scenarios,
-            outside_round=bool(bench.get("outside_round", False)),
-            backend_options=dict(bench.get("backend_options") or {}),
-        )
+    run = _parse_run(get_mapping(data, "run", top, {}), top.at("run"))
+    benchmarks_where = top.at("benchmarks")
+    benchmarks = {
+        check_name_at(name, benchmarks_where.at(name)): _parse_benchmark(bench, benchmarks_where.at(name))
+        for name, bench in get_mapping(data, "benchmarks", top).items()
+    }
     return SystemSpec(
-        name=str(data["name"]),
-        submitter=str(data["submitter"]),
-        division=str(data["division"]),
-        system_type=str(data["system_type"]),
-        image=str(data["image"]),
-        systems_json=dict(data["systems_json"] or {}),
+        name=_name(data, "name", top),
+        submitter=_name(data, "submitter", top),
+        division=get_str(data, "division", top),
+        system_type=get_str(data, "system_type", top),
+        image=_name(data, "image", top),
+        systems_json=get_mapping(data, "systems_json", top),
         run=run,
         benchmarks=benchmarks,
-        round=str(data.get("round") or DEFAULT_ROUND),
-        calibration=None if data.get("calibration") is None else str(data["calibration"]),
+        round=get_name(data, "round", top, DEFAULT_ROUND),
+        calibration=get_str(data, "calibration", top, None),
     )
+
+
+def _name(data: dict[str, Any], key: str, where: Where) -> str:
+    """A name field; a `build.py system detect` placeholder is left for validation's TODO message, which says more."""
+    value = get_str(data, key, where)
+    return value if value.startswith(TODO_MARK) else check_name_at(value, where.at(key))
+
+
+def _parse_run(data: dict[str, Any], where: Where) -> RunOptions:
+    check_keys(data, where, required=[], optional=["shm_size", "gpus", "uid_when_root", "ulimits"])
+    # docker's --gpus takes a count too: `gpus: 2` is as good as `gpus: "2"`.
+    count = isinstance(data.get("gpus"), int) and not isinstance(data.get("gpus"), bool)
+    gpus = str(get_int(data, "gpus", where, minimum=1)) if count else get_str(data, "gpus", where, None)
+    run = RunOptions(
+        shm_size=get_str(data, "shm_size", where, "1g"),
+        gpus=gpus,
+        uid_when_root=get_int(data, "uid_when_root", where, 15000, minimum=0),
+        ulimits={k: str(v) for k, v in get_scalars(data, "ulimits", where).items()},
+    )
+    if run.uid_when_root == 0:
+        raise SpecError(
+            f"{where.at('uid_when_root')}: 0 is root, and containers never run as root",
+            "choose an unprivileged uid, e.g. 15000",
+        )
+    return run
+
+
+def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a mapping (KEY: VALUE lines), got {shown(data)}", "give its settings")
+    check_keys(data, where, required=["backend", "scenarios"], optional=BENCHMARK_SETTINGS)
+    scenarios_where = where.at("scenarios")
+    given = get_mapping(data, "scenarios", where)
+    scenarios = {}
+    for scenario in given:
+        if scenario not in SCENARIOS:
+            raise SpecError(f"{where}: unknown scenario '{scenario}'", f"use one of: {', '.join(SCENARIOS)}")
+        # `Offline:` with nothing under it takes the round's settings.
+        settings = get_mapping(given, scenario, scenarios_where, {})
+        scenarios[scenario] = _parse_scenario(settings, scenarios_where.at(scenario))
+    return BenchmarkSettings(
+        backend=get_name(data, "backend", where),
+        device=get_str(data, "device", where, "cpu"),
+        precision=get_str(data, "precision", where, "fp32"),
+        batch_size=get_int(data, "batch_size", where, 1, minimum=1),
+        threads=get_int(data, "threads", where, None, minimum=1),
+        impl=get_name(data, "impl", where, None),
+        scenarios=scenarios,
+        outside_round=get_bool(data, "outside_round", where, False),
+        backend_options=get_scalars(data, "backend_options", where),
+    )
+
+
+def _parse_scenario(data: dict[str, Any], where: Where) -> dict[str, float]:
+    """LoadGen settings: targets are numbers above 0, durations and counts whole numbers of 1 or more."""
+    check_keys(data, where, required=[], optional=SCENARIO_SETTINGS)
+    numbers = ("target_qps", "target_latency_ms")
+    settings = {
+        key: get_number(data, key, where, None, above=0)
+        if key in numbers
+        else get_int(data, key, where, None, minimum=1)
+        for key in data
+    }
+    # A blank setting (`target_qps:`) leaves the round's value, as if the line were not there.
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def _check_systems_json_fields(data: dict[str, Any], profile: RoundProfile, where: str) -> None:

@@ -83,7 +83,7 @@ def test_misspelt_key_is_an_error(tmp_path: Path) -> None:
 
 
 def test_boolean_count_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="min_duration_ms must be int"):
+    with pytest.raises(SpecError, match="min_duration_ms: expected a whole number, got true"):
         load_round("v5.1", write_variant(tmp_path, {"min_duration_ms": True}))
 
 

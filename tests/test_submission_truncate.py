@@ -137,5 +137,5 @@ def test_main_reports_and_exits_nonzero_on_refusal(
     log = accuracy_dir / "mlperf_log_accuracy.json"
     (accuracy_dir / "accuracy.txt").write_text("accuracy=78.000%\n")
     assert log.stat().st_size == 2 * 4096 + 7
-    assert main([str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")]) == 1
-    assert "records no hash" in capsys.readouterr().out
+    assert main([str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")]) == 2
+    assert "records no hash" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from msb.errors import MsbError
+from msb.errors import EXIT_FAILED_CHECK, MsbError, report
 from msb.rounds import SCENARIOS, ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
@@ -195,9 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         profile = load_round(args.round)
+        if not args.dir.is_dir():
+            raise MsbError(f"submission directory {args.dir} does not exist", "give the directory that holds closed/")
     except MsbError as exc:
-        print(f"error: {exc}")
-        return 2
+        return report(exc)
     findings = check_tree(args.dir, profile)
     print(format_report(findings, args.dir))
-    return 1 if has_errors(findings) else 0
+    return EXIT_FAILED_CHECK if has_errors(findings) else 0

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from msb.errors import MsbError
+from msb.errors import EXIT_FAILED_CHECK, MsbError, report
 from msb.rounds import RoundProfile, load_round
 from msb.submission.check import DEFAULT_ROUND, check_tree
 from msb.submission.findings import Severity, format_report, has_errors
@@ -26,7 +26,11 @@ FIXED_MTIME = 946684800
 
 
 class PackError(MsbError):
-    """The tree cannot be packed (checker errors, or an output inside the tree)."""
+    """The tree cannot be packed (no such tree, an output inside the tree or on a directory, a write failed)."""
+
+
+class PackRefused(PackError):
+    """The checker found errors in the tree: a failed check rather than bad input."""
 
 
 @dataclass(frozen=True)
@@ -46,23 +50,39 @@ def pack(root: Path, tarball: Path, profile: RoundProfile, force: bool = False) 
     """Check the tree, then write `tarball` and `tarball.sha256`; refuses on checker errors unless `force`."""
     root = root.resolve()
     tarball = tarball.resolve()
-    if root in tarball.parents:
+    sha_file = tarball.with_name(tarball.name + ".sha256")
+    check_root(root)
+    if root == tarball or root in tarball.parents:
         raise PackError(f"output {tarball} is inside the tree {root}", "write the tarball outside the tree")
+    for path in (tarball, sha_file):
+        if path.is_dir():
+            raise PackError(f"output {path} is a directory", "give --out the path of a file (a .tar.gz) to write")
     findings = check_tree(root, profile)
     if has_errors(findings) and not force:
         errors = [f for f in findings if f.severity is Severity.ERROR]
-        raise PackError(
+        raise PackRefused(
             f"{root} has {len(errors)} checker error(s); not packing\n{format_report(errors, root)}",
             "fix the errors (or pass --force to pack anyway, for a dry run only)",
         )
     data, entries = tar_bytes(root)
-    tarball.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PackError(
+            f"cannot create {tarball.parent}: {exc.strerror or exc}", "give --out a writable folder"
+        ) from None
     _atomic_write(tarball, data)
     digest = hashlib.sha256(data).hexdigest()
-    sha_file = tarball.with_name(tarball.name + ".sha256")
     # sha256sum's format, so `sha256sum -c` verifies it.
     _atomic_write(sha_file, f"{digest}  {tarball.name}\n".encode())
     return Packed(tarball, digest, sha_file, entries)
+
+
+def check_root(root: Path) -> None:
+    """The tree must exist, even with --force: there is nothing to pack otherwise."""
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise PackError(f"submission directory {root} {what}", "give the directory that holds closed/")
 
 
 def tar_bytes(root: Path) -> tuple[bytes, int]:
@@ -104,9 +124,15 @@ def _entries(root: Path) -> Iterator[Path]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file beside `path`, removed on any failure so none is left behind."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PackError(f"cannot write {path}: {exc.strerror or exc}", "give --out a writable file path") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,10 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="pack even with checker errors (never for upload)")
     args = parser.parse_args(argv)
     try:
+        check_root(args.dir)
         profile = load_round(args.round)
         packed = pack(args.dir, args.out or default_tarball(args.dir), profile, force=args.force)
+    except PackRefused as exc:
+        report(exc)
+        return EXIT_FAILED_CHECK
     except MsbError as exc:
-        print(f"error: {exc}")
-        return 1
+        return report(exc)
     print(f"{packed.tarball}: {packed.entries} entries, sha256 {packed.sha256} (in {packed.sha256_file})")
     return 0

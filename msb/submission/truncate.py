@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from msb.errors import MsbError
+from msb.errors import MsbError, report
 from msb.hashing import file_sha256
 
 VIEWABLE_CHARS = 4096
@@ -181,10 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backup", type=Path, required=True, help="where the full logs go (outside DIR)")
     args = parser.parse_args(argv)
     try:
+        if not args.dir.is_dir():
+            raise TruncationError(f"submission directory {args.dir} does not exist", "give the directory of the tree")
         done = truncate_tree(args.dir, args.backup)
-    except TruncationError as exc:
-        print(f"error: {exc}")
-        return 1
+    except MsbError as exc:
+        return report(exc)
     for item in done:
         print(f"truncated {item.accuracy_dir} (sha256 {item.sha256}, full log in {item.backup})")
     print(f"{len(done)} accuracy log(s) truncated")
