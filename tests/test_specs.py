@@ -47,7 +47,7 @@ def test_image_user_defaults_to_the_uid_used_when_root_invokes_the_tool(project:
 
 def test_image_user_cannot_be_root(project: Project, tmp_path: Path) -> None:
     data = yaml.safe_load((project.images / "cpu.yaml").read_text())
-    with pytest.raises(SpecError, match="uid is 0"):
+    with pytest.raises(SpecError, match="uid: 0 would run the image as root"):
         parse_image_spec({**data, "uid": 0}, tmp_path / "cpu.yaml")
 
 
