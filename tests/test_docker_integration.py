@@ -170,7 +170,7 @@ def marker() -> Iterator[str]:
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
 
 
-@pytest.mark.parametrize("how", ["SIGTERM to build.py", "docker kill"])
+@pytest.mark.parametrize("how", ["SIGTERM to build.py", "docker kill", "SIGKILL to build.py"])
 def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_path: Path, how: str, marker: str) -> None:
     experiment = tmp_path / "exp"
     dataset, model = data
@@ -184,14 +184,30 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
     time.sleep(4)  # LoadGen is under way by now
     if how == "docker kill":
         subprocess.run(["docker", "kill", container], capture_output=True, check=True)
+    elif how == "SIGKILL to build.py":
+        process.kill()  # no handler runs: the container learns it from its stdin closing
     else:
         process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode != 0, output
     assert "results:" not in output  # the harness never got to place results
+    deadline = time.monotonic() + 15
+    while own_containers(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not own_containers(marker), "the container outlived build.py"
     placed = [p for p in (experiment / "closed").rglob("*") if p.is_file()] if (experiment / "closed").exists() else []
     assert placed == []
-    assert not own_containers(marker)
+    if how != "docker kill":  # a SIGKILLed harness cannot clean up: its next run removes the stale staging
+        assert not list((experiment / ".staging").glob("*/loadgen")), "the harness left its staging"
+    if how == "SIGKILL to build.py":
+        # The same command then completes (shortened here), and names what the dead run left.
+        short = yaml.safe_load(long_system(tmp_path, marker).read_text())
+        short["benchmarks"]["resnet50"]["scenarios"]["SingleStream"]["min_duration_ms"] = 500
+        (tmp_path / "long.yaml").write_text(yaml.safe_dump(short))
+        result = run(experiment, data, str(tmp_path / "long.yaml"), scenario="SingleStream", mode="performance")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "cleanup: removed .msb/runs/" in result.stderr
+        assert list((experiment / "closed").rglob("mlperf_log_summary.txt"))
 
 
 def test_gpus_without_nvidia_runtime_is_an_error_not_a_cpu_run(cpu_image: str, data, tmp_path: Path) -> None:
