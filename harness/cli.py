@@ -431,7 +431,9 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
             samples_per_query=args.samples_per_query,
         ),
         system_json=_read_json_file(args.system_json, "--system-json"),
-        compliance=None if compliance is None else ComplianceSpec(compliance, _read_text(audit_config, compliance)),
+        compliance=None
+        if compliance is None or audit_config is None
+        else ComplianceSpec(compliance, _read_text(audit_config, compliance)),
         run_info=args.run_info_json,
         allow_root=args.allow_root,
     ).validate()

@@ -157,7 +157,7 @@ def search(
 def read_trial(value: float, scenario: str, summary_text: str) -> Trial:
     """A trial's verdict and figure from its mlperf_log_summary.txt."""
     validity = _VALIDITY.search(summary_text)
-    valid = bool(validity) and validity[1] == "VALID"
+    valid = validity is not None and validity[1] == "VALID"
     bound = _CONSTRAINTS.search(summary_text)
     if scenario in ("Offline", "Server"):
         figure = _SAMPLES_PER_SECOND.search(summary_text)
@@ -165,7 +165,7 @@ def read_trial(value: float, scenario: str, summary_text: str) -> Trial:
     else:
         latency = _MEAN_LATENCY.search(summary_text)
         measured = float(latency[1]) / 1e6 if latency else None
-    too_short = not valid and bool(bound) and bound[1] == "Yes"
+    too_short = not valid and bound is not None and bound[1] == "Yes"
     unmet = tuple(match[1] for match in _UNMET.finditer(summary_text))
     return Trial(value=value, valid=valid, measured=measured, too_short=too_short, unmet=unmet)
 
@@ -219,7 +219,8 @@ def subprocess_trial(spec: RunSpec, scratch: Path) -> Callable[[float], Trial]:
     def run_trial(value: float) -> Trial:
         output = scratch / f"trial-{len(list(scratch.glob('trial-*'))) + 1}"
         output.mkdir()
-        trial = replace(spec, output=str(output), loadgen=replace(spec.loadgen, **{setting: value}), system_json=None)
+        loadgen = replace(spec.loadgen, **{setting: float(value)})  # type: ignore[arg-type]  # a float setting
+        trial = replace(spec, output=str(output), loadgen=loadgen, system_json=None)
         spec_file, record_file = output / SPEC_FILE, output / RECORD_FILE
         spec_file.write_text(to_json(trial))
         command = [sys.executable, "-m", "harness", "run", "--spec", str(spec_file)]

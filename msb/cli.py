@@ -212,7 +212,9 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
 
 def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> int:
     profile = load_round(args.round, project.rounds)
-    framework, stack, image_name = None, [], args.image
+    framework: str | None = None
+    stack: list[str] = []
+    image_name = args.image
     if args.image:
         spec = load_image_spec(project, args.image)
         try:

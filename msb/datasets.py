@@ -150,7 +150,8 @@ def first_images(annotations: dict[str, Any], count: int | None) -> dict[str, An
 def _read_json_member(archive: Path, member: str) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(archive) as zipped:
-            return json.loads(zipped.read(member))
+            data: dict[str, Any] = json.loads(zipped.read(member))
+            return data
     except KeyError:
         raise DownloadError(
             f"{archive} has no {member}", "fetch the archive again; it is not the published one"

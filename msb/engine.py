@@ -112,15 +112,20 @@ class DockerEngine:
         data = self._api.info()
         return EngineInfo(str(data.get("ServerVersion", "")), tuple(sorted((data.get("Runtimes") or {}).keys())))
 
+    def _inspect(self, ref: str) -> dict[str, Any]:
+        # docker-py's stubs leave inspect_image untyped; the daemon answers a JSON object.
+        data: dict[str, Any] = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
+        return data
+
     def image_id(self, ref: str) -> str | None:
         try:
-            return str(self._api.inspect_image(ref)["Id"])
+            return str(self._inspect(ref)["Id"])
         except docker.errors.ImageNotFound:
             return None
 
     def image_labels(self, ref: str) -> dict[str, str]:
         try:
-            config = self._api.inspect_image(ref)["Config"]
+            config = self._inspect(ref)["Config"]
         except docker.errors.ImageNotFound:
             raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME") from None
         return dict(config.get("Labels") or {})
@@ -153,7 +158,7 @@ class DockerEngine:
     def pull_digest(self, ref: str) -> str:
         try:
             self._api.pull(ref)
-            digests = self._api.inspect_image(ref).get("RepoDigests") or []
+            digests = self._inspect(ref).get("RepoDigests") or []
         except docker.errors.APIError as exc:
             raise MsbError(
                 f"cannot pull {ref}: {exc.explanation or exc}",
@@ -163,7 +168,7 @@ class DockerEngine:
         for digest in digests:
             name, _, value = digest.partition("@")
             if name == repository:
-                return value
+                return str(value)
         raise MsbError(f"{ref} was pulled but the engine reports no registry digest for it")
 
     def remove_container(self, name: str) -> None:
@@ -251,7 +256,8 @@ class _Waiter(threading.Thread):
 def _follow(sock: Any, on_output: Callable[[str], None]) -> None:
     """The container's multiplexed stdout and stderr, line by line, until it closes them."""
     pending = b""
-    for _stream, data in docker.utils.socket.frames_iter(sock, tty=False):
+    frames = docker.utils.socket.frames_iter(sock, tty=False)  # type: ignore[no-untyped-call]  # untyped in stubs
+    for _stream, data in frames:
         pending += data
         *lines, pending = pending.split(b"\n")
         for line in lines:

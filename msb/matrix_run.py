@@ -19,13 +19,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.contract import Outcome, RunRecord
+from harness.contract import ACCURACY, Outcome, RunRecord
 from msb import matrix, runner
 from msb.audit import render_audit_config
 from msb.calibration import calibration_doc
 from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.expdir import Identity
+from msb.hashing import file_sha256
 from msb.matrix import MatrixRun
 from msb.paths import inside
 from msb.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
@@ -35,7 +36,6 @@ from msb.submission.truncate import (
     ACCURACY_TXT,
     TRUNCATED_MAX_BYTES,
     AlreadyTruncated,
-    file_sha256,
     recorded_hash,
     truncate_accuracy_dir,
 )
@@ -237,7 +237,7 @@ def _run_one(
     audit = render_audit_config(profile, run.compliance, run.benchmark) if run.compliance else None
     if run.compliance == "TEST01":
         # Its verification compares its log with the submission's full accuracy log, which may be truncated by now.
-        baseline = states.get(matrix.MatrixRun(run.system, run.benchmark, run.scenario, matrix.ACCURACY).key)
+        baseline = states.get(matrix.MatrixRun(run.system, run.benchmark, run.scenario, ACCURACY).key)
         if baseline is not None and baseline.accuracy_dirs:
             restore_full_log(experiment, Path(baseline.accuracy_dirs[0]))
     plan = runner.plan(system, _run_args(run, options, experiment, audit), ident)

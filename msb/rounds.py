@@ -5,6 +5,7 @@ A profile is data: the checker, the image pins and the harness settings read it,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,7 +270,7 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
 def _section(data: Mapping[str, Any], key: str, shape: type, where: str) -> Mapping[str, Any]:
     """A nested mapping whose keys must be exactly the fields of the dataclass `shape`."""
     section = _mapping(data[key], f"{where}: {key}")
-    check_keys(section, f"{where}: {key}", shape.__dataclass_fields__)
+    check_keys(section, f"{where}: {key}", [f.name for f in dataclasses.fields(shape)])
     return section
 
 

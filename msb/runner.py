@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from harness.contract import (
     CONTAINER_DATASET,
@@ -137,7 +137,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
     what = args.compliance or (args.mode if command == "run" else command)
     name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id[:8]}".lower().replace("_", "-")
     image = args.image or f"msb/{system.image}:latest"
-    loadgen = {k: int(v) if k in _INT_SETTINGS else float(v) for k, v in scenario_settings.items()}
+    loadgen: dict[str, Any] = {k: int(v) if k in _INT_SETTINGS else float(v) for k, v in scenario_settings.items()}
     spec = RunSpec(
         benchmark=args.benchmark,
         scenario=args.scenario,

@@ -212,7 +212,8 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         impl=get_name(data, "impl", where, None),
         scenarios=scenarios,
         outside_round=get_bool(data, "outside_round", where, False),
-        backend_options=get_scalars(data, "backend_options", where),
+        # Values as the backend declares them: lists too (TensorRT's plugins, batch sizes); the backend checks them.
+        backend_options=dict(get_mapping(data, "backend_options", where, {})),
     )
 
 

@@ -168,7 +168,7 @@ def get_number(
     if not ok:
         expected = "a number" if above is None else f"a number above {above:g}"
         raise _bad(field, expected, value, f"set {key} to {expected}, without quotes (e.g. {key}: 100 or 12.5)")
-    return value
+    return float(value)
 
 
 def get_str(data: Mapping[str, Any], key: str, where: Where, default: T | _Required = REQUIRED) -> str | T:

@@ -72,3 +72,11 @@ def test_system_cannot_ask_for_uid_zero(project: Project) -> None:
     data["run"]["uid_when_root"] = 0
     with pytest.raises(SpecError, match="uid_when_root"):
         parse_system_spec(data, "systems/x.yaml")
+
+
+def test_backend_options_keep_lists_and_numbers(project: Project) -> None:
+    """TensorRT's plugins and batch sizes are lists: the description passes them to the backend as written."""
+    data = yaml.safe_load((project.systems / "cpu-demo.yaml").read_text())
+    data["benchmarks"]["resnet50"]["backend_options"] = {"plugins": ["/models/a.so"], "batch_sizes": [1, 8], "n": 2}
+    options = parse_system_spec(data, "systems/x.yaml").benchmarks["resnet50"].backend_options
+    assert options == {"plugins": ["/models/a.so"], "batch_sizes": [1, 8], "n": 2}
