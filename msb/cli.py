@@ -12,16 +12,19 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.contract import Outcome
-from msb import builder, datasets, detect, find_peak, find_peak_run, lock, matrix, matrix_run, runner
+from msb import datasets
 from msb.engine import DockerEngine, Engine
 from msb.errors import EngineUnavailable, MsbError
-from msb.expdir import Identity, identity
-from msb.image_spec import image_names, load_image_spec
+from msb.image import builder, lock
 from msb.project import Project
-from msb.report import print_report
-from msb.rounds import load_round
+from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
+from msb.run.expdir import Identity, identity
+from msb.spec import detect
+from msb.spec.image import image_names, load_image_spec
+from msb.spec.rounds import load_round
+from msb.spec.system import DEFAULT_ROUND, SCENARIOS, SystemSpec, load_system_spec, system_names
 from msb.submission import check, pack, truncate
-from msb.system_spec import DEFAULT_ROUND, SCENARIOS, SystemSpec, load_system_spec, system_names
+from msb.submission.report import print_report
 
 
 def parser(project: Project) -> argparse.ArgumentParser:

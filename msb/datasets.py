@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from msb.errors import MsbError, report
-from msb.yamlspec import check_keys, load_mapping
+from msb.spec.yamlfile import check_keys, load_mapping
 
 DOWNLOADS_YAML = Path(__file__).resolve().parent.parent / "data" / "downloads.yaml"
 _CHUNK = 1 << 20

@@ -15,14 +15,14 @@ import pytest
 import yaml
 from fixtures.submission_tree import build_tree
 
-from msb import expdir
 from msb.cli import main
 from msb.errors import ExperimentDirError, SpecError
-from msb.expdir import Identity
-from msb.image_spec import load_image_spec
-from msb.lockfile import read_lock
 from msb.project import Project
-from msb.rounds import load_round
+from msb.run import expdir
+from msb.run.expdir import Identity
+from msb.spec.image import load_image_spec
+from msb.spec.lockfile import read_lock
+from msb.spec.rounds import load_round
 
 REPO = Path(__file__).resolve().parent.parent
 Edit = Callable[[dict[str, Any]], None]

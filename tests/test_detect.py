@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msb.detect import (
+from msb.errors import SpecError
+from msb.project import Project
+from msb.spec.detect import (
     Gpu,
     HostFacts,
     description,
@@ -18,10 +20,8 @@ from msb.detect import (
     parse_nvidia_smi,
     parse_os_release,
 )
-from msb.errors import SpecError
-from msb.project import Project
-from msb.rounds import load_round
-from msb.system_spec import load_system_spec
+from msb.spec.rounds import load_round
+from msb.spec.system import load_system_spec
 
 LSCPU = """Architecture:                            x86_64
 CPU(s):                                  112

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from msb.bootstrap import debian_mirror
 from msb.engine import EngineInfo, follow_build, has_nvidia_runtime
 from msb.errors import BuildFailed
+from msb.image.bootstrap import debian_mirror
 
 
 def test_build_stream_is_followed_to_the_image_id() -> None:

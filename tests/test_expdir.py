@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from msb.errors import ExperimentDirError
-from msb.expdir import hand_back, identity, prepare
+from msb.run.expdir import hand_back, identity, prepare
 
 
 def test_root_runs_the_container_as_the_fixed_unprivileged_uid() -> None:

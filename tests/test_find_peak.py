@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from msb.errors import SpecError
-from msb.find_peak import Peak, read_peak, rewrite_setting
 from msb.project import Project
+from msb.run.find_peak import Peak, read_peak, rewrite_setting
 
 BLOCK = """benchmarks:
   resnet50:

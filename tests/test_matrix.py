@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 
 from msb.errors import SpecError
-from msb.matrix import MatrixRun, group_complete, groups, needs_run, plan_matrix
-from msb.progress import DONE, FAILED, RUNNING
 from msb.project import Project
-from msb.rounds import load_round
-from msb.system_spec import SystemSpec, load_system_spec
+from msb.run.matrix import MatrixRun, group_complete, groups, needs_run, plan_matrix
+from msb.run.progress import DONE, FAILED, RUNNING
+from msb.spec.rounds import load_round
+from msb.spec.system import SystemSpec, load_system_spec
 
 
 @pytest.fixture

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from msb.calibration import calibration_doc
 from msb.errors import SpecError
-from msb.matrix import MatrixRun
-from msb.matrix_run import (
+from msb.project import Project
+from msb.run.calibration import calibration_doc
+from msb.run.matrix import MatrixRun
+from msb.run.matrix_run import (
     FULL_LOGS_DIR,
     RunState,
     read_states,
@@ -20,10 +21,9 @@ from msb.matrix_run import (
     write_calibration,
     write_state,
 )
-from msb.progress import DONE, FAILED, RUNNING
-from msb.project import Project
+from msb.run.progress import DONE, FAILED, RUNNING
+from msb.spec.system import SystemSpec, load_system_spec
 from msb.submission.truncate import file_sha256, recorded_hash
-from msb.system_spec import SystemSpec, load_system_spec
 
 ACC = Path("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy")
 T01 = Path("closed/MSB/compliance/cpu_demo/resnet50/Offline/TEST01/accuracy")

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from msb.progress import DONE, FAILED, PENDING, RUNNING, SKIPPED, MatrixProgress, Row, format_seconds, render
+from msb.run.progress import DONE, FAILED, PENDING, RUNNING, SKIPPED, MatrixProgress, Row, format_seconds, render
 
 
 def text_of(table: object) -> str:

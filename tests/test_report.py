@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from msb.report import collect_rows, summary_figure
+from msb.submission.report import collect_rows, summary_figure
 
 OFFLINE = "Scenario : Offline\nSamples per second: 7046.65\nResult is : VALID\n"
 SINGLE = "Scenario : SingleStream\n90.0th percentile latency (ns) : 111957\nResult is : INVALID\n"

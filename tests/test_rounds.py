@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from msb.errors import SpecError
-from msb.rounds import ROUNDS_DIR, available_rounds, load_round
+from msb.spec.rounds import ROUNDS_DIR, available_rounds, load_round
 
 REFERENCE = Path("/work/shared/mlperf-reference-data")
 

@@ -9,11 +9,11 @@ import pytest
 
 from msb.engine import EngineInfo
 from msb.errors import GpuUnavailable, SpecError
-from msb.expdir import Identity
 from msb.labels import LABEL_BACKENDS, LABEL_ROUND
 from msb.project import Project
-from msb.runner import RunArgs, check_engine, check_inputs, plan, systems_json
-from msb.system_spec import load_system_spec
+from msb.run.expdir import Identity
+from msb.run.runner import RunArgs, check_engine, check_inputs, plan, systems_json
+from msb.spec.system import load_system_spec
 
 IDENT = Identity(invoking_uid=0, container_uid=15000, gid=1500)
 

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from msb.errors import SpecError
-from msb.image_spec import load_image_spec, parse_image_spec
 from msb.project import Project
-from msb.system_spec import RunOptions, load_system_spec, parse_system_spec
+from msb.spec.image import load_image_spec, parse_image_spec
+from msb.spec.system import RunOptions, load_system_spec, parse_system_spec
 
 
 def test_unknown_image_lists_the_valid_ones(project: Project) -> None:

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from msb.errors import SpecError
-from msb.matrix import plan_matrix
 from msb.project import Project
-from msb.rounds import load_round
-from msb.system_spec import SystemSpec, load_system_spec
+from msb.run.matrix import plan_matrix
+from msb.spec.rounds import load_round
+from msb.spec.system import SystemSpec, load_system_spec
 
 
 def demo(project: Project) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
-from msb.rounds import RoundProfile, load_round
+from msb.spec.rounds import RoundProfile, load_round
 from msb.submission.check import DEFAULT_ROUND, check_tree
 from msb.submission.findings import Severity, format_report, has_errors
 

@@ -10,8 +10,8 @@ from typing import Any
 from harness.contract import NAME_RULE, is_name
 from msb.errors import SpecError
 from msb.project import Project
-from msb.rounds import RoundProfile, load_round
-from msb.yamlspec import (
+from msb.spec.rounds import RoundProfile, load_round
+from msb.spec.yamlfile import (
     Where,
     check_keys,
     check_name_at,

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 from msb.errors import MsbError
-from msb.rounds import RoundProfile
-from msb.system_spec import IDENTITY_FIELDS, TODO_MARK
+from msb.spec.rounds import RoundProfile
+from msb.spec.system import IDENTITY_FIELDS, TODO_MARK
 
 NVIDIA_SMI_QUERY = "name,memory.total,driver_version"
 # How a backend is named in the systems JSON, and the requirement or version label that pins it.

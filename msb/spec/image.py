@@ -10,7 +10,7 @@ from typing import Any
 from harness.contract import NAME_RULE, is_name
 from msb.errors import SpecError
 from msb.project import Project
-from msb.yamlspec import (
+from msb.spec.yamlfile import (
     Where,
     check_keys,
     get_int,

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from msb.bootstrap import ensure_base
-from msb.context import assemble
 from msb.engine import Engine
-from msb.image_spec import ImageSpec, load_image_spec
-from msb.lock import fetch_locked_wheels
-from msb.lockfile import read_lock
+from msb.image.bootstrap import ensure_base
+from msb.image.context import assemble
+from msb.image.lock import fetch_locked_wheels
+from msb.image.provenance import collect
+from msb.image.render import BaseRef, base_ref, render_dockerfile
 from msb.project import Project
-from msb.provenance import collect
-from msb.render import BaseRef, base_ref, render_dockerfile
+from msb.spec.image import ImageSpec, load_image_spec
+from msb.spec.lockfile import read_lock
 
 IMAGE_REPOSITORY = "msb"
 UNRESOLVED_BOOTSTRAP = "sha256:<image-id-of-the-bootstrapped-base>"

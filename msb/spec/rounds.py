@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from msb.errors import SpecError
-from msb.yamlspec import Where, check_keys, get_bool, get_int, get_number, get_str, load_mapping, named_files
+from msb.spec.yamlfile import Where, check_keys, get_bool, get_int, get_number, get_str, load_mapping, named_files
 
-ROUNDS_DIR = Path(__file__).resolve().parent.parent / "rounds"
+ROUNDS_DIR = Path(__file__).resolve().parents[2] / "rounds"
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 
 

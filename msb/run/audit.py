@@ -7,7 +7,7 @@ is how a compliance test (TEST01 accuracy-log sampling, TEST04 same-sample issue
 from __future__ import annotations
 
 from msb.errors import SpecError
-from msb.rounds import RoundProfile
+from msb.spec.rounds import RoundProfile
 
 ANY_MODEL = "*"
 

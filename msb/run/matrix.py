@@ -13,9 +13,9 @@ from pathlib import Path
 
 from harness.contract import ACCURACY, PERFORMANCE, SCENARIOS
 from msb.errors import SpecError
-from msb.progress import DONE
-from msb.rounds import RoundProfile
-from msb.system_spec import SystemSpec
+from msb.run.progress import DONE
+from msb.spec.rounds import RoundProfile
+from msb.spec.system import SystemSpec
 
 
 @dataclass(frozen=True)

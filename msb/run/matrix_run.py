@@ -20,17 +20,18 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.contract import ACCURACY, Outcome, RunRecord
-from msb import matrix, runner
-from msb.audit import render_audit_config
-from msb.calibration import calibration_doc
 from msb.engine import Engine
 from msb.errors import RunFailed
-from msb.expdir import Identity
 from msb.hashing import file_sha256
-from msb.matrix import MatrixRun
 from msb.paths import inside
-from msb.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
-from msb.rounds import RoundProfile
+from msb.run import matrix, runner
+from msb.run.audit import render_audit_config
+from msb.run.calibration import calibration_doc
+from msb.run.expdir import Identity
+from msb.run.matrix import MatrixRun
+from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
+from msb.spec.rounds import RoundProfile
+from msb.spec.system import SystemSpec
 from msb.submission.truncate import (
     ACCURACY_LOG,
     ACCURACY_TXT,
@@ -39,7 +40,6 @@ from msb.submission.truncate import (
     recorded_hash,
     truncate_accuracy_dir,
 )
-from msb.system_spec import SystemSpec
 
 STATE_DIR = ".msb"
 STATE_FILE = f"{STATE_DIR}/matrix-state.json"

@@ -13,8 +13,8 @@ from pathlib import Path
 import tomllib
 
 from msb.hashing import file_sha256
-from msb.image_spec import ImageSpec
 from msb.project import Project
+from msb.spec.image import ImageSpec
 
 SOURCE_URL = "https://github.com/mlperf-submission-builder/mlperf-submission-builder"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from msb.errors import SpecError
-from msb.system_spec import SystemSpec
+from msb.spec.system import SystemSpec
 
 TITLE = "# Calibration and quantisation\n"
 FULL_PRECISION = ("fp32",)

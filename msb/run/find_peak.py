@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from msb.errors import SpecError
-from msb.system_spec import SCENARIO_SETTINGS
+from msb.spec.system import SCENARIO_SETTINGS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import jinja2
 
 from msb.errors import UnpinnedBase
-from msb.image_spec import ImageSpec
-from msb.provenance import Provenance
+from msb.image.provenance import Provenance
+from msb.spec.image import ImageSpec
 
 MAIN_TEMPLATE = "Dockerfile.j2"
 LABEL_NAMESPACE = "io.mlperf-builder"

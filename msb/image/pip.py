@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from msb.errors import LockError
-from msb.image_spec import PythonTarget
+from msb.spec.image import PythonTarget
 
 
 def target_args(python: PythonTarget) -> list[str]:

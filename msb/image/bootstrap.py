@@ -17,7 +17,7 @@ from pathlib import Path
 
 from msb.engine import Engine
 from msb.errors import MsbError
-from msb.image_spec import Base, Bootstrap
+from msb.spec.image import Base, Bootstrap
 
 BOOTSTRAP_LABEL = "io.mlperf-builder.bootstrap-sha256"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

@@ -1,0 +1,1 @@
+"""Images: the pure Dockerfile render, the build context, hash locks, bootstrapped bases, provenance."""
