@@ -105,7 +105,10 @@ class OnnxRuntimeBackend:
         return list(self._session.run(names, {self._input_name: batch}))
 
     def info(self) -> BackendInfo:
-        providers = self._session.get_providers() if self._session is not None else self._providers()
+        if self._session is not None:
+            providers: list[str] = self._session.get_providers()
+        else:  # before load: the providers that load will ask for, by name (without their options)
+            providers = [p if isinstance(p, str) else p[0] for p in self._providers()]
         device = "cpu" if self._device_id is None else f"cuda:{self._device_id}"
         details = {"providers": ",".join(providers)}
         if self._threads is not None:

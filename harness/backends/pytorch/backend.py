@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -144,9 +145,11 @@ class PyTorchBackend:
         details["batch_norms_folded"] = str(fold_batch_norms(model))
         model = model.eval().to(self.device, self.dtype)
         if self.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            # Module.to accepts memory_format at run time; torch's stubs omit that overload.
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if self.compile_mode is not None:
-            model = torch.compile(model, mode=self.compile_mode)
+            # torch.compile of a Module answers an OptimizedModule (a Module); the stubs say only Callable.
+            model = cast(nn.Module, torch.compile(model, mode=self.compile_mode))
         details.update(
             channels_last=str(self.channels_last),
             cuda_graphs=str(self.cuda_graphs),

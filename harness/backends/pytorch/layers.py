@@ -14,6 +14,12 @@ from torch import nn
 class FrozenBatchNorm2d(nn.Module):
     """Inference-only batch norm (buffers, no statistics update), as torchvision's detection models use."""
 
+    # Registered as buffers below; declared here because torch's stubs type buffer attributes as Tensor | Module.
+    weight: torch.Tensor
+    bias: torch.Tensor
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
     def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.eps = eps

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,10 @@ MLPERF_RESNET_MEANS = (123.68, 116.78, 103.94)
 
 class ResNet50(ResNetBody):
     """ResNet50 v1.5 classifier answering MLPerf's 1001-class index (arg-max + 1)."""
+
+    # Non-persistent buffers registered in __init__ (torch's stubs would type them Tensor | Module).
+    input_scale: torch.Tensor
+    input_shift: torch.Tensor
 
     def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
@@ -48,6 +53,15 @@ class ResNet50(ResNetBody):
         return (self.logits(x).argmax(dim=1) + 1,)
 
 
+class _ExtraLevels(nn.Module):
+    """Holder of the P6/P7 convs (torchvision's `extra_blocks`), typed so that calling them type-checks."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.p6 = nn.Conv2d(channels, channels, 3, 2, 1)
+        self.p7 = nn.Conv2d(channels, channels, 3, 2, 1)
+
+
 class FeaturePyramid(nn.Module):
     """FPN over C3..C5 plus P6/P7 (P6 from P5, P7 from relu(P6))."""
 
@@ -57,9 +71,7 @@ class FeaturePyramid(nn.Module):
         self.layer_blocks = nn.ModuleList(
             nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1)) for _ in in_channels
         )
-        self.extra_blocks = nn.Module()
-        self.extra_blocks.p6 = nn.Conv2d(channels, channels, 3, 2, 1)
-        self.extra_blocks.p7 = nn.Conv2d(channels, channels, 3, 2, 1)
+        self.extra_blocks = _ExtraLevels(channels)
 
     def forward(self, features: list[torch.Tensor]) -> list[torch.Tensor]:
         last = self.inner_blocks[-1](features[-1])
@@ -115,6 +127,10 @@ class _RetinaNetHead(nn.Module):
 
 class RetinaNet(nn.Module):
     """MLPerf's RetinaNet; forward answers the raw heads (cls_logits (N, A, 264), bbox_regression (N, A, 4))."""
+
+    # Non-persistent buffers registered in __init__ (torch's stubs would type them Tensor | Module).
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, num_classes: int = 264) -> None:
         super().__init__()
@@ -216,7 +232,7 @@ def init_random(model: nn.Module, seed: int) -> None:
                 module.bias.zero_()
         if isinstance(model, SsdResNet34):
             for conf in model.conf:
-                conf.weight.mul_(8.0)
+                cast(nn.Conv2d, conf).weight.mul_(8.0)  # ModuleList iterates as Module; these are all Conv2d
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {

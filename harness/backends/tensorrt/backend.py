@@ -105,9 +105,10 @@ class TensorRTBackend:
         engine = runtime.deserialize(data)
         bindings = engine.bindings()
         if table_input is None:
-            (input_spec,) = [b for b in bindings if b.is_input] or [None]
-            if input_spec is None:
+            inputs = [b for b in bindings if b.is_input]
+            if not inputs:
                 raise BackendError(f"engine {opts.engine} has no input")
+            (input_spec,) = inputs
             table_input = ProfileTable.create(input_spec.name, input_spec.shape, opts.batch_sizes, opts.streams)
         plan = plan_buffers(bindings, table_input.max_batch, opts.streams)
         pool = allocate_slots(runtime, engine, plan, table_input)

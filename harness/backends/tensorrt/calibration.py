@@ -80,29 +80,37 @@ class CalibrationCache:
         """The cached bytes if made from these weights and this list; None means calibrate afresh."""
         if not self.path.exists():
             return None
+        why = self._mismatch_reason()
+        if why is not None:
+            self._reject(why)
+            return None
+        return self.path.read_bytes()
+
+    def _mismatch_reason(self) -> str | None:
+        """Why the cached bytes may not be used with this provenance, or None when they may."""
         if not self.meta_path.exists():
-            return self._mismatch(f"{self.meta_path} is missing, so the weights it was made from are unknown")
+            return f"{self.meta_path} is missing, so the weights it was made from are unknown"
         try:
             recorded = json.loads(self.meta_path.read_text())
             found = CacheProvenance(recorded["onnx_sha256"], recorded["calibration_list_sha256"])
         except (ValueError, KeyError, TypeError) as exc:
-            return self._mismatch(f"{self.meta_path} is unreadable ({exc})")
+            return f"{self.meta_path} is unreadable ({exc})"
         if found.onnx_sha256 != self.provenance.onnx_sha256:
-            return self._mismatch(
+            return (
                 f"it was made for other weights (onnx sha256 {found.onnx_sha256[:12]}…, "
                 f"these are {self.provenance.onnx_sha256[:12]}…)"
             )
         if found.calibration_list_sha256 != self.provenance.calibration_list_sha256:
-            return self._mismatch("it was made from another calibration list")
-        return self.path.read_bytes()
+            return "it was made from another calibration list"
+        return None
 
-    def _mismatch(self, why: str) -> None:
+    def _reject(self, why: str) -> None:
+        """Raise when mismatched caches may not be rebuilt; otherwise log that this one will be."""
         if not self.rebuild_mismatched:
             raise CalibrationError(
                 f"calibration cache {self.path} cannot be used: {why}; delete it or allow recalibration"
             )
         _LOG.warning("calibration cache %s is not used and will be rebuilt: %s", self.path, why)
-        return None
 
     def store(self, data: bytes) -> None:
         """Write the cache, then its provenance, each atomically (a crash never leaves a mismatched pair)."""
