@@ -14,7 +14,7 @@ from rich.console import Console
 from harness.contract import Outcome
 from msb import datasets
 from msb.engine import DockerEngine, Engine
-from msb.errors import EngineUnavailable, MsbError
+from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, MsbError, RunFailed, report
 from msb.image import builder, lock
 from msb.project import Project
 from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
@@ -272,6 +272,9 @@ def main(argv: Sequence[str] | None = None, project: Project | None = None) -> i
     console = Console(stderr=True, highlight=False)
     try:
         return COMMANDS[args.command](project, args, console)
-    except MsbError as exc:
+    except RunFailed as exc:
+        # A run that failed or was interrupted: 1, as a failed check; the harness refusing an input is bad input (2).
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT if isinstance(exc, runner.RunRefused) else EXIT_FAILED_CHECK
+    except MsbError as exc:
+        return report(exc)
