@@ -11,18 +11,19 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.contract import Outcome
+from harness.contract import SCENARIOS, Outcome
 from msb import datasets
 from msb.engine import DockerEngine, Engine
 from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, MsbError, RunFailed, report
 from msb.image import builder, lock
+from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, image_ref, version_label
 from msb.project import Project
 from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
 from msb.run.expdir import Identity, identity
 from msb.spec import detect
 from msb.spec.image import image_names, load_image_spec
 from msb.spec.rounds import load_round
-from msb.spec.system import DEFAULT_ROUND, SCENARIOS, SystemSpec, load_system_spec, system_names
+from msb.spec.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
 
@@ -39,7 +40,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     image.add_argument("--dry-run", action="store_true", help="print the rendered Dockerfile; build nothing")
     image.add_argument("--allow-unpinned", action="store_true", help="build from a base that has no digest")
     image.add_argument(
-        "--repository", default=builder.IMAGE_REPOSITORY, help="tag as REPOSITORY/NAME:latest and :<git revision>"
+        "--repository", default=IMAGE_REPOSITORY, help="tag as REPOSITORY/NAME:latest and :<git revision>"
     )
 
     lock_cmd = sub.add_parser("lock", help="regenerate an image's hash lock (and its base digest where reachable)")
@@ -221,11 +222,11 @@ def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> 
     if args.image:
         spec = load_image_spec(project, args.image)
         try:
-            labels = DockerEngine().image_labels(f"msb/{spec.name}:latest")
+            labels = DockerEngine().image_labels(image_ref(spec.name))
         except MsbError:
             # Not built here: the definition's pins say the same about the framework.
-            labels = {"io.mlperf-builder.backends": ",".join(spec.backends)}
-            labels.update({f"io.mlperf-builder.versions.{k}": v for k, v in spec.versions.items()})
+            labels = {LABEL_BACKENDS: ",".join(spec.backends)}
+            labels.update({version_label(k): v for k, v in spec.versions.items()})
         framework, stack = detect.framework_from(labels, spec.requirements)
     text = detect.description(detect.host_facts(), profile, image_name, framework, stack)
     if args.write:

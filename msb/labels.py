@@ -17,5 +17,13 @@ LABEL_EXPERIMENT = f"{NAMESPACE}.experiment"  # the experiment folder on the hos
 LABEL_HOST_PID = f"{NAMESPACE}.host-pid"  # the build.py process that owns the container
 
 
+# Images' local references: REPOSITORY/NAME:latest, and REPOSITORY/NAME:<git revision> for the exact build.
+IMAGE_REPOSITORY = "msb"
+
+
+def image_ref(name: str, tag: str = "latest", repository: str = IMAGE_REPOSITORY) -> str:
+    return f"{repository}/{name}:{tag}"
+
+
 def version_label(package: str) -> str:
     return f"{LABEL_VERSIONS}.{package}"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from msb.engine import Engine
 from msb.errors import MsbError
+from msb.labels import LABEL_BOOTSTRAP as BOOTSTRAP_LABEL
 from msb.spec.image import Base, Bootstrap
 
-BOOTSTRAP_LABEL = "io.mlperf-builder.bootstrap-sha256"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 

@@ -13,11 +13,11 @@ from msb.image.context import assemble
 from msb.image.lock import fetch_locked_wheels
 from msb.image.provenance import collect
 from msb.image.render import BaseRef, base_ref, render_dockerfile
+from msb.labels import IMAGE_REPOSITORY, image_ref
 from msb.project import Project
 from msb.spec.image import ImageSpec, load_image_spec
 from msb.spec.lockfile import read_lock
 
-IMAGE_REPOSITORY = "msb"
 UNRESOLVED_BOOTSTRAP = "sha256:<image-id-of-the-bootstrapped-base>"
 
 
@@ -32,7 +32,7 @@ def image_tags(spec: ImageSpec, revision: str, repository: str = IMAGE_REPOSITOR
     """`REPO/NAME:latest` for people, `REPO/NAME:<revision>` so a result can name the exact build."""
     short = revision.replace("-dirty", "")[:12]
     suffix = "-dirty" if revision.endswith("-dirty") else ""
-    return [f"{repository}/{spec.name}:latest", f"{repository}/{spec.name}:{short}{suffix}"]
+    return [image_ref(spec.name, repository=repository), image_ref(spec.name, f"{short}{suffix}", repository)]
 
 
 def load_templates(project: Project) -> dict[str, str]:

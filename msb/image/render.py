@@ -10,10 +10,10 @@ import jinja2
 
 from msb.errors import UnpinnedBase
 from msb.image.provenance import Provenance
+from msb.labels import NAMESPACE
 from msb.spec.image import ImageSpec
 
 MAIN_TEMPLATE = "Dockerfile.j2"
-LABEL_NAMESPACE = "io.mlperf-builder"
 SITE_DIR = "/opt/msb/site"
 CODE_DIR = "/opt/msb"
 WORK_DIR = "/work"
@@ -72,7 +72,7 @@ def labels(spec: ImageSpec, base: BaseRef, provenance: Provenance) -> list[tuple
         "version": provenance.version,
     }
     pairs = [(f"org.opencontainers.image.{k}", v) for k, v in oci.items()]
-    pairs += [(f"{LABEL_NAMESPACE}.{k}", v) for k, v in ours.items()]
+    pairs += [(f"{NAMESPACE}.{k}", v) for k, v in ours.items()]
     return sorted(pairs)
 
 

@@ -25,6 +25,7 @@ from harness.contract import (
     CONTAINER_DATASET,
     CONTAINER_EXPERIMENT,
     CONTAINER_MODEL_DIR,
+    MODES,
     RECORD_FILE,
     SPEC_FILE,
     BackendSpec,
@@ -39,11 +40,11 @@ from harness.contract import (
 )
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
-from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN
+from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN, image_ref
 from msb.paths import inside
 from msb.run.container import ContainerSpec, Mount, docker_run_argv
 from msb.run.expdir import Identity, hand_back, prepare
-from msb.spec.system import MODES, SystemSpec
+from msb.spec.system import SystemSpec
 
 RUNS_DIR = ".msb/runs"  # one folder per run: spec.json in, record.json out (inside the experiment volume)
 PEAK_FILE = "peak.json"  # find-peak's answer
@@ -136,7 +137,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
     run_id = uuid.uuid4().hex[:12]
     what = args.compliance or (args.mode if command == "run" else command)
     name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id[:8]}".lower().replace("_", "-")
-    image = args.image or f"msb/{system.image}:latest"
+    image = args.image or image_ref(system.image)
     loadgen: dict[str, Any] = {k: int(v) if k in _INT_SETTINGS else float(v) for k, v in scenario_settings.items()}
     spec = RunSpec(
         benchmark=args.benchmark,

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from msb.errors import MsbError
+from msb.labels import LABEL_BACKENDS, version_label
 from msb.spec.rounds import RoundProfile
 from msb.spec.system import IDENTITY_FIELDS, TODO_MARK
 
@@ -81,12 +82,12 @@ def framework_from(labels: Mapping[str, str], requirements: Sequence[str]) -> tu
     """The systems JSON `framework` and the rest of the software stack from an image's labels and pins."""
     pins = dict(r.split("==", 1) for r in requirements if "==" in r)
     frameworks = []
-    for backend in [b for b in labels.get("io.mlperf-builder.backends", "").split(",") if b]:
+    for backend in [b for b in labels.get(LABEL_BACKENDS, "").split(",") if b]:
         package = _FRAMEWORK_PACKAGES.get(backend, backend)
-        version = pins.get(package) or labels.get(f"io.mlperf-builder.versions.{package}")
+        version = pins.get(package) or labels.get(version_label(package))
         frameworks.append(f"{FRAMEWORKS.get(backend, backend)} {version}".strip() if version else backend)
     stack = []
-    python = labels.get("io.mlperf-builder.versions.python")
+    python = labels.get(version_label("python"))
     if python:
         stack.append(f"Python {python}")
     if "mlcommons-loadgen" in pins:

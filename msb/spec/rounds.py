@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.contract import SCENARIOS
 from msb.errors import SpecError
 from msb.spec.yamlfile import Where, check_keys, get_bool, get_int, get_number, get_str, load_mapping, named_files
 
 ROUNDS_DIR = Path(__file__).resolve().parents[2] / "rounds"
-SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 
 
 @dataclass(frozen=True)

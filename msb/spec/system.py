@@ -7,7 +7,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from harness.contract import NAME_RULE, is_name
+from harness.contract import NAME_RULE, SCENARIOS, is_name
 from msb.errors import SpecError
 from msb.project import Project
 from msb.spec.rounds import RoundProfile, load_round
@@ -27,8 +27,6 @@ from msb.spec.yamlfile import (
     shown,
 )
 
-SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
-MODES = ("accuracy", "performance")
 # Scenario settings that become harness flags (and, through the harness, user.conf lines).
 SCENARIO_SETTINGS = (
     "target_qps",

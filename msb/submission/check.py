@@ -10,8 +10,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.contract import SCENARIOS
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
-from msb.spec.rounds import SCENARIOS, ModelRules, RoundProfile, load_round
+from msb.spec.rounds import ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
 from msb.submission.findings import Finding, error, format_report, has_errors, warning

@@ -24,8 +24,9 @@ VIEWABLE_CHARS = 4096
 ELLIPSIS = "\n\n...\n\n"
 ACCURACY_LOG = "mlperf_log_accuracy.json"
 ACCURACY_TXT = "accuracy.txt"
-# The official checker calls a log longer than this "not truncated" (MAX_ACCURACY_LOG_SIZE).
-TRUNCATED_MAX_BYTES = 10 * 1024
+# The most a log truncated here can hold (ASCII JSON): what tells our own truncation from a full log. The round's
+# limit on submitted logs (the checker's MAX_ACCURACY_LOG_SIZE) is round data: RoundProfile.max_accuracy_log_bytes.
+TRUNCATED_MAX_BYTES = 2 * VIEWABLE_CHARS + len(ELLIPSIS)
 _HASH_LINE = re.compile(r"^hash=([0-9a-f]{64})$", re.MULTILINE)
 
 
