@@ -13,6 +13,10 @@ from rich.console import Console
 
 from harness.contract import SCENARIOS, Outcome
 from msb import datasets
+from msb.descriptions import detect
+from msb.descriptions.image import image_names, load_image_spec
+from msb.descriptions.rounds import load_round
+from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
 from msb.engine import DockerEngine, Engine
 from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, MsbError, RunFailed, report
 from msb.image import builder, lock
@@ -20,10 +24,6 @@ from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, image_ref, version_labe
 from msb.project import Project
 from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
 from msb.run.expdir import Identity, identity
-from msb.spec import detect
-from msb.spec.image import image_names, load_image_spec
-from msb.spec.rounds import load_round
-from msb.spec.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from msb.descriptions.yamlfile import check_keys, load_mapping
 from msb.errors import MsbError, report
-from msb.spec.yamlfile import check_keys, load_mapping
 
 DOWNLOADS_YAML = Path(__file__).resolve().parent.parent / "data" / "downloads.yaml"
 _CHUNK = 1 << 20

@@ -21,8 +21,8 @@ import docker.types
 import docker.utils
 import docker.utils.socket
 
+from msb.container import ContainerSpec
 from msb.errors import BuildFailed, EngineUnavailable, MsbError, RunFailed
-from msb.run.container import ContainerSpec
 
 LOG_TAIL_LINES = 25
 

@@ -1,5 +1,5 @@
 """Every label key the tool writes on images and containers, defined once (images: msb.image.render; containers:
-msb.run.container; readers: the runner, system detect)."""
+msb.container; readers: the runner, system detect)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ LABEL_BACKENDS = f"{NAMESPACE}.backends"
 LABEL_VERSIONS = f"{NAMESPACE}.versions"  # prefix: LABEL_VERSIONS.<package>
 LABEL_BOOTSTRAP = f"{NAMESPACE}.bootstrap-sha256"  # on a bootstrapped base: the hash of its settings
 
-# Containers (written by msb.run.container).
+# Containers (written by msb.container).
 LABEL_RUN = f"{NAMESPACE}.run"  # the run's id
 LABEL_EXPERIMENT = f"{NAMESPACE}.experiment"  # the experiment folder on the host (absolute)
 LABEL_HOST_PID = f"{NAMESPACE}.host-pid"  # the build.py process that owns the container

@@ -19,9 +19,9 @@ from harness.contract import (
     spec_from_json,
     to_json,
 )
+from msb.container import ContainerSpec
 from msb.engine import ContainerInfo, EngineInfo
 from msb.labels import LABEL_BACKENDS, LABEL_ROUND
-from msb.run.container import ContainerSpec
 
 # What the scripted harness does for one run: a behaviour for every run whose key (see `run_key`) matches.
 PLACE, VERIFICATION_FAILS, REFUSE, ERROR, CRASH, INTERRUPT = (

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from msb.descriptions.rounds import load_round
 from msb.errors import SpecError
 from msb.run.audit import parse_audit_config, render_audit_config
-from msb.spec.rounds import load_round
 
 REFERENCE = Path("/work/shared/mlperf-reference-data")
 

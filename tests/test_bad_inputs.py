@@ -16,13 +16,13 @@ import yaml
 from fixtures.submission_tree import build_tree
 
 from msb.cli import main
+from msb.descriptions.image import load_image_spec
+from msb.descriptions.lockfile import read_lock
+from msb.descriptions.rounds import load_round
 from msb.errors import ExperimentDirError, SpecError
 from msb.project import Project
 from msb.run import expdir
 from msb.run.expdir import Identity
-from msb.spec.image import load_image_spec
-from msb.spec.lockfile import read_lock
-from msb.spec.rounds import load_round
 
 REPO = Path(__file__).resolve().parent.parent
 Edit = Callable[[dict[str, Any]], None]

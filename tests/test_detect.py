@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msb.errors import SpecError
-from msb.project import Project
-from msb.spec.detect import (
+from msb.descriptions.detect import (
     Gpu,
     HostFacts,
     description,
@@ -20,8 +18,10 @@ from msb.spec.detect import (
     parse_nvidia_smi,
     parse_os_release,
 )
-from msb.spec.rounds import load_round
-from msb.spec.system import load_system_spec
+from msb.descriptions.rounds import load_round
+from msb.descriptions.system import load_system_spec
+from msb.errors import SpecError
+from msb.project import Project
 
 LSCPU = """Architecture:                            x86_64
 CPU(s):                                  112

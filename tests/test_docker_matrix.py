@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msb.spec.rounds import load_round
+from msb.descriptions.rounds import load_round
 from msb.submission.check import check_tree
 from msb.submission.truncate import file_sha256, recorded_hash
 from msb.synthetic.imagenet import write_dataset, write_model

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from msb.descriptions.image import image_names, load_image_spec
 from msb.image.builder import load_templates
 from msb.image.provenance import collect
 from msb.image.render import base_ref, render_dockerfile
 from msb.project import Project
-from msb.spec.image import image_names, load_image_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 # The bootstrapped base's image ID differs per machine; the golden render uses a fixed one.

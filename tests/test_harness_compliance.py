@@ -20,7 +20,7 @@ from fixtures.submission_tree import system_json
 
 from harness.compliance import verify_accuracy, verify_performance_test01, verify_performance_test04
 from harness.contract import Exit
-from msb.spec.rounds import load_round
+from msb.descriptions.rounds import load_round
 from msb.submission.check import check_tree
 from msb.synthetic.imagenet import write_dataset, write_model
 

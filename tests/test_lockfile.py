@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from msb.descriptions.image import image_names, load_image_spec
+from msb.descriptions.lockfile import LockedWheel, parse_lock, read_lock, render_lock, wheel_from_file
+from msb.descriptions.rounds import load_round
 from msb.errors import LockError
 from msb.project import Project
-from msb.spec.image import image_names, load_image_spec
-from msb.spec.lockfile import LockedWheel, parse_lock, read_lock, render_lock, wheel_from_file
-from msb.spec.rounds import load_round
 
 
 def test_lock_round_trip(project: Project, tmp_path: Path) -> None:

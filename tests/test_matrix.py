@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
+from msb.descriptions.rounds import load_round
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 from msb.run.matrix import MatrixRun, group_complete, groups, needs_run, plan_matrix
 from msb.run.progress import DONE, FAILED, RUNNING
-from msb.spec.rounds import load_round
-from msb.spec.system import SystemSpec, load_system_spec
 
 
 @pytest.fixture

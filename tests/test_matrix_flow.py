@@ -13,14 +13,14 @@ from fake_engine import CRASH, ERROR, INTERRUPT, REFUSE, VERIFICATION_FAILS, Fak
 from rich.console import Console
 
 from harness.contract import SPEC_FILE
+from msb.descriptions.rounds import load_round
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.engine import ContainerInfo
 from msb.errors import RunFailed
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
 from msb.project import Project
 from msb.run import matrix, matrix_run, runner
 from msb.run.expdir import Identity
-from msb.spec.rounds import load_round
-from msb.spec.system import SystemSpec, load_system_spec
 from msb.submission.truncate import TRUNCATED_MAX_BYTES
 
 ACC = "closed/MSB/results/cpu_demo/resnet50/{}/accuracy/mlperf_log_accuracy.json"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 from msb.run.calibration import calibration_doc
@@ -22,7 +23,6 @@ from msb.run.matrix_run import (
     write_state,
 )
 from msb.run.progress import DONE, FAILED, RUNNING
-from msb.spec.system import SystemSpec, load_system_spec
 from msb.submission.truncate import file_sha256, recorded_hash
 
 ACC = Path("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy")

@@ -6,12 +6,12 @@ import dataclasses
 
 import pytest
 
+from msb.descriptions.image import load_image_spec
 from msb.errors import UnpinnedBase
 from msb.image.builder import load_templates
 from msb.image.provenance import Provenance
 from msb.image.render import base_ref, render_dockerfile
 from msb.project import Project
-from msb.spec.image import load_image_spec
 
 PROVENANCE = Provenance("f" * 40, "2026-01-01T00:00:00+00:00", "0.1.0", "t" * 64, "d" * 64, "l" * 64)
 DIGEST = "sha256:" + "a" * 64

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from msb.descriptions.rounds import ROUNDS_DIR, available_rounds, load_round
 from msb.errors import SpecError
-from msb.spec.rounds import ROUNDS_DIR, available_rounds, load_round
 
 REFERENCE = Path("/work/shared/mlperf-reference-data")
 

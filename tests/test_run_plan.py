@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from harness.contract import spec_from_json, to_json
+from msb.container import docker_run_argv
+from msb.descriptions.system import load_system_spec
 from msb.engine import _device_requests, _ulimit
 from msb.errors import SpecError
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
 from msb.project import Project
-from msb.run.container import docker_run_argv
 from msb.run.expdir import Identity
 from msb.run.runner import RunArgs, RunPlan, command_line, plan
-from msb.spec.system import load_system_spec
 
 
 def planned(project: Project, tmp_path: Path, system: str = "cpu-demo", **overrides: object) -> RunPlan:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from msb.descriptions.system import load_system_spec
 from msb.engine import EngineInfo
 from msb.errors import GpuUnavailable, SpecError
 from msb.labels import LABEL_BACKENDS, LABEL_ROUND
 from msb.project import Project
 from msb.run.expdir import Identity
 from msb.run.runner import RunArgs, check_engine, check_inputs, plan, systems_json
-from msb.spec.system import load_system_spec
 
 IDENT = Identity(invoking_uid=0, container_uid=15000, gid=1500)
 

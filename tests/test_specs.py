@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from msb.descriptions.image import load_image_spec, parse_image_spec
+from msb.descriptions.system import RunOptions, load_system_spec, parse_system_spec
 from msb.errors import SpecError
 from msb.project import Project
-from msb.spec.image import load_image_spec, parse_image_spec
-from msb.spec.system import RunOptions, load_system_spec, parse_system_spec
 
 
 def test_unknown_image_lists_the_valid_ones(project: Project) -> None:

@@ -17,7 +17,7 @@ from fixtures.submission_tree import (
     user_conf,
 )
 
-from msb.spec.rounds import RoundProfile, load_round
+from msb.descriptions.rounds import RoundProfile, load_round
 from msb.submission.check import check_tree, main
 from msb.submission.findings import Finding, Severity
 

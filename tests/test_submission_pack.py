@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fixtures.submission_tree import SUBMITTER, build_tree, relaxed_profile
 
-from msb.spec.rounds import RoundProfile, load_round
+from msb.descriptions.rounds import RoundProfile, load_round
 from msb.submission.pack import PackError, default_tarball, pack
 
 

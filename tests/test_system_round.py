@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
+from msb.descriptions.rounds import load_round
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 from msb.run.matrix import plan_matrix
-from msb.spec.rounds import load_round
-from msb.spec.system import SystemSpec, load_system_spec
 
 
 def demo(project: Project) -> dict[str, Any]:

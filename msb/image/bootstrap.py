@@ -15,10 +15,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from msb.descriptions.image import Base, Bootstrap
 from msb.engine import Engine
 from msb.errors import MsbError
 from msb.labels import LABEL_BOOTSTRAP as BOOTSTRAP_LABEL
-from msb.spec.image import Base, Bootstrap
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

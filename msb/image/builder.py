@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from msb.descriptions.image import ImageSpec, load_image_spec
+from msb.descriptions.lockfile import read_lock
 from msb.engine import Engine
 from msb.image.bootstrap import ensure_base
 from msb.image.context import assemble
@@ -15,8 +17,6 @@ from msb.image.provenance import collect
 from msb.image.render import BaseRef, base_ref, render_dockerfile
 from msb.labels import IMAGE_REPOSITORY, image_ref
 from msb.project import Project
-from msb.spec.image import ImageSpec, load_image_spec
-from msb.spec.lockfile import read_lock
 
 UNRESOLVED_BOOTSTRAP = "sha256:<image-id-of-the-bootstrapped-base>"
 

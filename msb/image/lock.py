@@ -7,14 +7,14 @@ import re
 import tempfile
 from pathlib import Path
 
+from msb.descriptions.image import ImageSpec
+from msb.descriptions.lockfile import LockedWheel, read_lock, render_lock, wheel_from_file
+from msb.descriptions.yamlfile import read_text
 from msb.engine import Engine
 from msb.errors import LockError, MsbError
 from msb.hashing import file_sha256
 from msb.image import pip
 from msb.project import Project
-from msb.spec.image import ImageSpec
-from msb.spec.lockfile import LockedWheel, read_lock, render_lock, wheel_from_file
-from msb.spec.yamlfile import read_text
 
 
 def write_lock(spec: ImageSpec) -> list[LockedWheel]:

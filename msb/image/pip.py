@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from msb.descriptions.image import PythonTarget
 from msb.errors import LockError
-from msb.spec.image import PythonTarget
 
 
 def target_args(python: PythonTarget) -> list[str]:

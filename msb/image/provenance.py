@@ -12,9 +12,9 @@ from pathlib import Path
 
 import tomllib
 
+from msb.descriptions.image import ImageSpec
 from msb.hashing import file_sha256
 from msb.project import Project
-from msb.spec.image import ImageSpec
 
 SOURCE_URL = "https://github.com/mlperf-submission-builder/mlperf-submission-builder"
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import jinja2
 
+from msb.descriptions.image import ImageSpec
 from msb.errors import UnpinnedBase
 from msb.image.provenance import Provenance
 from msb.labels import NAMESPACE
-from msb.spec.image import ImageSpec
 
 MAIN_TEMPLATE = "Dockerfile.j2"
 SITE_DIR = "/opt/msb/site"

@@ -6,8 +6,8 @@ is how a compliance test (TEST01 accuracy-log sampling, TEST04 same-sample issue
 
 from __future__ import annotations
 
+from msb.descriptions.rounds import RoundProfile
 from msb.errors import SpecError
-from msb.spec.rounds import RoundProfile
 
 ANY_MODEL = "*"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from msb.descriptions.system import SystemSpec
 from msb.errors import SpecError
-from msb.spec.system import SystemSpec
 
 TITLE = "# Calibration and quantisation\n"
 FULL_PRECISION = ("fp32",)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from msb.descriptions.system import SCENARIO_SETTINGS
 from msb.errors import SpecError
-from msb.spec.system import SCENARIO_SETTINGS
 
 
 @dataclass(frozen=True)

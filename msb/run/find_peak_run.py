@@ -6,11 +6,11 @@ import dataclasses
 
 from rich.console import Console
 
+from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
 from msb.run import runner
 from msb.run.expdir import Identity
 from msb.run.find_peak import Peak, read_peak
-from msb.spec.system import SystemSpec
 
 
 def run_find_peak(

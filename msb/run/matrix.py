@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.contract import ACCURACY, PERFORMANCE, SCENARIOS
+from msb.descriptions.rounds import RoundProfile
+from msb.descriptions.system import SystemSpec
 from msb.errors import SpecError
 from msb.run.progress import DONE
-from msb.spec.rounds import RoundProfile
-from msb.spec.system import SystemSpec
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.contract import ACCURACY, Outcome, RunRecord
+from msb.descriptions.rounds import RoundProfile
+from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.hashing import file_sha256
@@ -30,8 +32,6 @@ from msb.run.calibration import calibration_doc
 from msb.run.expdir import Identity
 from msb.run.matrix import MatrixRun
 from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
-from msb.spec.rounds import RoundProfile
-from msb.spec.system import SystemSpec
 from msb.submission.truncate import (
     ACCURACY_LOG,
     ACCURACY_TXT,

@@ -38,13 +38,13 @@ from harness.contract import (
     record_from_json,
     to_json,
 )
+from msb.container import ContainerSpec, Mount, docker_run_argv
+from msb.descriptions.system import SystemSpec
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
 from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN, image_ref
 from msb.paths import inside
-from msb.run.container import ContainerSpec, Mount, docker_run_argv
 from msb.run.expdir import Identity, hand_back, prepare
-from msb.spec.system import SystemSpec
 
 RUNS_DIR = ".msb/runs"  # one folder per run: spec.json in, record.json out (inside the experiment volume)
 PEAK_FILE = "peak.json"  # find-peak's answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from msb.spec.rounds import AccuracyRule, ModelRules, RoundProfile
+from msb.descriptions.rounds import AccuracyRule, ModelRules, RoundProfile
 from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error, warning
 from msb.submission.performance_rules import loadgen_error_findings, read_log

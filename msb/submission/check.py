@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.contract import SCENARIOS
+from msb.descriptions.rounds import ModelRules, RoundProfile, load_round
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
-from msb.spec.rounds import ModelRules, RoundProfile, load_round
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
 from msb.submission.findings import Finding, error, format_report, has_errors, warning

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from msb.spec.rounds import ModelRules, RoundProfile
+from msb.descriptions.rounds import ModelRules, RoundProfile
 from msb.submission.accuracy_rules import read_accuracy
 from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error

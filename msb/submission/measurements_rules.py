@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from msb.spec.rounds import RoundProfile
+from msb.descriptions.rounds import RoundProfile
 from msb.submission.findings import Finding, error
 
 

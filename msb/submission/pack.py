@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from msb.descriptions.rounds import RoundProfile, load_round
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
-from msb.spec.rounds import RoundProfile, load_round
 from msb.submission.check import DEFAULT_ROUND, check_tree
 from msb.submission.findings import Severity, format_report, has_errors
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from msb.spec.rounds import ModelRules, RoundProfile
+from msb.descriptions.rounds import ModelRules, RoundProfile
 from msb.submission.filelists import file_list_findings
 from msb.submission.findings import Finding, error
 from msb.submission.mlperf_log import DetailLog, DetailLogError, read_detail_log

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from msb.spec.rounds import RoundProfile
+from msb.descriptions.rounds import RoundProfile
 from msb.submission.findings import Finding, error, warning
 
 

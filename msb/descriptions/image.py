@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import NAME_RULE, is_name
-from msb.errors import SpecError
-from msb.project import Project
-from msb.spec.yamlfile import (
+from msb.descriptions.yamlfile import (
     Where,
     check_keys,
     get_int,
@@ -22,6 +20,8 @@ from msb.spec.yamlfile import (
     load_mapping,
     named_files,
 )
+from msb.errors import SpecError
+from msb.project import Project
 
 # The image's default user (its USER) when the definition names none: the uid `build.py run` gives the container
 # when root invokes it (RunOptions.uid_when_root), so a `docker run IMAGE` by hand never runs the harness as root.

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import NAME_RULE, SCENARIOS, is_name
-from msb.errors import SpecError
-from msb.project import Project
-from msb.spec.rounds import RoundProfile, load_round
-from msb.spec.yamlfile import (
+from msb.descriptions.rounds import RoundProfile, load_round
+from msb.descriptions.yamlfile import (
     Where,
     check_keys,
     check_name_at,
@@ -26,6 +24,8 @@ from msb.spec.yamlfile import (
     named_files,
     shown,
 )
+from msb.errors import SpecError
+from msb.project import Project
 
 # Scenario settings that become harness flags (and, through the harness, user.conf lines).
 SCENARIO_SETTINGS = (

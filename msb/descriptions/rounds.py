@@ -12,8 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import SCENARIOS
+from msb.descriptions.yamlfile import (
+    Where,
+    check_keys,
+    get_bool,
+    get_int,
+    get_number,
+    get_str,
+    load_mapping,
+    named_files,
+)
 from msb.errors import SpecError
-from msb.spec.yamlfile import Where, check_keys, get_bool, get_int, get_number, get_str, load_mapping, named_files
 
 ROUNDS_DIR = Path(__file__).resolve().parents[2] / "rounds"
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import yaml
 
+from msb.descriptions.rounds import RoundProfile
+from msb.descriptions.system import IDENTITY_FIELDS, TODO_MARK
 from msb.errors import MsbError
 from msb.labels import LABEL_BACKENDS, version_label
-from msb.spec.rounds import RoundProfile
-from msb.spec.system import IDENTITY_FIELDS, TODO_MARK
 
 NVIDIA_SMI_QUERY = "name,memory.total,driver_version"
 # How a backend is named in the systems JSON, and the requirement or version label that pins it.

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from msb.descriptions.image import ImageSpec
+from msb.descriptions.yamlfile import read_text
 from msb.errors import LockError
 from msb.hashing import file_sha256
-from msb.spec.image import ImageSpec
-from msb.spec.yamlfile import read_text
 
 # Wheel file names: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl (PEP 427).
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
