@@ -23,7 +23,7 @@ from msb.image import builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, image_ref, version_label
 from msb.project import Project
 from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
-from msb.run.expdir import Identity, identity
+from msb.run.expdir import Identity, identity, prepare
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
 
@@ -172,6 +172,7 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     runner.check_inputs(run_args)
     engine = DockerEngine()
     runner.check_engine(plan, engine)
+    prepare(plan.experiment, ident)
     runner.remove_leftovers(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     console.print(f"[bold]run[/] {plan.name} as uid {plan.container.user}")
     record = runner.execute(plan, engine, ident)
@@ -279,3 +280,12 @@ def main(argv: Sequence[str] | None = None, project: Project | None = None) -> i
         return EXIT_BAD_INPUT if isinstance(exc, runner.RunRefused) else EXIT_FAILED_CHECK
     except MsbError as exc:
         return report(exc)
+    except OSError as exc:
+        # A file system failure that no edge module named (read-only, full, permission): the path and the cause.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write or read{where}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            "  fix: check that the path is on a writable file system with space left and that you may write it",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT

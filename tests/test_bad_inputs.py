@@ -246,3 +246,15 @@ def test_failed_check_exits_1_on_stderr_for_pack(
     err = capsys.readouterr().err
     assert "checker error" in err and "Traceback" not in err
     assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_a_file_system_failure_no_edge_named_is_still_one_line_naming_the_path(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "closed" / "x"))
+
+    monkeypatch.setattr("msb.cli.print_report", refuse)
+    assert main(["report", str(tmp_path)], project) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{tmp_path / 'closed' / 'x'}: Permission denied" in err and "fix:" in err

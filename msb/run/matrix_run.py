@@ -29,7 +29,7 @@ from msb.paths import inside
 from msb.run import matrix, runner
 from msb.run.audit import render_audit_config
 from msb.run.calibration import calibration_doc
-from msb.run.expdir import Identity
+from msb.run.expdir import Identity, prepare
 from msb.run.matrix import MatrixRun
 from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
 from msb.submission.truncate import (
@@ -177,6 +177,7 @@ def run_matrix(
     """Run what the plan says, skipping runs already complete; stop at the first failure unless keep_going."""
     experiment = options.inputs.experiment.resolve()
     check_before_start(system, runs, options, engine, ident)
+    prepare(experiment, ident)  # before anything is written there: an unusable folder fails here, naming it
     runner.remove_leftovers(experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     states = read_states(experiment)
     progress = MatrixProgress([r.key for r in runs], console)
