@@ -324,7 +324,12 @@ def _stop_when_stdin_closes() -> None:
     run stops as if interrupted and no container outlives its `build.py`."""
 
     def watch() -> None:
-        while sys.stdin.buffer.read(4096):
+        # The raw descriptor, not sys.stdin: a thread blocked in a buffered read holds its lock, and the interpreter
+        # aborts at exit when it cannot take it.
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
             pass
         os.kill(os.getpid(), signal.SIGTERM)
 

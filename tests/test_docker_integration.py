@@ -123,6 +123,8 @@ def test_performance_run_writes_run_1(cpu_image: str, data, tmp_path: Path) -> N
     experiment = tmp_path / "exp"
     result = run(experiment, data, mode="performance")
     assert result.returncode == 0, result.stderr[-3000:]
+    # The harness's stdin watcher must not stop the interpreter from exiting cleanly.
+    assert "Fatal Python error" not in result.stdout + result.stderr
     perf = experiment / RESULTS / "Offline" / "performance" / "run_1"
     summary = (perf / "mlperf_log_summary.txt").read_text()
     assert "Samples per second" in summary
