@@ -92,7 +92,7 @@ def baseline_entries(reference_log: Path, test_log: Path) -> list[dict[str, obje
 
 def verify_performance_test01(reference_detail: Path, test_detail: Path) -> Verification:
     """TEST01: both runs VALID, same scenario (and Server latency bound), headline figures within the threshold."""
-    reference, test = _read_detail(reference_detail), _read_detail(test_detail)
+    reference, test = read_detail(reference_detail), read_detail(test_detail)
     lines = ["Verifying performance."]
     for log, path in ((reference, reference_detail), (test, test_detail)):
         if log.get("result_validity") != "VALID":
@@ -152,7 +152,7 @@ def _read_accuracy_log(path: Path) -> list[dict[str, Any]]:  # JSON values, as L
     return entries
 
 
-def _read_detail(path: Path) -> dict[str, object]:
+def read_detail(path: Path) -> dict[str, object]:
     """The last value of each key of an mlperf_log_detail.txt."""
     values: dict[str, object] = {}
     try:

@@ -189,6 +189,9 @@ class RunRecord:
     figures: Figures = field(default_factory=Figures)
     backend: dict[str, Any] = field(default_factory=dict)  # what the backend ran on
     verifications: dict[str, str] = field(default_factory=dict)  # compliance: verify_*.txt -> its verdict line
+    # What the run was made from (harness.provenance): dataset files read, model, LoadGen build and effective seeds.
+    provenance: dict[str, Any] = field(default_factory=dict)
+    readme: str = ""  # the measurements README the run wrote, relative to the experiment ("" for compliance tests)
     started: str = ""  # ISO 8601, UTC
     finished: str = ""
     schema: int = SCHEMA

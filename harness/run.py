@@ -12,7 +12,7 @@ import inspect
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from harness.compliance_results import ComplianceVerdict, PriorResults, find_pri
 from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
 from harness.layout import ResultLayout
 from harness.loadgen_run import run_test, test_settings
+from harness.provenance import describe_inputs, loadgen_facts
 from harness.qsl import SampleLibrary, prepare_samples
 from harness.records import (
     SummaryResult,
@@ -103,6 +104,8 @@ class RunOutcome:
     preprocessed: int
     backend: BackendInfo
     compliance: ComplianceVerdict | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    readme: Path | None = None  # relative to the experiment
 
     def record(self, experiment: Path, started: str, finished: str) -> RunRecord:
         accepted = self.compliance is None or self.compliance.accepted
@@ -131,6 +134,8 @@ class RunOutcome:
             ),
             backend=backend,
             verifications=verdicts,
+            provenance=self.provenance,
+            readme=str(self.readme) if self.readme else "",
             started=started,
             finished=finished,
         )
@@ -186,6 +191,7 @@ def _run_staged(
     user_conf.write_text(render_user_conf(benchmark.name, request.spec.scenario, request.loadgen))
     log_dir = staging.path / "loadgen"
     _measure(request, benchmark, backend, library, user_conf, log_dir)
+    provenance = _provenance(request, benchmark, samples, log_dir)
 
     result_dir = staging.path / layout.result_dir(request.spec.mode)
     accuracy = _collect_logs(request, benchmark, samples, log_dir, result_dir)
@@ -201,6 +207,8 @@ def _run_staged(
         samples=len(samples),
         preprocessed=preprocessed,
         backend=info,
+        provenance=provenance,
+        readme=layout.measurements_dir / "README.md",
     )
 
 
@@ -225,6 +233,7 @@ def _run_compliance(
     audit_config = staging.path / "audit.config"
     audit_config.write_text(request.spec.compliance.audit_config if request.spec.compliance else "")
     _measure(request, benchmark, backend, library, user_conf, log_dir, audit_config)
+    provenance = _provenance(request, benchmark, samples, log_dir)
 
     def score(log: Path) -> AccuracyReport:
         return benchmark.accuracy(log, request.dataset, samples)
@@ -242,7 +251,13 @@ def _run_compliance(
         preprocessed=preprocessed,
         backend=backend.info(),
         compliance=verdict,
+        provenance=provenance,
     )
+
+
+def _provenance(request: _Run, benchmark: Benchmark, samples: list[Sample], log_dir: Path) -> dict[str, Any]:
+    inputs = describe_inputs(benchmark, request.dataset, samples, request.model)
+    return {**inputs, "loadgen": loadgen_facts(log_dir / "mlperf_log_detail.txt")}
 
 
 def _sample_library(request: _Run, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:

@@ -5,6 +5,7 @@ Each run is its own process, as in the image: LoadGen applies its built-in mlper
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import onnx
 import pytest
 
+from harness.contract import Outcome, record_from_json
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -292,3 +294,22 @@ def _as_caller(args: tuple[str | Path, ...]) -> list[str]:
     """CI runs as root, which the harness refuses unless told: runs here say so."""
     asks_run = bool(args) and args[0] in ("run", "find-peak") and "--help" not in args and "--spec" not in args
     return ["--allow-root"] if asks_run and os.geteuid() == 0 else []
+
+
+def test_the_record_names_what_was_placed_and_what_it_was_made_from(synthetic: Path, tmp_path: Path) -> None:
+    record_path = tmp_path / "record.json"
+    result = harness(*run_args(synthetic, tmp_path / "exp", mode="performance"), "--record", record_path)
+    assert result.returncode == 0, result.stderr
+    record = record_from_json(record_path.read_text())
+    assert record.outcome is Outcome.PLACED and record.figures.validity in ("VALID", "INVALID")
+    assert record.units[0] == "closed/ACME/results/host_cpu/resnet50/Offline/performance/run_1"
+    assert all((tmp_path / "exp" / name).is_file() for name in record.files)
+    assert record.readme == "closed/ACME/measurements/host_cpu/resnet50/Offline/README.md"
+    # What it was made from: every file read, the model, LoadGen's build and the seeds it applied.
+    dataset = record.provenance["dataset"]
+    names = [name for name, _size, _sha in dataset["files"]]
+    assert "val_map.txt" in names and len(names) == COUNT + 1
+    model = synthetic / "model.onnx"
+    assert record.provenance["model"]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert record.provenance["loadgen"]["loadgen_version"].startswith("5.1.2")
+    assert record.provenance["loadgen"]["seeds"]["qsl_rng_seed"] == 1780908523862526354

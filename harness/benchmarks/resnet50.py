@@ -40,6 +40,10 @@ class ResNet50:
     # Changes whenever preprocessing output could change; part of the cache key of preprocessed samples.
     preprocessing_version = "resnet50-vgg-cv2area-v2"
 
+    def label_files(self, dataset_dir: Path) -> tuple[Path, ...]:
+        """Files besides the samples whose content decides the results (part of the dataset's fingerprint)."""
+        return (dataset_dir / "val_map.txt",)
+
     def list_samples(self, dataset_dir: Path, count: int | None) -> list[Sample]:
         """The first `count` (all if None) entries of val_map.txt, each checked to exist."""
         entries = read_val_map(dataset_dir)

@@ -29,6 +29,10 @@ class DetectionBenchmark:
     use_inv_map: bool  # labels are contiguous indices with background 0 (accuracy script's --use-inv-map)
     remove_empty_images = False
 
+    def label_files(self, dataset_dir: Path) -> tuple[Path, ...]:
+        """Files besides the samples whose content decides the results (part of the dataset's fingerprint)."""
+        return (dataset_dir / self.layout.annotations,)
+
     def list_samples(self, dataset_dir: Path, count: int | None) -> list[Sample]:
         return dataset.list_samples(self.layout, dataset_dir, count, self.remove_empty_images)
 
