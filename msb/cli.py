@@ -9,7 +9,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
 from rich.console import Console
+from rich.table import Table
 
 from harness.contract import SCENARIOS, Outcome
 from msb import datasets
@@ -20,9 +22,9 @@ from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec,
 from msb.engine import DockerEngine, Engine
 from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, MsbError, RunFailed, report
 from msb.image import builder, lock
-from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, image_ref, version_label
+from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
 from msb.project import Project
-from msb.run import find_peak, find_peak_run, matrix, matrix_run, runner
+from msb.run import compare, find_peak, find_peak_run, manifest, matrix, matrix_run, reproduce, runner
 from msb.run.expdir import Identity, identity, prepare
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
@@ -76,6 +78,23 @@ def parser(project: Project) -> argparse.ArgumentParser:
     peak.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
     _run_inputs(peak)
     peak.add_argument("--dry-run", action="store_true", help="print the value found; leave the description as it is")
+
+    repro = sub.add_parser(
+        "reproduce",
+        help="re-run one result exactly as its manifest records it, into a new experiment, and compare",
+        description="TARGET is a manifest (<experiment>/.msb/manifests/...json) or a result unit's folder. Exit 0:"
+        " reproduced; 1: it differs (the first line says what); 2: it could not run.",
+    )
+    repro.add_argument("target", type=Path, help="manifest file or result folder")
+    repro.add_argument("--experiment", type=Path, help="where the re-run goes (default: <original>-reproduce-<time>)")
+    repro.add_argument(
+        "--tolerance",
+        type=float,
+        default=compare.DEFAULT_TOLERANCE_PCT,
+        metavar="PCT",
+        help=f"allowed change of the performance figure, in percent (default {compare.DEFAULT_TOLERANCE_PCT:g})",
+    )
+    repro.add_argument("--rebuild", action="store_true", help="rebuild the recorded image if it is gone")
 
     system_cmd = sub.add_parser("system", help="system descriptions: detect this host's facts")
     system_sub = system_cmd.add_subparsers(dest="system_action", required=True, metavar="ACTION")
@@ -176,11 +195,12 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     runner.remove_leftovers(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     console.print(f"[bold]run[/] {plan.name} as uid {plan.container.user}")
     record = runner.execute(plan, engine, ident)
+    manifest_path, _sha = manifest.record_result(plan, record, system, engine)
     where = ", ".join(record.units[:1])
     if record.outcome is Outcome.VERIFICATION_FAILED:
         console.print(f"[bold red]placed[/] {where}, but its verification failed: {record.message}")
         return 1
-    console.print(f"[bold green]placed[/] {where}")
+    console.print(f"[bold green]placed[/] {where}; manifest {manifest_path}")
     return 0
 
 
@@ -213,6 +233,45 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
     find_peak.write_peak(system.path, args.benchmark, args.scenario, peak)
     console.print(f"peak: {peak.setting}={shown}, written to {system.path} ({args.benchmark} {args.scenario})")
     return 0
+
+
+def cmd_reproduce(project: Project, args: argparse.Namespace, console: Console) -> int:
+    if not args.tolerance >= 0:
+        raise MsbError(f"--tolerance {args.tolerance} is negative", "give a percentage of 0 or more")
+    original = reproduce.find_manifest(args.target)
+    experiment = args.experiment or reproduce.default_experiment(original)
+    spec = original.data["system"]
+    image = load_image_spec(project, str(original.data["image"]["labels"].get(f"{NAMESPACE}.image", "cpu")))
+    ident = identity(spec_uid_when_root(spec), image.gid, os.geteuid(), os.environ)
+    engine = DockerEngine()
+    comparison = reproduce.reproduce(
+        original, experiment, args.tolerance, args.rebuild, engine, ident, lambda text: console.print(text)
+    )
+    json_path, md_path = reproduce.write_comparison(experiment.resolve(), comparison)
+    first = comparison.first_difference
+    if first is None:
+        print(f"reproduced {comparison.unit}")
+    else:
+        print(
+            f"DIFFERS: {first.what}: {first.original} -> {first.reproduced}"
+            + (f" ({first.note})" if first.note else "")
+        )
+    table = Table("check", "original", "reproduced", "same", "note", title=f"{comparison.unit}")
+    for row in comparison.checks:
+        table.add_row(
+            row.what, row.original, row.reproduced, "yes" if row.ok else "[bold red]NO[/]", row.note
+        )
+    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+    print(f"comparison: {json_path}, {md_path}")
+    return 0 if comparison.reproduced else 1
+
+
+def spec_uid_when_root(system: dict[str, object]) -> int:
+    """The recorded description's run.uid_when_root (the run is re-made as the same container user)."""
+    data = yaml.safe_load(str(system.get("description") or "")) or {}
+    run = data.get("run") or {}
+    value = run.get("uid_when_root", 15000) if isinstance(run, dict) else 15000
+    return value if isinstance(value, int) and value > 0 else 15000
 
 
 def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> int:
@@ -263,6 +322,7 @@ COMMANDS = {
     "run": cmd_run,
     "find-peak": cmd_find_peak,
     "system": cmd_system,
+    "reproduce": cmd_reproduce,
     "report": cmd_report,
     "submission": cmd_submission,
 }

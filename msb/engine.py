@@ -46,6 +46,10 @@ class Engine(Protocol):
 
     def image_labels(self, ref: str) -> dict[str, str]: ...
 
+    def inspect(self, ref: str) -> dict[str, Any]:
+        """The daemon's description of an image (Id, RepoDigests, Config.Labels, ...)."""
+        ...
+
     def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str: ...
 
     def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str: ...
@@ -112,20 +116,20 @@ class DockerEngine:
         data = self._api.info()
         return EngineInfo(str(data.get("ServerVersion", "")), tuple(sorted((data.get("Runtimes") or {}).keys())))
 
-    def _inspect(self, ref: str) -> dict[str, Any]:
+    def inspect(self, ref: str) -> dict[str, Any]:
         # docker-py's stubs leave inspect_image untyped; the daemon answers a JSON object.
         data: dict[str, Any] = self._api.inspect_image(ref)  # type: ignore[no-untyped-call]
         return data
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return str(self._inspect(ref)["Id"])
+            return str(self.inspect(ref)["Id"])
         except docker.errors.ImageNotFound:
             return None
 
     def image_labels(self, ref: str) -> dict[str, str]:
         try:
-            config = self._inspect(ref)["Config"]
+            config = self.inspect(ref)["Config"]
         except docker.errors.ImageNotFound:
             raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME") from None
         return dict(config.get("Labels") or {})
@@ -158,7 +162,7 @@ class DockerEngine:
     def pull_digest(self, ref: str) -> str:
         try:
             self._api.pull(ref)
-            digests = self._inspect(ref).get("RepoDigests") or []
+            digests = self.inspect(ref).get("RepoDigests") or []
         except docker.errors.APIError as exc:
             raise MsbError(
                 f"cannot pull {ref}: {exc.explanation or exc}",

@@ -57,6 +57,9 @@ class FakeEngine:
     def image_labels(self, ref: str) -> dict[str, str]:
         return {LABEL_BACKENDS: "onnxruntime", LABEL_ROUND: self.round}
 
+    def inspect(self, ref: str) -> dict[str, object]:
+        return {"Id": "sha256:" + "f" * 64, "RepoDigests": [], "Config": {"Labels": self.image_labels(ref)}}
+
     def containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
         return [c for c in self.leftovers if all(c.labels.get(k) == v for k, v in labels.items())]
 

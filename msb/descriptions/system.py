@@ -93,6 +93,7 @@ class SystemSpec:
     round: str = DEFAULT_ROUND
     calibration: str | None = None  # calibration.md text; None: the default for unquantised models
     path: Path | None = None  # the YAML it was loaded from (find-peak writes back into it)
+    text: str | None = None  # that YAML's text
 
     def settings(self, benchmark: str, scenario: str) -> tuple[BenchmarkSettings, dict[str, float]]:
         """The harness settings for one benchmark and scenario; unknown ones are errors listing the valid ones."""
@@ -129,7 +130,8 @@ def load_system_spec(project: Project, name: str) -> SystemSpec:
         valid = ", ".join(system_names(project)) or "(none)"
         raise SpecError(f"unknown system '{name}'", f"choose one of: {valid} (descriptions live in {project.systems})")
     system = parse_system_spec(load_mapping(path, "system description"), str(path))
-    system = replace(system, path=path)
+    # The text as read, for the manifests of its results (load_mapping has checked it is UTF-8).
+    system = replace(system, path=path, text=path.read_text())
     validate_against_round(system, load_round(system.round, project.rounds), str(path))
     return system
 

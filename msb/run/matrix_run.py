@@ -26,7 +26,7 @@ from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.hashing import file_sha256
 from msb.paths import inside
-from msb.run import matrix, runner
+from msb.run import manifest, matrix, runner
 from msb.run.audit import render_audit_config
 from msb.run.calibration import calibration_doc
 from msb.run.expdir import Identity, prepare
@@ -246,7 +246,9 @@ def _run_one(
     log = inside(experiment, experiment / LOGS_DIR / f"{run.key}.log", "the run's log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        return runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
+        record = runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
+    manifest.record_result(plan, record, system, engine)
+    return record
 
 
 def _run_args(run: MatrixRun, options: MatrixOptions, experiment: Path, audit: str | None = None) -> runner.RunArgs:
