@@ -49,12 +49,11 @@ def find_manifest(target: Path) -> Original:
     target = target.resolve()
     if target.is_file():
         data = manifest.read_manifest(target)
-        experiment = target
-        for _ in Path(manifest.MANIFESTS_DIR).parts:
-            experiment = experiment.parent
-        for _ in Path(str(data["unit"])).parts:
-            experiment = experiment.parent
-        return Original(target, experiment, data)
+        marker = Path(manifest.MANIFESTS_DIR).parts
+        for folder in target.parents:
+            if folder.parts[-len(marker) :] == marker:
+                return Original(target, folder.parents[len(marker) - 1], data)
+        raise SpecError(f"{target} is not inside an experiment's {manifest.MANIFESTS_DIR}/", "give it in place")
     if not target.is_dir():
         raise SpecError(f"{target} does not exist", "give a manifest (.msb/manifests/...) or a result folder")
     for experiment in target.parents:
