@@ -97,7 +97,7 @@ def test_default_user_is_unprivileged_and_can_run_the_harness(cpu_image: str) ->
 
 def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data)
+    result = run(experiment, data, "--image", cpu_image)
     assert result.returncode == 0, result.stderr[-3000:]
     accuracy = experiment / RESULTS / "Offline" / "accuracy"
     assert (accuracy / "accuracy.txt").read_text().strip().splitlines()[0] == (
@@ -121,7 +121,7 @@ def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, 
 
 def test_performance_run_writes_run_1(cpu_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data, mode="performance")
+    result = run(experiment, data, "--image", cpu_image, mode="performance")
     assert result.returncode == 0, result.stderr[-3000:]
     # The harness's stdin watcher must not stop the interpreter from exiting cleanly.
     assert "Fatal Python error" not in result.stdout + result.stderr
@@ -179,7 +179,7 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
     process = subprocess.Popen(
         [sys.executable, "build.py", "run", "--system", str(long_system(tmp_path, marker)), "--benchmark", "resnet50",
          "--scenario", "SingleStream", "--mode", "performance", "--dataset", str(dataset), "--model", str(model),
-         "--experiment", str(experiment)],
+         "--experiment", str(experiment), "--image", cpu_image],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     container = wait_for_container(marker)
@@ -206,7 +206,15 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
         short = yaml.safe_load(long_system(tmp_path, marker).read_text())
         short["benchmarks"]["resnet50"]["scenarios"]["SingleStream"]["min_duration_ms"] = 500
         (tmp_path / "long.yaml").write_text(yaml.safe_dump(short))
-        result = run(experiment, data, str(tmp_path / "long.yaml"), scenario="SingleStream", mode="performance")
+        result = run(
+            experiment,
+            data,
+            str(tmp_path / "long.yaml"),
+            "--image",
+            cpu_image,
+            scenario="SingleStream",
+            mode="performance",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "cleanup: removed .msb/runs/" in result.stderr
         assert list((experiment / "closed").rglob("mlperf_log_summary.txt"))
@@ -214,7 +222,7 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
 
 def test_gpus_without_nvidia_runtime_is_an_error_not_a_cpu_run(cpu_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data, "--gpus", "all")
+    result = run(experiment, data, "--gpus", "all", "--image", cpu_image)
     assert result.returncode == 2
     assert "no NVIDIA runtime" in result.stderr
     assert not (experiment / "closed").exists()
