@@ -258,9 +258,7 @@ def cmd_reproduce(project: Project, args: argparse.Namespace, console: Console) 
         )
     table = Table("check", "original", "reproduced", "same", "note", title=f"{comparison.unit}")
     for row in comparison.checks:
-        table.add_row(
-            row.what, row.original, row.reproduced, "yes" if row.ok else "[bold red]NO[/]", row.note
-        )
+        table.add_row(row.what, row.original, row.reproduced, "yes" if row.ok else "[bold red]NO[/]", row.note)
     Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
     print(f"comparison: {json_path}, {md_path}")
     return 0 if comparison.reproduced else 1
