@@ -24,7 +24,7 @@ from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, Msb
 from msb.image import builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
 from msb.project import Project
-from msb.run import compare, find_peak, find_peak_run, manifest, matrix, matrix_run, reproduce, runner
+from msb.run import compare, find_peak, find_peak_run, leftovers, manifest, matrix, matrix_run, reproduce, runner
 from msb.run.expdir import Identity, identity, prepare
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
@@ -192,7 +192,7 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
     engine = DockerEngine()
     runner.check_engine(plan, engine)
     prepare(plan.experiment, ident)
-    runner.remove_leftovers(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
+    leftovers.remove(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     console.print(f"[bold]run[/] {plan.name} as uid {plan.container.user}")
     record = runner.execute(plan, engine, ident)
     manifest_path, _sha = manifest.record_result(plan, record, system, engine)

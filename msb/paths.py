@@ -19,3 +19,12 @@ def inside(root: Path, path: Path, what: str) -> Path:
             "check the names in the system description (name, submitter, benchmarks): each is one folder name",
         )
     return Path(os.path.abspath(path))
+
+
+def remove_tree(path: Path) -> None:
+    """A folder and what it holds (links removed, never followed)."""
+    if not path.exists():
+        return
+    for child in sorted(path.rglob("*"), reverse=True):
+        child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
+    path.rmdir()

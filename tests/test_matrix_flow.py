@@ -19,7 +19,7 @@ from msb.engine import ContainerInfo
 from msb.errors import RunFailed
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
 from msb.project import Project
-from msb.run import matrix, matrix_run, runner
+from msb.run import leftovers, matrix, matrix_run, runner
 from msb.run.expdir import Identity
 from msb.submission.truncate import TRUNCATED_MAX_BYTES
 
@@ -175,7 +175,7 @@ def test_leftovers_of_a_dead_build_py_are_removed_and_named(demo: SystemSpec, in
         ContainerInfo("msb-other", {LABEL_EXPERIMENT: "/elsewhere", LABEL_HOST_PID: "999999999"}),
     ]
     said: list[str] = []
-    runner.remove_leftovers(inputs.experiment, engine, said.append)
+    leftovers.remove(inputs.experiment, engine, said.append)
     lock.close()
     assert engine.removed == ["msb-dead"]
     assert not stale.exists() and live.exists()

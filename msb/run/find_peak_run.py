@@ -8,7 +8,7 @@ from rich.console import Console
 
 from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
-from msb.run import runner
+from msb.run import leftovers, runner
 from msb.run.expdir import Identity
 from msb.run.find_peak import Peak, read_peak
 
@@ -21,6 +21,6 @@ def run_find_peak(
     runner.check_inputs(run_args)
     plan = runner.plan(system, run_args, ident, command="find-peak")
     runner.check_engine(plan, engine)
-    runner.remove_leftovers(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
+    leftovers.remove(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     console.print(f"[bold]find-peak[/] {inputs.benchmark} {inputs.scenario} in {plan.name}")
     return read_peak(runner.search(plan, engine, ident), f"{plan.name}'s answer")

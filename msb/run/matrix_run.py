@@ -26,7 +26,7 @@ from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.hashing import file_sha256
 from msb.paths import inside
-from msb.run import manifest, matrix, runner
+from msb.run import leftovers, manifest, matrix, runner
 from msb.run.audit import render_audit_config
 from msb.run.calibration import calibration_doc
 from msb.run.expdir import Identity, prepare
@@ -178,7 +178,7 @@ def run_matrix(
     experiment = options.inputs.experiment.resolve()
     check_before_start(system, runs, options, engine, ident)
     prepare(experiment, ident)  # before anything is written there: an unusable folder fails here, naming it
-    runner.remove_leftovers(experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
+    leftovers.remove(experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
     states = read_states(experiment)
     progress = MatrixProgress([r.key for r in runs], console)
     ran: list[str] = []

@@ -43,7 +43,7 @@ from msb.descriptions.system import SystemSpec
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
 from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN, image_ref
-from msb.paths import inside
+from msb.paths import inside, remove_tree
 from msb.run.expdir import Identity, hand_back, prepare
 
 RUNS_DIR = ".msb/runs"  # one folder per run: spec.json in, record.json out (inside the experiment volume)
@@ -223,24 +223,6 @@ def check_engine(run: RunPlan, engine: Engine) -> None:
         )
 
 
-def remove_leftovers(experiment: Path, engine: Engine, say: Callable[[str], None]) -> None:
-    """Containers and run folders of this experiment that a dead build.py left behind (a running build.py holds
-    its run folder's lock, and its pid is on its container). Staging folders are the harness's: it removes its own
-    stale ones when it starts."""
-    experiment = experiment.resolve()
-    for container in engine.containers({LABEL_EXPERIMENT: str(experiment)}):
-        pid = container.labels.get(LABEL_HOST_PID, "")
-        if pid.isdigit() and _alive(int(pid)):
-            continue
-        engine.remove_container(container.name)
-        say(f"removed container {container.name}, left by a build.py that is gone")
-    runs = experiment / RUNS_DIR
-    for run_dir in sorted(runs.iterdir()) if runs.is_dir() else []:
-        if run_dir.is_dir() and not _locked(run_dir / LOCK_FILE):
-            _remove_tree(inside(experiment, run_dir, "a run folder"))
-            say(f"removed {run_dir.relative_to(experiment)}, the inputs of an interrupted run")
-
-
 def execute(
     run: RunPlan,
     engine: Engine,
@@ -327,7 +309,7 @@ def _run_folder(run: RunPlan, ident: Identity) -> Iterator[Path]:
         yield run_dir
     finally:
         lock.close()
-        _remove_tree(run_dir)
+        remove_tree(run_dir)
 
 
 def _read_record(run_dir: Path, status: int, tail: deque[str]) -> RunRecord:
@@ -345,35 +327,6 @@ def _read_record(run_dir: Path, status: int, tail: deque[str]) -> RunRecord:
 
 def _shown(tail: deque[str]) -> str:
     return "".join(f"\n    {line}" for line in tail)
-
-
-def _remove_tree(path: Path) -> None:
-    if not path.exists():
-        return
-    for child in sorted(path.rglob("*"), reverse=True):
-        child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
-    path.rmdir()
-
-
-def _locked(lock_path: Path) -> bool:
-    if not lock_path.exists():
-        return False
-    with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Interrupted(Exception):
