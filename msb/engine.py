@@ -7,11 +7,12 @@ errors become typed errors (msb.errors) that name the input and the fix.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from msb.container import ContainerSpec
 from msb.errors import BuildFailed, EngineUnavailable, MsbError, RunFailed
 
 LOG_TAIL_LINES = 25
+_STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Engine(Protocol):
         """Remove an image (and the untagged parents only it used); absent or still used by others: left alone."""
         ...
 
-    def export_filesystem(self, image: str) -> Iterator[bytes]:
+    def export_filesystem(self, image: str) -> Generator[bytes, None, None]:
         """The image's filesystem as a tar stream, in chunks (`docker export` of a container that never starts)."""
         ...
 
@@ -102,6 +104,20 @@ def follow_build(stream: Iterable[dict[str, Any]], on_line: Callable[[str], None
     if not image_id:
         raise BuildFailed("docker build ended without producing an image", list(tail))
     return image_id
+
+
+def created_images(lines: Iterable[str]) -> list[str]:
+    """The images a classic-builder build made, in order, from its log: each step's ` ---> ID`, except the images
+    a FROM step names (bases, which other builds share)."""
+    made: list[str] = []
+    after_from = False
+    for line in lines:
+        if line.startswith("Step "):
+            after_from = " : FROM " in line
+        match = _STEP_IMAGE.match(line)
+        if match and not after_from:
+            made.append(match.group(1))
+    return made
 
 
 class DockerEngine:
@@ -192,7 +208,7 @@ class DockerEngine:
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
             self._api.remove_image(ref, force=False)
 
-    def export_filesystem(self, image: str) -> Iterator[bytes]:
+    def export_filesystem(self, image: str) -> Generator[bytes, None, None]:
         name = f"msb-export-{uuid.uuid4().hex[:12]}"
         try:
             # Created, never started: the filesystem is the image's (plus the engine's empty mount points), nothing
