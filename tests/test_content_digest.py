@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import tarfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from msb.image import builder
 from msb.image.content import ContentDiff, diff, diff_lines, digest_chunks, digest_tar
 
 
@@ -109,3 +111,44 @@ def test_diff_lines_are_bounded_with_a_count() -> None:
     lines = diff_lines(found, limit=50)
     assert len(lines) == 51
     assert lines[-1] == "... and 70 more"
+
+
+class DriftingEngine:
+    """An engine stand-in whose no-cache rebuild writes one file differently (a time, say) from the first build."""
+
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+
+    def build(self, context, tags, on_line, nocache=False) -> str:
+        on_line("Step 1/2 : FROM sha256:base")
+        on_line(" ---> 0123456789ab")  # the base: never removed
+        on_line("Step 2/2 : RUN pip install")
+        on_line(" ---> ba9876543210")
+        return "sha256:rebuilt" if nocache else "sha256:built"
+
+    def export_filesystem(self, image: str):
+        stamp = b"built at 12:01\n" if image.startswith("msb/cpu:verify-") else b"built at 12:00\n"
+        yield make_tar([*tree(), Item("./opt/msb/site/stamp.txt", stamp)])
+
+    def remove_image(self, ref: str) -> None:
+        self.removed.append(ref)
+
+
+def test_verify_exits_1_naming_the_paths_and_removes_the_rebuild(monkeypatch, project, capsys) -> None:
+    from contextlib import contextmanager
+
+    from msb import cli
+
+    engine = DriftingEngine()
+
+    @contextmanager
+    def prepared(project, name, engine, allow_unpinned, log, repository):
+        yield builder.Prepared(Path("/nonexistent"), None, ["msb/cpu:latest"])
+
+    monkeypatch.setattr(builder, "prepared", prepared)
+    monkeypatch.setattr(cli, "DockerEngine", lambda: engine)
+    assert cli.main(["image", "cpu", "--verify"], project) == 1
+    err = capsys.readouterr().err
+    assert "error: a no-cache rebuild of cpu has another filesystem" in err
+    assert "1 path(s) differ" in err and "~ opt/msb/site/stamp.txt" in err and "fix:" in err
+    assert engine.removed[0].startswith("msb/cpu:verify-") and engine.removed[1:] == ["ba9876543210"]
