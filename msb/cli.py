@@ -20,8 +20,16 @@ from msb.descriptions.image import image_names, load_image_spec
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
 from msb.engine import DockerEngine, Engine
-from msb.errors import EXIT_BAD_INPUT, EXIT_FAILED_CHECK, EngineUnavailable, MsbError, RunFailed, report
-from msb.image import builder, lock
+from msb.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED_CHECK,
+    ContentDrift,
+    EngineUnavailable,
+    MsbError,
+    RunFailed,
+    report,
+)
+from msb.image import bootstrap, builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
 from msb.project import Project
 from msb.run import compare, find_peak, find_peak_run, leftovers, manifest, matrix, matrix_run, reproduce, runner
@@ -44,10 +52,22 @@ def parser(project: Project) -> argparse.ArgumentParser:
     image.add_argument(
         "--repository", default=IMAGE_REPOSITORY, help="tag as REPOSITORY/NAME:latest and :<git revision>"
     )
+    image.add_argument(
+        "--verify",
+        action="store_true",
+        help="then rebuild with no cache and compare the content digests; exit 1 listing the paths that differ",
+    )
 
     lock_cmd = sub.add_parser("lock", help="regenerate an image's hash lock (and its base digest where reachable)")
     lock_cmd.add_argument("name", help=f"image definition in images/: {', '.join(image_names(project))}")
-    lock_cmd.add_argument("--no-base", action="store_true", help="lock the Python wheels only, not the base digest")
+    which = lock_cmd.add_mutually_exclusive_group()
+    which.add_argument("--no-base", action="store_true", help="lock the Python wheels only, not the base")
+    which.add_argument(
+        "--base",
+        action="store_true",
+        help="lock the base only: a registry base's digest, or bootstrap the base again and accept the Debian"
+        " package versions it installs into images/NAME.base.lock",
+    )
 
     run = sub.add_parser(
         "run",
@@ -143,15 +163,24 @@ def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> i
             engine = None
         sys.stdout.write(builder.dry_run(project, args.name, engine, args.allow_unpinned))
         return 0
-    built = builder.build(project, args.name, DockerEngine(), args.allow_unpinned, log_line, args.repository)
+    make = builder.verify if args.verify else builder.build
+    built = make(project, args.name, DockerEngine(), args.allow_unpinned, log_line, args.repository)
     console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
+    console.print(f"content sha256:{built.content.sha256} ({len(built.content.entries)} paths)")
+    if args.verify:
+        console.print("[bold green]verified[/]: a no-cache rebuild has the same content")
     return 0
 
 
 def cmd_lock(project: Project, args: argparse.Namespace, console: Console) -> int:
     spec = load_image_spec(project, args.name)
-    wheels = lock.write_lock(spec)
-    console.print(f"wrote {spec.lock_path} ({len(wheels)} wheels)")
+    if args.base and spec.base.bootstrap is not None:
+        image_id = bootstrap.bootstrap(spec, DockerEngine(), log_line, accept=True)
+        console.print(f"base {spec.base.ref}: bootstrapped again as {image_id}, its packages locked")
+        return 0
+    if not args.base:
+        wheels = lock.write_lock(spec)
+        console.print(f"wrote {spec.lock_path} ({len(wheels)} wheels)")
     if not args.no_base:
         digest = lock.resolve_base_digest(spec, DockerEngine())
         console.print(f"base {spec.base.ref}: {digest or 'bootstrapped here; its image ID is recorded at build'}")
@@ -332,6 +361,9 @@ def main(argv: Sequence[str] | None = None, project: Project | None = None) -> i
     console = Console(stderr=True, highlight=False)
     try:
         return COMMANDS[args.command](project, args, console)
+    except ContentDrift as exc:
+        print(f"error: {exc}", file=sys.stderr)  # a failed check, not bad input
+        return EXIT_FAILED_CHECK
     except RunFailed as exc:
         # A run that failed or was interrupted: 1, as a failed check; the harness refusing an input is bad input (2).
         print(f"error: {exc}", file=sys.stderr)

@@ -7,10 +7,12 @@ errors become typed errors (msb.errors) that name the input and the fix.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import threading
+import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +27,7 @@ from msb.container import ContainerSpec
 from msb.errors import BuildFailed, EngineUnavailable, MsbError, RunFailed
 
 LOG_TAIL_LINES = 25
+_STEP_IMAGE = re.compile(r"^ ---> ([0-9a-f]{12,64})$")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,17 @@ class Engine(Protocol):
         """The daemon's description of an image (Id, RepoDigests, Config.Labels, ...)."""
         ...
 
-    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str: ...
+    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None], nocache: bool = False) -> str:
+        """Build the context's Dockerfile; tag the image with `tags` (none: untagged); return its ID."""
+        ...
+
+    def remove_image(self, ref: str) -> None:
+        """Remove an image (and the untagged parents only it used); absent or still used by others: left alone."""
+        ...
+
+    def export_filesystem(self, image: str) -> Generator[bytes, None, None]:
+        """The image's filesystem as a tar stream, in chunks (`docker export` of a container that never starts)."""
+        ...
 
     def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str: ...
 
@@ -97,6 +110,20 @@ def follow_build(stream: Iterable[dict[str, Any]], on_line: Callable[[str], None
     return image_id
 
 
+def created_images(lines: Iterable[str]) -> list[str]:
+    """The images a classic-builder build made, in order, from its log: each step's ` ---> ID`, except the images
+    a FROM step names (bases, which other builds share)."""
+    made: list[str] = []
+    after_from = False
+    for line in lines:
+        if line.startswith("Step "):
+            after_from = " : FROM " in line
+        match = _STEP_IMAGE.match(line)
+        if match and not after_from:
+            made.append(match.group(1))
+    return made
+
+
 class DockerEngine:
     """A real Docker daemon, found the way the docker CLI finds it (DOCKER_HOST or the default socket)."""
 
@@ -134,17 +161,18 @@ class DockerEngine:
             raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME") from None
         return dict(config.get("Labels") or {})
 
-    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str:
+    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None], nocache: bool = False) -> str:
         # --network none: every input is in the context already, so the build cannot depend on what the network
         # serves today. pull=False: the base is pinned by digest and must already be here.
         stream = self._api.build(
             path=str(context),
-            tag=tags[0],
+            tag=tags[0] if tags else None,
             rm=True,
             forcerm=True,
             decode=True,
             pull=False,
             network_mode="none",
+            nocache=nocache,
         )
         image_id = follow_build(stream, on_line)
         for tag in tags[1:]:
@@ -178,6 +206,24 @@ class DockerEngine:
     def remove_container(self, name: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             self._api.remove_container(name, force=True)
+
+    def remove_image(self, ref: str) -> None:
+        # Not forced: an image another build has since taken as its cache or parent stays where it is.
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            self._api.remove_image(ref, force=False)
+
+    def export_filesystem(self, image: str) -> Generator[bytes, None, None]:
+        name = f"msb-export-{uuid.uuid4().hex[:12]}"
+        try:
+            # Created, never started: the filesystem is the image's (plus the engine's empty mount points), nothing
+            # a process wrote. The command is never run; it only spares images without CMD a refusal.
+            self._api.create_container(image, command=["true"], name=name, network_disabled=True)
+        except docker.errors.APIError as exc:
+            raise MsbError(f"cannot create a container of {image} to export: {exc.explanation or exc}") from None
+        try:
+            yield from self._api.export(name)
+        finally:
+            self.remove_container(name)
 
     def containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
         found = self._api.containers(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})

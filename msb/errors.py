@@ -57,6 +57,10 @@ class LockError(MsbError):
     """Locking or fetching the hash-locked wheels failed."""
 
 
+class ContentDrift(MsbError):
+    """A rebuild from the same inputs gave another filesystem: a failed check (exit 1), not bad input."""
+
+
 # Exit statuses every command shares: 1 for a check that found problems, 2 for bad input (argparse's too).
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2

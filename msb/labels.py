@@ -10,6 +10,8 @@ LABEL_ROUND = f"{NAMESPACE}.round"
 LABEL_BACKENDS = f"{NAMESPACE}.backends"
 LABEL_VERSIONS = f"{NAMESPACE}.versions"  # prefix: LABEL_VERSIONS.<package>
 LABEL_BOOTSTRAP = f"{NAMESPACE}.bootstrap-sha256"  # on a bootstrapped base: the hash of its settings
+# Added by a second, layer-less build step once the filesystem is built (msb.image.builder): labels change no file.
+LABEL_CONTENT = f"{NAMESPACE}.content-sha256"  # the content digest of the filesystem (msb.image.content)
 
 # Containers (written by msb.container).
 LABEL_RUN = f"{NAMESPACE}.run"  # the run's id
