@@ -66,6 +66,13 @@ class SubmitterLayout:
         """`code/` (v5) or `src/` (v6): the implementations' source and README, one folder per benchmark."""
         return self.root / ("src" if self.kind == V6 else "code")
 
+    @property
+    def calibration_doc(self) -> Path:
+        """Where the tool writes the calibration document: v6's sample tree keeps it in documentation/."""
+        if self.kind == V6:
+            return self.root / "documentation" / "calibration.md"
+        return self.root / "calibration.md"
+
     def system_json(self, system: str) -> Path:
         return self.root / "systems" / f"{system}.json"
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from harness.layout import V5, V6, ResultLayout, layout_of_round
+from msb.descriptions.system import SystemSpec, load_system_spec
+from msb.project import Project
+from msb.run.matrix_run import write_calibration
 
 SCENARIO = Path("closed/ACME/results/sys/resnet50/Server")
+
+
+@pytest.fixture
+def demo(project: Project) -> SystemSpec:
+    return load_system_spec(project, "cpu-demo")
 
 
 def test_the_round_chooses_the_layout() -> None:
@@ -41,3 +50,9 @@ def test_v5_is_the_default_and_unchanged() -> None:
 def test_an_unknown_layout_is_refused() -> None:
     with pytest.raises(ValueError, match="layout 'v7'"):
         _ = ResultLayout("ACME", "sys", "resnet50", "Server", "impl", kind="v7").measurements_dir
+
+
+def test_the_calibration_document_goes_where_the_round_keeps_it(tmp_path: Path, demo: SystemSpec) -> None:
+    assert write_calibration(tmp_path, demo) == tmp_path / "closed" / "MSB" / "calibration.md"
+    v61 = dataclasses.replace(demo, round="v6.1")
+    assert write_calibration(tmp_path, v61) == tmp_path / "closed" / "MSB" / "documentation" / "calibration.md"

@@ -95,11 +95,6 @@ def plan_matrix(
     return runs
 
 
-def submitter_root(system: SystemSpec) -> Path:
-    """`<division>/<submitter>`, relative to the experiment directory."""
-    return Path(system.division) / system.submitter
-
-
 def needs_run(recorded: str | None, files_present: bool, force: bool) -> bool:
     """Redo a run unless it was recorded done and its files are still in the tree; `force` redoes everything.
 
