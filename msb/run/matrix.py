@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.contract import ACCURACY, PERFORMANCE, SCENARIOS
 from msb.descriptions.rounds import RoundProfile
