@@ -69,16 +69,20 @@ _INPUT_ERRORS = (
 
 _DESCRIPTION = """\
 MLPerf Inference harness: runs one benchmark scenario under MLPerf LoadGen and writes the results into
-an MLPerf submission tree (round v5.1 layout). See `run --help` and `find-peak --help` for the options.
+an MLPerf submission tree in the round's layout (--round). See `run --help` and `find-peak --help` for the options.
 """
 _RUN_EPILOG = """\
-results (moved into place only when the run completed; an interrupted run leaves nothing behind):
+results (moved into place only when the run completed; an interrupted run leaves nothing behind), v5.x rounds:
   OUTPUT/closed/SUBMITTER/systems/SYSTEM.json                                 (with --system-json)
   OUTPUT/closed/SUBMITTER/code/BENCHMARK/IMPL/README.md
   OUTPUT/closed/SUBMITTER/measurements/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,SYSTEM_IMPL_SCENARIO.json}
   OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/performance/run_1/   (--mode performance)
   OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/accuracy/            (--mode accuracy)
   OUTPUT/closed/SUBMITTER/compliance/SYSTEM/BENCHMARK/SCENARIO/TEST/             (--compliance TEST, only this)
+v6.x rounds: src/ instead of code/, and a scenario's files in its results folder:
+  OUTPUT/closed/SUBMITTER/src/BENCHMARK/IMPL/README.md
+  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,measurements.json}
+  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/{performance/run_1,accuracy,TEST}/
 
 compliance tests (--mode performance --compliance TEST01|TEST04 --audit-config FILE):
   LoadGen runs in a private working folder holding FILE as audit.config; the run is verified against the
@@ -154,7 +158,12 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     where = run.add_argument_group("where results go")
     where.add_argument("--output", required=True, type=Path, metavar="DIR", help="experiment directory")
     where.add_argument("--division", default="closed", choices=DIVISIONS, help="default closed")
-    where.add_argument("--round", default="v5.1", metavar="ROUND", help="MLPerf round, recorded (default v5.1)")
+    where.add_argument(
+        "--round",
+        default="v5.1",
+        metavar="ROUND",
+        help="MLPerf round: recorded, and v6.x writes the v6 tree layout (default v5.1)",
+    )
     where.add_argument("--submitter", required=True, type=_name, metavar="NAME")
     where.add_argument("--system", required=True, type=_name, metavar="NAME", help="system description id")
     where.add_argument("--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)")

@@ -1,6 +1,7 @@
 """A compliance run's folder: the submission's results it is compared with, and the files the checker reads.
 
-`compliance/<system>/<benchmark>/<Scenario>/<TEST>/` as the official run_verification.py scripts leave it:
+`<TEST>/` in the round's layout (`harness.layout`: under compliance/ in v5.x, in the scenario's results folder in
+v6.x), as the official run_verification.py scripts leave it:
   performance/run_1/{mlperf_log_summary.txt,mlperf_log_detail.txt}   the compliance run's logs
   verify_performance.txt                                             TEST PASS or TEST FAIL
   verify_accuracy.txt, accuracy/mlperf_log_accuracy.json             TEST01 only
@@ -65,7 +66,7 @@ def find_prior_results(experiment: Path, layout: ResultLayout, test: str) -> Pri
             raise MissingResultsError(
                 f"{test} compares with the submission's own {layout.benchmark} {layout.scenario} {mode} run, "
                 f"but {path} is missing; run `python -m harness run --mode {mode}` for it first "
-                "(same --output, --submitter, --system, --benchmark, --scenario)"
+                "(same --output, --round, --submitter, --system, --benchmark, --scenario)"
             )
     return PriorResults(performance_dir, accuracy_log if test == "TEST01" else None)
 

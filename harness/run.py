@@ -25,7 +25,7 @@ from harness.benchmarks.registry import get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
 from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
-from harness.layout import ResultLayout
+from harness.layout import ResultLayout, layout_of_round
 from harness.loadgen_run import run_test, test_settings
 from harness.provenance import describe_inputs, loadgen_facts
 from harness.qsl import SampleLibrary, prepare_samples
@@ -155,7 +155,13 @@ def execute(spec: RunSpec, command: str) -> RunOutcome:
     system_json = None if spec.system_json is None else json.dumps(spec.system_json, indent=2, sort_keys=True) + "\n"
     samples = benchmark.list_samples(request.dataset, spec.count)
     layout = ResultLayout(
-        spec.submitter, spec.system, benchmark.name, spec.scenario, spec.implementation, division=spec.division
+        spec.submitter,
+        spec.system,
+        benchmark.name,
+        spec.scenario,
+        spec.implementation,
+        division=spec.division,
+        kind=layout_of_round(spec.round),
     )
     prior = None
     if spec.compliance is not None:

@@ -1,5 +1,6 @@
-"""The seam between host and harness holds: `msb` reaches the harness only through its contract, and the contract is
-plain data that needs nothing but the standard library (so the host never imports LoadGen, numpy or a runtime)."""
+"""The seam between host and harness holds: `msb` reaches the harness only through its contract and the tree layout,
+and both are plain data that need nothing but the standard library (so the host never imports LoadGen, numpy or a
+runtime). The layout is shared so that the harness writes the tree and our checker reads it by one definition."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SHARED = ("harness.contract", "harness.layout")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -25,11 +27,12 @@ def test_msb_imports_nothing_of_the_harness_but_its_contract() -> None:
         f"{path.relative_to(REPO)}: {name}"
         for path in (REPO / "msb").rglob("*.py")
         for name in imported_modules(path)
-        if (name == "harness" or name.startswith("harness.")) and name != "harness.contract"
+        if (name == "harness" or name.startswith("harness.")) and name not in SHARED
     }
     assert offenders == set()
 
 
-def test_the_contract_needs_only_the_standard_library() -> None:
-    imported = imported_modules(REPO / "harness" / "contract.py")
-    assert {name.split(".")[0] for name in imported} <= set(sys.stdlib_module_names) | {"__future__"}
+def test_the_shared_modules_need_only_the_standard_library() -> None:
+    for module in SHARED:
+        imported = imported_modules(REPO / (module.replace(".", "/") + ".py"))
+        assert {name.split(".")[0] for name in imported} <= set(sys.stdlib_module_names) | {"__future__"}, module

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import SCENARIOS
+from harness.layout import LAYOUTS, V5
 from msb.descriptions.yamlfile import (
     Where,
     check_keys,
@@ -70,7 +71,7 @@ class ModelRules:
     dataset_size: int
     offline_min_samples_per_query: int
     min_query_count: Mapping[str, int]
-    server_target_latency_ns: int
+    server_target_latency_ns: int | None  # None for a model without a Server scenario (YOLO in v6.x)
 
     def scenarios_for(self, system_type: str) -> tuple[str, ...] | None:
         """Required scenarios for a system type, or None where the model is not part of that suite."""
@@ -121,6 +122,7 @@ class RoundProfile:
     models: Mapping[str, ModelRules]
     # test -> model name (or "*" for all models) -> audit.config key -> value, as the round published them
     compliance_audit: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    layout: str = V5  # the submission tree's layout (harness.layout.LAYOUTS); v5.x rounds leave it out
 
     def model(self, name: str) -> ModelRules | None:
         return self.models.get(name)
@@ -149,7 +151,7 @@ def load_round(name: str, rounds_dir: Path = ROUNDS_DIR) -> RoundProfile:
 
 def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
     """Build a profile from its mapping; every key is checked, so a misspelt one is an error naming it."""
-    check_keys(data, where, _ROUND_KEYS, optional=("compliance_audit",))
+    check_keys(data, where, _ROUND_KEYS, optional=("compliance_audit", "layout"))
     seeds = _section(data, "seeds", Seeds, where)
     files = _section(data, "files", RequiredFiles, where)
     systems = _section(data, "systems", SystemsSchema, where)
@@ -176,6 +178,7 @@ def parse_round(data: Mapping[str, Any], where: str) -> RoundProfile:
             for name, spec in models.items()
         },
         compliance_audit=_audit(data.get("compliance_audit") or {}, f"{where}: compliance_audit"),
+        layout=_layout(data.get("layout", V5), where),
     )
     _cross_check(profile, where)
     return profile
@@ -209,12 +212,11 @@ _MODEL_KEYS = (
     "dataset_size",
     "offline_min_samples_per_query",
     "min_query_count",
-    "server_target_latency_ns",
 )
 
 
 def _parse_model(name: str, spec: Mapping[str, Any], where: str) -> ModelRules:
-    check_keys(spec, where, _MODEL_KEYS)
+    check_keys(spec, where, _MODEL_KEYS, optional=("server_target_latency_ns",))
     accuracy = _section(spec, "accuracy", AccuracyRule, where)
     required = _mapping(spec["required_scenarios"], f"{where}.required_scenarios")
     min_queries = _mapping(spec["min_query_count"], f"{where}.min_query_count")
@@ -239,7 +241,9 @@ def _parse_model(name: str, spec: Mapping[str, Any], where: str) -> ModelRules:
         min_query_count={
             scenario: _get(min_queries, scenario, int, f"{where}.min_query_count") for scenario in min_queries
         },
-        server_target_latency_ns=_get(spec, "server_target_latency_ns", int, where),
+        server_target_latency_ns=(
+            _get(spec, "server_target_latency_ns", int, where) if "server_target_latency_ns" in spec else None
+        ),
     )
 
 
@@ -251,12 +255,24 @@ def _cross_check(profile: RoundProfile, where: str) -> None:
                 f"{where}: model {model.name} maps to {model.official_name!r}, which is not in valid_models",
                 f"use one of: {', '.join(profile.valid_models)}",
             )
+        needs_bound = any("Server" in scenarios for scenarios in model.required_scenarios.values())
+        if needs_bound and model.server_target_latency_ns is None:
+            raise SpecError(
+                f"{where}: model {model.name} has a Server scenario but no server_target_latency_ns",
+                "add the round's latency-constraint for it, in ns",
+            )
         for kind in model.required_scenarios:
             if kind not in profile.system_types:
                 raise SpecError(
                     f"{where}: models.{model.name}.required_scenarios has unknown system type {kind!r}",
                     f"use one of: {', '.join(profile.system_types)}",
                 )
+
+
+def _layout(value: Any, where: str) -> str:
+    if value not in LAYOUTS:
+        raise SpecError(f"{where}: layout {value!r} is not a known tree layout", f"use one of: {', '.join(LAYOUTS)}")
+    return str(value)
 
 
 def _audit(value: Any, where: str) -> dict[str, dict[str, dict[str, str]]]:

@@ -250,6 +250,15 @@ def _check_systems_json_fields(data: dict[str, Any], profile: RoundProfile, wher
     )
 
 
+def _empty_suite_note(profile: RoundProfile, system_type: str) -> str:
+    """Say so when no benchmark of this project is in the round's suite for the type (datacenter in v6.x): then
+    no other benchmark would do, only another system type or round."""
+    if any(model.scenarios_for(system_type) is not None for model in profile.models.values()):
+        return ""
+    ours = ", ".join(profile.models)
+    return f"; round {profile.name}'s {system_type} suite has none of this project's benchmarks ({ours})"
+
+
 def validate_against_round(system: SystemSpec, profile: RoundProfile, where: str) -> None:
     """Refuse a description the round would refuse: systems-JSON fields, division, system type, and benchmarks and
     scenarios outside the round's suite for that system type. Each error names the rule and the valid choices."""
@@ -287,7 +296,7 @@ def validate_against_round(system: SystemSpec, profile: RoundProfile, where: str
             kinds = ", ".join(model.required_scenarios)
             raise SpecError(
                 f"{where}: {name} is not part of the {system.system_type} suite in round {profile.name}"
-                f" (the round has it only for system types: {kinds})",
+                f" (the round has it only for system types: {kinds}){_empty_suite_note(profile, system.system_type)}",
                 f"use system_type {kinds.split(', ')[0]}, drop {name}, or choose a round that has it (round:)",
             )
         extra = [s for s in bench.scenarios if s not in allowed]

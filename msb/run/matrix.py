@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from harness.contract import ACCURACY, PERFORMANCE, SCENARIOS
 from msb.descriptions.rounds import RoundProfile
@@ -93,11 +92,6 @@ def plan_matrix(
             f"choose a benchmark of: {', '.join(system.benchmarks)}",
         )
     return runs
-
-
-def submitter_root(system: SystemSpec) -> Path:
-    """`<division>/<submitter>`, relative to the experiment directory."""
-    return Path(system.division) / system.submitter
 
 
 def needs_run(recorded: str | None, files_present: bool, force: bool) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.contract import ACCURACY, Outcome, RunRecord
+from harness.layout import SubmitterLayout, layout_of_round
 from msb.descriptions.rounds import RoundProfile
 from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
@@ -109,7 +110,8 @@ def files_present(experiment: Path, state: RunState | None) -> bool:
 
 
 def write_calibration(experiment: Path, system: SystemSpec) -> Path:
-    path = inside(experiment, experiment / matrix.submitter_root(system) / "calibration.md", "calibration.md")
+    tree = SubmitterLayout(system.division, system.submitter, layout_of_round(system.round))
+    path = inside(experiment, experiment / tree.calibration_doc, "calibration.md")
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.is_file() else None
     text = calibration_doc(existing, system)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.contract import SCENARIOS
+from harness.layout import V6, SubmitterLayout
 from msb.descriptions.rounds import ModelRules, RoundProfile, load_round
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
 from msb.submission.accuracy_rules import accuracy_findings
@@ -70,13 +71,15 @@ def _check_submitter(submitter: Path, division: str, profile: RoundProfile) -> l
     results = submitter / "results"
     if not results.is_dir():
         return [error(results, "missing: this submitter has no results", "run the benchmarks into this tree")]
-    findings: list[Finding] = []
+    tree = SubmitterLayout(division, submitter.name, profile.layout)
+    findings = _other_layout_findings(submitter, profile)
     if profile.calibration_doc_required and division != "open":
+        # Either place is accepted in every round; the finding names the one the round's layout writes.
         docs = (submitter / "calibration.md", submitter / "documentation" / "calibration.md")
         if not any(p.is_file() for p in docs):
             findings.append(
                 error(
-                    docs[0],
+                    submitter.parent.parent / tree.calibration_doc,
                     "calibration document is missing",
                     "write calibration.md: how weights were quantized",
                 )
@@ -87,8 +90,24 @@ def _check_submitter(submitter: Path, division: str, profile: RoundProfile) -> l
     if profile.every_system_has_results:
         findings += _systems_without_results(submitter, {p.name for p in systems})
     for system_dir in systems:
-        findings += _check_system(submitter, system_dir, division, profile)
+        findings += _check_system(submitter, system_dir, tree, profile)
     return findings
+
+
+def _other_layout_findings(submitter: Path, profile: RoundProfile) -> list[Finding]:
+    """Folders only the other layout has: a tree written for one round and checked as another's."""
+    if profile.layout != V6:
+        return []
+    moved = {"code": "src/", "measurements": "results/<system>/<model>/<Scenario>/", "compliance": "the same"}
+    return [
+        error(
+            submitter / name,
+            f"a v5.x folder; round {profile.name} has no {name}/",
+            f"move its contents to {where} (or run the benchmarks again with --round {profile.name})",
+        )
+        for name, where in moved.items()
+        if (submitter / name).exists()
+    ]
 
 
 def _systems_without_results(submitter: Path, with_results: set[str]) -> list[Finding]:
@@ -109,24 +128,24 @@ def _systems_without_results(submitter: Path, with_results: set[str]) -> list[Fi
     return findings
 
 
-def _check_system(submitter: Path, system_dir: Path, division: str, profile: RoundProfile) -> list[Finding]:
-    json_path = submitter / "systems" / f"{system_dir.name}.json"
+def _check_system(submitter: Path, system_dir: Path, tree: SubmitterLayout, profile: RoundProfile) -> list[Finding]:
+    json_path = submitter.parent.parent / tree.system_json(system_dir.name)
     data, findings = load_system_json(json_path)
     if data is None:
         return findings
-    findings += system_findings(json_path, data, profile, division, submitter.name)
+    findings += system_findings(json_path, data, profile, tree.division, submitter.name)
     # With no valid system type (already a finding) the required scenarios are unknown; the runs are still checked.
     system_type = data.get("system_type") if data.get("system_type") in profile.system_types else None
     for model_dir in sorted(p for p in system_dir.iterdir() if p.is_dir()):
-        findings += _check_model(submitter, model_dir, division, system_type, profile)
+        findings += _check_model(submitter, model_dir, tree, system_type, profile)
     return findings
 
 
 def _check_model(
-    submitter: Path, model_dir: Path, division: str, system_type: str | None, profile: RoundProfile
+    submitter: Path, model_dir: Path, tree: SubmitterLayout, system_type: str | None, profile: RoundProfile
 ) -> list[Finding]:
     model = profile.model(model_dir.name)
-    strict = division != "open"
+    strict = tree.division != "open"
     if model is None:
         known = ", ".join(profile.models)
         return [error(model_dir, f"no rules for model {model_dir.name!r} in round {profile.name}", f"use {known}")]
@@ -161,29 +180,31 @@ def _check_model(
                 )
             )
             continue
-        findings += _check_scenario(submitter, model_dir, model, scenario, division, profile)
+        findings += _check_scenario(submitter, model_dir, model, scenario, tree, profile)
     return findings
 
 
 def _check_scenario(
-    submitter: Path, model_dir: Path, model: ModelRules, scenario: str, division: str, profile: RoundProfile
+    submitter: Path, model_dir: Path, model: ModelRules, scenario: str, tree: SubmitterLayout, profile: RoundProfile
 ) -> list[Finding]:
     system = model_dir.parent.name
     result = model_dir / scenario
+    base = submitter.parent.parent  # the tree's root: the layout's paths start at the division
+
     findings = measurement_findings(
-        submitter / "measurements" / system / model.name / scenario,
-        submitter,
+        base / tree.measurements_dir(system, model.name, scenario),
+        base / tree.code_root / model.name,
         system,
-        model.name,
         scenario,
+        tree,
         profile,
     )
-    findings += accuracy_findings(result / "accuracy", model, profile, strict=division != "open")
+    findings += accuracy_findings(result / "accuracy", model, profile, strict=tree.division != "open")
     run = result / "performance" / "run_1"
     findings += performance_run_findings(run, profile.files.performance, model, scenario, profile)
-    if division != "open":
+    if tree.division != "open":
         findings += compliance_findings(
-            submitter / "compliance" / system / model.name / scenario, model, scenario, profile
+            base / tree.compliance_root(system, model.name, scenario), model, scenario, profile
         )
     return findings
 

@@ -1,17 +1,23 @@
-"""Rules on measurements/<system>/<model>/<scenario>/: user.conf, README.md and the implementation JSON."""
+"""Rules on a scenario's description: user.conf, README.md and the measurements JSON, and the code they point to.
+
+Where they lie is the round's layout (`harness.layout`): measurements/<system>/<model>/<scenario>/ with a
+`<system>_<impl>_<scenario>.json` in v5.x, the scenario's results folder with `measurements.json` in v6.x.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from harness.layout import V6, SubmitterLayout
 from msb.descriptions.rounds import RoundProfile
 from msb.submission.findings import Finding, error
 
 
 def measurement_findings(
-    directory: Path, submitter_dir: Path, system: str, model: str, scenario: str, profile: RoundProfile
+    directory: Path, code: Path, system: str, scenario: str, tree: SubmitterLayout, profile: RoundProfile
 ) -> list[Finding]:
+    """`directory` holds the description files; `code` is the model's folder under code/ (v5) or src/ (v6)."""
     if not directory.is_dir():
         return [error(directory, "measurements directory is missing", "write user.conf, README.md and the JSON")]
     findings = []
@@ -21,21 +27,26 @@ def measurement_findings(
             findings.append(error(path, "required file is missing", f"write {name} for this run"))
         elif path.stat().st_size == 0:
             findings.append(error(path, "required file is empty", f"write the run's {name}"))
-    json_file, impl = _implementation_json(directory, system, scenario)
+    json_file, impl = _implementation_json(directory, system, scenario, tree)
     if json_file is None:
-        findings.append(
-            error(directory, f"no {system}_<impl>_{scenario}.json", "write the implementation description JSON")
-        )
+        wanted = tree.measurements_json_name(system, "<impl>", scenario)
+        findings.append(error(directory, f"no {wanted}", "write the implementation description JSON"))
         return findings
     findings += _json_findings(json_file, profile)
-    code = submitter_dir / "code" / model
-    if not (code / impl).exists() and not code.exists():
-        findings.append(error(code / impl, "code directory is missing", "add the implementation's README.md there"))
+    if not code.exists():
+        where = code / impl if impl else code
+        findings.append(
+            error(where, f"{code.parent.name} directory is missing", "add the implementation's README.md there")
+        )
     return findings
 
 
-def _implementation_json(directory: Path, system: str, scenario: str) -> tuple[Path | None, str]:
-    """`<system>_<impl>_<Scenario>.json` (or `<system>_<impl>.json`) and the <impl> part of its name."""
+def _implementation_json(directory: Path, system: str, scenario: str, tree: SubmitterLayout) -> tuple[Path | None, str]:
+    """The measurements JSON and the <impl> part of its name (v6's fixed name names none)."""
+    if tree.kind == V6:
+        path = directory / tree.measurements_json_name(system, "", scenario)
+        return (path, "") if path.is_file() else (None, "")
+    # v5: `<system>_<impl>_<Scenario>.json`, or `<system>_<impl>.json`.
     candidates = sorted(p for p in directory.glob(f"{system}*.json") if p.is_file())
     for suffix in (f"_{scenario}.json", ".json"):
         for path in candidates:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.layout import accuracy_dir_patterns
 from msb.errors import MsbError, report
 from msb.hashing import file_sha256
 
@@ -91,11 +92,12 @@ def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
 
 
 def accuracy_dirs(root: Path) -> Iterator[Path]:
-    """Every directory of a tree whose accuracy log gets truncated: results and TEST01 compliance runs."""
+    """Every directory of a tree whose accuracy log gets truncated: results and TEST01 compliance runs, in the
+    tree's layout, whichever round it is of."""
     for division in sorted(p for p in root.iterdir() if p.is_dir()):
         for submitter in sorted(p for p in division.iterdir() if p.is_dir()):
-            yield from sorted(submitter.glob("results/*/*/*/accuracy"))
-            yield from sorted(submitter.glob("compliance/*/*/*/TEST01/accuracy"))
+            for pattern in accuracy_dir_patterns():
+                yield from sorted(submitter.glob(pattern))
 
 
 def truncate_tree(root: Path, backup_root: Path) -> list[Truncated]:
