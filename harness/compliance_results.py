@@ -1,7 +1,7 @@
 """A compliance run's folder: the submission's results it is compared with, and the files the checker reads.
 
-`<TEST>/` in the round's layout (`harness.layout`: under compliance/ in v5.x, in the scenario's results folder in
-v6.x), as the official run_verification.py scripts leave it:
+`<TEST>/` in the round's layout (`harness.contract.layout`: under compliance/ in v5.x, in the scenario's results folder
+in v6.x), as the official run_verification.py scripts leave it:
   performance/run_1/{mlperf_log_summary.txt,mlperf_log_detail.txt}   the compliance run's logs
   verify_performance.txt                                             TEST PASS or TEST FAIL
   verify_accuracy.txt, accuracy/mlperf_log_accuracy.json             TEST01 only
@@ -25,7 +25,7 @@ from harness.compliance import (
     verify_performance_test01,
     verify_performance_test04,
 )
-from harness.layout import ResultLayout
+from harness.contract.layout import ResultLayout
 
 # Allowed relative difference of baseline and compliance accuracy when TEST01's payload check fails
 # (the round's rule for 99 % accuracy targets, which every benchmark of this harness has).

@@ -25,7 +25,7 @@ from harness.benchmarks.registry import get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
 from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
-from harness.layout import ResultLayout, layout_of_round
+from harness.contract.layout import ResultLayout, layout_of_round
 from harness.loadgen_run import run_test, test_settings
 from harness.provenance import describe_inputs, loadgen_facts
 from harness.qsl import SampleLibrary, prepare_samples

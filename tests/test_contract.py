@@ -1,4 +1,4 @@
-"""The run contract (harness/contract.py): one description of a run that host and harness share, in JSON; what the
+"""The run contract (harness/contract/): one description of a run that host and harness share, in JSON; what the
 harness makes of a spec (refusals, root, the record it writes), and the flags auditors type becoming the same spec."""
 
 from __future__ import annotations

@@ -57,5 +57,5 @@ def test_a_changed_harness_file_changes_the_digest_and_the_diff_names_it(
     after = builder.build(Project(copy), "cpu", engine, False, lambda line: None, repository)
     assert after.content.sha256 != before.sha256
     found = diff(before, after.content)
-    assert found == ContentDiff(added=[], removed=[], changed=["opt/msb/harness/layout.py"])
-    assert diff_lines(found) == ["~ opt/msb/harness/layout.py"]
+    assert found == ContentDiff(added=[], removed=[], changed=["opt/msb/harness/contract/layout.py"])
+    assert diff_lines(found) == ["~ opt/msb/harness/contract/layout.py"]

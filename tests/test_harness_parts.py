@@ -16,7 +16,7 @@ from harness.benchmarks.base import Sample
 from harness.benchmarks.registry import UnknownBenchmarkError, get_benchmark
 from harness.benchmarks.resnet50 import ResNet50
 from harness.contract import LoadGenSettings
-from harness.layout import ResultLayout
+from harness.contract.layout import ResultLayout
 from harness.records import parse_summary
 from harness.staging import STAGING_DIR, Staging, remove_stale
 from harness.sut import ServerSUT

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.layout import V5, V6, ResultLayout, layout_of_round
+from harness.contract.layout import V5, V6, ResultLayout, layout_of_round
 from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.project import Project
 from msb.run.matrix_run import write_calibration

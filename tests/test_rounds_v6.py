@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.layout import V5, V6, layout_of_round
+from harness.contract.layout import V5, V6, layout_of_round
 from msb.descriptions.rounds import ROUNDS_DIR, available_rounds, load_round
 from msb.errors import SpecError
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import SCENARIOS
-from harness.layout import LAYOUTS, V5
+from harness.contract.layout import LAYOUTS, V5
 from msb.descriptions.yamlfile import (
     Where,
     check_keys,
@@ -122,7 +122,7 @@ class RoundProfile:
     models: Mapping[str, ModelRules]
     # test -> model name (or "*" for all models) -> audit.config key -> value, as the round published them
     compliance_audit: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
-    layout: str = V5  # the submission tree's layout (harness.layout.LAYOUTS); v5.x rounds leave it out
+    layout: str = V5  # the submission tree's layout (harness.contract.layout.LAYOUTS); v5.x rounds leave it out
 
     def model(self, name: str) -> ModelRules | None:
         return self.models.get(name)

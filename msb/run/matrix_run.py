@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.contract import ACCURACY, Outcome, RunRecord
-from harness.layout import SubmitterLayout, layout_of_round
+from harness.contract.layout import SubmitterLayout, layout_of_round
 from msb.descriptions.rounds import RoundProfile
 from msb.descriptions.system import SystemSpec
 from msb.engine import Engine

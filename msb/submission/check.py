@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.contract import SCENARIOS
-from harness.layout import V6, SubmitterLayout
+from harness.contract.layout import V6, SubmitterLayout
 from msb.descriptions.rounds import ModelRules, RoundProfile, load_round
 from msb.errors import EXIT_FAILED_CHECK, MsbError, report
 from msb.submission.accuracy_rules import accuracy_findings

@@ -1,6 +1,6 @@
 """Rules on a scenario's description: user.conf, README.md and the measurements JSON, and the code they point to.
 
-Where they lie is the round's layout (`harness.layout`): measurements/<system>/<model>/<scenario>/ with a
+Where they lie is the round's layout (`harness.contract.layout`): measurements/<system>/<model>/<scenario>/ with a
 `<system>_<impl>_<scenario>.json` in v5.x, the scenario's results folder with `measurements.json` in v6.x.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.layout import V6, SubmitterLayout
+from harness.contract.layout import V6, SubmitterLayout
 from msb.descriptions.rounds import RoundProfile
 from msb.submission.findings import Finding, error
 

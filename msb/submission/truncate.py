@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.layout import accuracy_dir_patterns
+from harness.contract.layout import accuracy_dir_patterns
 from msb.errors import MsbError, report
 from msb.hashing import file_sha256
 
