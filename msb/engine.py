@@ -50,7 +50,7 @@ class Engine(Protocol):
         """The daemon's description of an image (Id, RepoDigests, Config.Labels, ...)."""
         ...
 
-    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str: ...
+    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None], no_cache: bool = False) -> str: ...
 
     def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str: ...
 
@@ -134,9 +134,10 @@ class DockerEngine:
             raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME") from None
         return dict(config.get("Labels") or {})
 
-    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None]) -> str:
+    def build(self, context: Path, tags: list[str], on_line: Callable[[str], None], no_cache: bool = False) -> str:
         # --network none: every input is in the context already, so the build cannot depend on what the network
-        # serves today. pull=False: the base is pinned by digest and must already be here.
+        # serves today. pull=False: the base is pinned by digest and must already be here. no_cache: every step
+        # re-runs (the nightly job checks that the definition still builds, not that the cache still holds).
         stream = self._api.build(
             path=str(context),
             tag=tags[0],
@@ -145,6 +146,7 @@ class DockerEngine:
             decode=True,
             pull=False,
             network_mode="none",
+            nocache=no_cache,
         )
         image_id = follow_build(stream, on_line)
         for tag in tags[1:]:

@@ -62,6 +62,7 @@ def build(
     allow_unpinned: bool,
     log: Callable[[str], None],
     repository: str = IMAGE_REPOSITORY,
+    no_cache: bool = False,
 ) -> BuiltImage:
     spec = load_image_spec(project, name)
     local_id = ensure_base(spec.base, engine, log) if spec.base.bootstrap is not None else None
@@ -71,5 +72,5 @@ def build(
     tags = image_tags(spec, collect(project, spec).revision, repository)
     with tempfile.TemporaryDirectory(prefix=f"msb-context-{name}-") as tmp:
         context = assemble(Path(tmp) / "context", dockerfile, spec.lock_path, wheels, project.harness)
-        image_id = engine.build(context, tags, log)
+        image_id = engine.build(context, tags, log, no_cache)
     return BuiltImage(image_id, tags, base)
