@@ -80,7 +80,7 @@ def load_config(project: Project, path: Path) -> NightlyConfig:
     model = _existing(base, get_str(data, "model", where), where.at("model"))
     units = _units(project, data, where, base, dataset, model)
     _images_cover_units(images, units, where)
-    output = base / get_str(data, "output", where, "nights")
+    output = (base / get_str(data, "output", where, "nights")).resolve()
     config = NightlyConfig(
         path=path.resolve(),
         images=images,
@@ -88,7 +88,7 @@ def load_config(project: Project, path: Path) -> NightlyConfig:
         baseline=_baseline(base, get_str(data, "baseline", where), where.at("baseline")),
         tolerance_pct=_tolerance(data, where),
         output=output,
-        history=base / get_str(data, "history", where, str(output / "history.sqlite")),
+        history=(base / get_str(data, "history", where, str(output / "history.sqlite"))).resolve(),
         no_cache=get_bool(data, "no_cache", where, True),
         repository=get_str(data, "repository", where, DEFAULT_REPOSITORY),
         plot_nights=get_int(data, "plot_nights", where, DEFAULT_PLOT_NIGHTS, minimum=2),

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS figures (
     image_id TEXT NOT NULL,
     revision TEXT NOT NULL,
     reproduced INTEGER,
+    status TEXT NOT NULL,
     note TEXT NOT NULL,
     PRIMARY KEY (night, unit)
 );
@@ -69,7 +70,8 @@ class Figure:
     accuracy: str | None
     image_id: str
     revision: str
-    reproduced: bool | None  # None: nothing to compare with (a first night, a unit new tonight), or it did not run
+    reproduced: bool | None  # None: nothing to compare with (a first night, a unit new tonight)
+    status: str  # reproduced | regressed | failed (did not run, or its verification failed) | new (no baseline unit)
     note: str  # the first difference, or why it did not run
 
 
