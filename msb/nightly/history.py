@@ -138,6 +138,8 @@ def _connection(path: Path, timeout_s: float) -> Iterator[sqlite3.Connection]:
         yield db
     except sqlite3.OperationalError as error:
         raise _operational(path, error) from None
+    except sqlite3.IntegrityError as error:
+        raise MsbError(f"the nightly history {path} already holds this night ({error})", "rerun the night") from None
     except sqlite3.DatabaseError as error:
         raise _corrupt(path, error) from None
     finally:
