@@ -102,7 +102,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
         "nightly",
         help="the nightly job: rebuild images, run a short matrix, compare with a baseline, report",
         description="Exit 0: all reproduced (or a first night); 1: a regression or a failure (the report's first"
-        " lines name them); 2: it could not run. See README, \"The nightly job\".",
+        ' lines name them); 2: it could not run. See README, "The nightly job".',
     )
     nightly.add_argument("config", type=Path, help="nightly config (YAML), e.g. nightly/demo.yaml")
 
