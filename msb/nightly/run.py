@@ -4,6 +4,7 @@ experiment is only read."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -149,6 +150,7 @@ def run_unit(
         comparison = reproduce.compare_unit(
             recorded, baseline.experiment, plan, record, night.folder / "experiment", config.tolerance_pct
         )
+        comparison = dataclasses.replace(comparison, checks=(inputs_check(recorded, record), *comparison.checks))
     return UnitResult(unit, image.image_id, record, comparison, figures, error)
 
 
@@ -237,6 +239,15 @@ def figure_of(night_id: str, revision: str, result: UnitResult) -> history.Figur
         status=status,
         note=note,
     )
+
+
+def inputs_check(recorded: dict[str, Any], record: RunRecord) -> compare.Check:
+    """Tonight's dataset and model are the baseline's (by their recorded sha256): else the figures compare nothing."""
+    first = [str((recorded.get(key) or {}).get("sha256", "-"))[:12] for key in ("dataset", "model")]
+    second = [str((record.provenance.get(key) or {}).get("sha256", "-"))[:12] for key in ("dataset", "model")]
+    same = first == second and "-" not in first
+    note = "" if same else "the dataset or model differs from the baseline's"
+    return compare.Check("dataset, model sha256", " ".join(first), " ".join(second), same, note)
 
 
 def _status(result: UnitResult) -> tuple[str, str]:
