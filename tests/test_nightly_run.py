@@ -1,9 +1,8 @@
-"""The night's pure parts: tonight's inputs must be the baseline's, and each unit's result becomes one history row."""
+"""The night's pure parts: tonight's inputs must be the baseline's (by sha256), else a difference named as such."""
 
 from __future__ import annotations
 
 from harness.contract import Outcome, RunRecord
-
 from msb.nightly.run import inputs_check
 
 RECORDED = {"dataset": {"sha256": "d" * 64, "files": []}, "model": {"sha256": "m" * 64, "size": 1}}
