@@ -77,13 +77,13 @@ def run_night(project: Project, config: NightlyConfig, engine: Engine, say: Call
     try:
         images = {name: rebuild(project, name, config, engine, night, say) for name in config.images}
         units = [run_unit(project, unit, images, baseline, config, engine, night, say) for unit in config.units]
+        return finish(project, config, night, baseline, list(images.values()), units)
     except (KeyboardInterrupt, runner.RunInterrupted):
         raise NightInterrupted(
             f"night {night.id} was interrupted: no report written, no history row; its partial experiment is in "
             f"{night.folder}",
             "rerun build.py nightly; the baseline was only read",
         ) from None
-    return finish(project, config, night, baseline, list(images.values()), units)
 
 
 def resolve_baseline(config: NightlyConfig) -> Baseline:
@@ -92,6 +92,11 @@ def resolve_baseline(config: NightlyConfig) -> Baseline:
     previous = history.previous_experiment(config.history)
     if previous is None:
         return Baseline(None, {})
+    if not (previous / manifest.MANIFESTS_DIR).is_dir():
+        raise MsbError(
+            f"the previous night's experiment {previous} (from the history {config.history}) is gone",
+            "restore it, or set baseline: to an experiment folder for one night",
+        )
     # Units new tonight have no counterpart last night: they run, are recorded, and are compared from tomorrow on.
     found = index_manifests(previous)
     return Baseline(previous, {unit.key: found[unit.key] for unit in config.units if unit.key in found})
