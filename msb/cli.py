@@ -31,6 +31,8 @@ from msb.errors import (
 )
 from msb.image import bootstrap, builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
+from msb.nightly import config as nightly_config
+from msb.nightly import run as nightly_run
 from msb.project import Project
 from msb.run import compare, find_peak, find_peak_run, leftovers, manifest, matrix, matrix_run, reproduce, runner
 from msb.run.expdir import Identity, identity, prepare
@@ -115,6 +117,14 @@ def parser(project: Project) -> argparse.ArgumentParser:
         help=f"allowed change of the performance figure, in percent (default {compare.DEFAULT_TOLERANCE_PCT:g})",
     )
     repro.add_argument("--rebuild", action="store_true", help="rebuild the recorded image if it is gone")
+
+    nightly = sub.add_parser(
+        "nightly",
+        help="the nightly job: rebuild images, run a short matrix, compare with a baseline, report",
+        description="Exit 0: all reproduced (or a first night); 1: a regression or a failure (the report's first"
+        ' lines name them); 2: it could not run. See README, "The nightly job".',
+    )
+    nightly.add_argument("config", type=Path, help="nightly config (YAML), e.g. nightly/demo.yaml")
 
     system_cmd = sub.add_parser("system", help="system descriptions: detect this host's facts")
     system_sub = system_cmd.add_subparsers(dest="system_action", required=True, metavar="ACTION")
@@ -293,6 +303,14 @@ def cmd_reproduce(project: Project, args: argparse.Namespace, console: Console) 
     return 0 if comparison.reproduced else 1
 
 
+def cmd_nightly(project: Project, args: argparse.Namespace, console: Console) -> int:
+    config = nightly_config.load_config(project, args.config)
+    done = nightly_run.run_night(project, config, DockerEngine(), lambda text: console.print(text))
+    print("\n".join(done.headline))
+    print(f"report: {done.report / 'report.html'}, {done.report / 'report.md'}")
+    return done.exit_code
+
+
 def spec_uid_when_root(system: dict[str, object]) -> int:
     """The recorded description's run.uid_when_root (the run is re-made as the same container user)."""
     data = yaml.safe_load(str(system.get("description") or "")) or {}
@@ -350,6 +368,7 @@ COMMANDS = {
     "find-peak": cmd_find_peak,
     "system": cmd_system,
     "reproduce": cmd_reproduce,
+    "nightly": cmd_nightly,
     "report": cmd_report,
     "submission": cmd_submission,
 }

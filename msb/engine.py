@@ -163,7 +163,8 @@ class DockerEngine:
 
     def build(self, context: Path, tags: list[str], on_line: Callable[[str], None], nocache: bool = False) -> str:
         # --network none: every input is in the context already, so the build cannot depend on what the network
-        # serves today. pull=False: the base is pinned by digest and must already be here.
+        # serves today. pull=False: the base is pinned by digest and must already be here. nocache: every step
+        # re-runs (--verify and the nightly job check that the definition still builds, not that the cache holds).
         stream = self._api.build(
             path=str(context),
             tag=tags[0] if tags else None,

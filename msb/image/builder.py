@@ -90,10 +90,11 @@ def build(
     allow_unpinned: bool,
     log: Callable[[str], None],
     repository: str = IMAGE_REPOSITORY,
+    no_cache: bool = False,
 ) -> BuiltImage:
     """Build the filesystem, take its content digest, and tag the image that carries the digest as a label."""
     with prepared(project, name, engine, allow_unpinned, log, repository) as inputs:
-        filesystem_id = engine.build(inputs.context, [], log)
+        filesystem_id = engine.build(inputs.context, [], log, nocache=no_cache)
     content = image_content(engine, filesystem_id)
     image_id = add_content_label(engine, filesystem_id, content.sha256, inputs.tags, log)
     return BuiltImage(image_id, inputs.tags, inputs.base, content)

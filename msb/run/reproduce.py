@@ -113,7 +113,7 @@ def reproduce(
     say(f"re-running {data['unit']} in image {image} into {experiment}")
     record = runner.execute(plan, engine, ident, on_output=lambda line: None)
     manifest.record_result(plan, record, system, engine)
-    return _compare(original, data, plan, record, experiment, tolerance_pct)
+    return compare_unit(data, original.experiment, plan, record, experiment, tolerance_pct)
 
 
 def write_comparison(experiment: Path, comparison: compare.Comparison) -> tuple[Path, Path]:
@@ -128,19 +128,21 @@ def default_experiment(original: Original) -> Path:
     return original.experiment.with_name(f"{original.experiment.name}-reproduce-{stamp}")
 
 
-def _compare(
-    original: Original,
+def compare_unit(
     data: dict[str, Any],
+    original_experiment: Path,
     plan: runner.RunPlan,
     record: RunRecord,
     experiment: Path,
     tolerance_pct: float,
 ) -> compare.Comparison:
+    """Compare a new run (its plan and record, placed in `experiment`) with the unit whose manifest is `data`, kept
+    in `original_experiment`: used by reproduce and by the nightly job."""
     checks = [compare.settings_check(data["spec"], json.loads(to_json(plan.spec)))]
     checks.append(compare.seeds_check(data.get("loadgen") or {}, record.provenance.get("loadgen") or {}))
     figures = data["figures"]
     if plan.spec.mode == ACCURACY:
-        original_log = _read_log(_full_log(original.experiment, data["unit"]))
+        original_log = _read_log(_full_log(original_experiment, data["unit"]))
         reproduced_log = _read_log(experiment / record.units[0] / ACCURACY_LOG)
         checks += compare.accuracy_checks(
             figures.get("accuracy"), record.figures.accuracy, original_log, reproduced_log
