@@ -27,19 +27,19 @@ def build_py(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def original(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An experiment with one accuracy and one performance result of the demo system, each with its manifest."""
+    """The demo system's Offline matrix (accuracy, performance, TEST01, TEST04), each unit with its manifest; the
+    accuracy logs truncated, their full copies kept outside the tree."""
     root = tmp_path_factory.mktemp("reproduce")
     write_dataset(root / "data" / "dataset", COUNT)
     write_model(root / "data" / "model.onnx")
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    for mode in ("accuracy", "performance"):
-        result = build_py(
-            "run", "--system", "cpu-demo", "--benchmark", "resnet50", "--scenario", "Offline", "--mode", mode,
-            "--dataset", root / "data" / "dataset", "--model", root / "data" / "model.onnx",
-            "--experiment", root / "exp", "--count", str(COUNT), "--image", cpu_image,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr[-3000:]
+    result = build_py(
+        "run", "--system", "cpu-demo", "--benchmark", "resnet50", "--scenario", "Offline",
+        "--dataset", root / "data" / "dataset", "--model", root / "data" / "model.onnx",
+        "--experiment", root / "exp", "--count", str(COUNT), "--image", cpu_image,
+    )  # fmt: skip
+    assert "4 run(s) done" in result.stderr, result.stderr[-3000:]
     return root
 
 
@@ -114,3 +114,13 @@ def test_a_missing_image_is_named_and_rebuild_makes_it_again(original: Path, tmp
     else:
         assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr[-3000:]
         assert rebuilt.stdout.startswith(f"reproduced {UNIT}/accuracy")
+
+
+def test_a_compliance_test_reproduces_against_the_results_it_verified(original: Path, tmp_path: Path) -> None:
+    result = build_py("reproduce", original / "exp" / UNIT.replace("results", "compliance") / "TEST01",
+                      "--experiment", tmp_path / "again")  # fmt: skip
+    assert result.returncode in (0, 1), result.stdout + result.stderr[-3000:]  # its timing verdict follows the noise
+    checks = {c["what"]: c for c in json.loads((tmp_path / "again" / "comparison.json").read_text())["checks"]}
+    assert "verify_accuracy: TEST PASS" in checks["verification"]["original"]
+    assert "verify_accuracy: TEST PASS" in checks["verification"]["reproduced"]
+    assert checks["settings"]["ok"] and checks["LoadGen seeds"]["ok"]

@@ -67,6 +67,14 @@ def seeds_check(original: dict[str, Any], reproduced: dict[str, Any]) -> Check:
     return Check("LoadGen seeds", _short(first), _short(second), bool(first) and first == second)
 
 
+def verdicts_check(original: dict[str, str], reproduced: dict[str, str]) -> Check:
+    """A compliance test's verifications (verify_*.txt -> TEST PASS/FAIL): the same verdict for each."""
+    differing = sorted(k for k in set(original) | set(reproduced) if original.get(k) != reproduced.get(k))
+    shown = ", ".join(f"{k}: {v}" for k, v in sorted(original.items())) or "-"
+    again = ", ".join(f"{k}: {v}" for k, v in sorted(reproduced.items())) or "-"
+    return Check("verification", shown, again, bool(original) and not differing, ", ".join(differing))
+
+
 def accuracy_checks(
     original_line: str | None,
     reproduced_line: str | None,

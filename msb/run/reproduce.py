@@ -17,13 +17,24 @@ from typing import Any
 
 import yaml
 
-from harness.contract import ACCURACY, CONTAINER_DATASET, CONTAINER_MODEL_DIR, RunRecord, spec_from_json, to_json
+from harness.contract import (
+    ACCURACY,
+    CONTAINER_DATASET,
+    CONTAINER_MODEL_DIR,
+    PERFORMANCE,
+    RunRecord,
+    RunSpec,
+    spec_from_json,
+    to_json,
+)
+from harness.contract.layout import ResultLayout, layout_of_round
 from msb.descriptions.system import SystemSpec, parse_system_spec
 from msb.engine import Engine
 from msb.errors import MsbError, SpecError
 from msb.hashing import file_sha256
 from msb.image import builder
 from msb.labels import NAMESPACE
+from msb.paths import inside
 from msb.project import Project
 from msb.run import compare, manifest, runner
 from msb.run.expdir import Identity
@@ -89,11 +100,6 @@ def reproduce(
     if experiment == original.experiment or original.experiment in [experiment, *experiment.parents]:
         raise SpecError(f"{experiment} is the original experiment (or inside it)", "choose a new --experiment folder")
     spec = spec_from_json(json.dumps(data["spec"]))
-    if spec.compliance is not None:
-        raise SpecError(
-            f"{data['unit']} is a compliance test; reproduce re-runs accuracy and performance units",
-            "reproduce the accuracy and performance units of its scenario",
-        )
     dataset, model = check_inputs(data)
     image = _image(data, rebuild, engine, say)
     system = _system(data)
@@ -107,7 +113,12 @@ def reproduce(
         count=spec.count,
         image=image,
         gpus=(spec.run_info or {}).get("gpus"),
+        compliance=spec.compliance.test if spec.compliance else None,
+        audit_config=spec.compliance.audit_config if spec.compliance else None,
     )
+    if spec.compliance is not None:
+        # A compliance test verifies its run against the scenario's own results: those it was verified against.
+        copy_prior_results(original.experiment, experiment, spec)
     plan = runner.plan(system, args, ident)
     runner.check_engine(plan, engine)
     say(f"re-running {data['unit']} in image {image} into {experiment}")
@@ -141,6 +152,8 @@ def compare_unit(
     checks = [compare.settings_check(data["spec"], json.loads(to_json(plan.spec)))]
     checks.append(compare.seeds_check(data.get("loadgen") or {}, record.provenance.get("loadgen") or {}))
     figures = data["figures"]
+    if plan.spec.compliance is not None:
+        checks.append(compare.verdicts_check(data.get("verifications") or {}, record.verifications))
     if plan.spec.mode == ACCURACY:
         original_log = _read_log(_full_log(original_experiment, data["unit"]))
         reproduced_log = _read_log(experiment / record.units[0] / ACCURACY_LOG)
@@ -157,6 +170,27 @@ def compare_unit(
             tolerance_pct,
         )
     return compare.Comparison(str(data["unit"]), tuple(checks), tolerance_pct)
+
+
+def copy_prior_results(original: Path, experiment: Path, spec: RunSpec) -> None:
+    """The scenario's performance run (and, for TEST01, its full accuracy log) from the original experiment, where
+    the harness looks for them (the round's layout)."""
+    layout = ResultLayout(
+        spec.submitter, spec.system, spec.benchmark, spec.scenario, spec.implementation, spec.division,
+        layout_of_round(spec.round),
+    )  # fmt: skip
+    wanted = [layout.result_dir(PERFORMANCE)]
+    if spec.compliance is not None and spec.compliance.test == "TEST01":
+        wanted.append(layout.result_dir(ACCURACY))
+    for folder in wanted:
+        source = original / folder
+        if not source.is_dir():
+            raise SpecError(f"{source} is gone: the compliance test verified against it", "restore it, then retry")
+        target = inside(experiment, experiment / folder, "a copied result")
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        log = _full_log(original, str(folder))
+        if folder.name == ACCURACY and log.is_file():
+            shutil.copyfile(log, target / ACCURACY_LOG)  # verification compares with the full log, not the truncated
 
 
 def _full_log(experiment: Path, unit: str) -> Path:
