@@ -14,6 +14,8 @@ _ENTRIES: dict[str, str] = {
     "resnet50": "harness.benchmarks.resnet50:ResNet50",
     "retinanet": "harness.benchmarks.retinanet:RetinaNet",
     "ssd-resnet34": "harness.benchmarks.ssd_resnet34:SsdResNet34",
+    "yolo-95": "harness.benchmarks.yolo:yolo_95",
+    "yolo-99": "harness.benchmarks.yolo:yolo_99",
 }
 
 BENCHMARKS: tuple[str, ...] = tuple(sorted(_ENTRIES))

@@ -2,7 +2,8 @@
 
 RetinaNet decodes with torchvision's BoxCoder (weights 1, 1, 1, 1; dw, dh clamped at log(1000/16)) and
 suppresses with torchvision's NMS (drop IoU > threshold). SSD-ResNet34 scales its regressions by 0.1 (centre)
-and 0.2 (size) against its default boxes and suppresses with its own loop (drop IoU >= threshold).
+and 0.2 (size) against its default boxes and suppresses with its own loop (drop IoU >= threshold). YOLO (Ultralytics)
+shifts each box by class · 7680 pixels in float32 and runs one torchvision NMS (see `offset_nms`).
 ssd_r34.py's calc_iou_tensor means to clamp negative overlaps to 0 but its masked_fill_ acts on a copy, so
 boxes far apart diagonally can get an IoU >= 0.5 there; here overlaps are clamped, as the NonMaxSuppression of
 the exported ONNX model does.
@@ -93,3 +94,24 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou_t
         return np.zeros(0, dtype=np.int64)
     merged = np.concatenate(kept)
     return merged[np.argsort(-scores[merged], kind="stable")]
+
+
+def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """(n, 4) centre x, centre y, width, height -> x1, y1, x2, y2."""
+    half = boxes[:, 2:4] / np.float32(2.0)
+    return np.concatenate([boxes[:, 0:2] - half, boxes[:, 0:2] + half], axis=1).astype(np.float32)
+
+
+def offset_nms(
+    boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou_threshold: float, offset: float
+) -> np.ndarray:
+    """Class-wise NMS the way Ultralytics does it; kept indices, highest score first.
+
+    Ultralytics adds label · offset to every coordinate (in float32) so that classes never overlap, then runs
+    one NMS. The shifted coordinates are used here too, because float32 rounding at ~600,000 pixels moves IoUs
+    near the threshold; but each class is suppressed on its own, which keeps the same boxes (shifted classes
+    cannot overlap) and is much faster than one pass over every candidate.
+    """
+    shift = labels.astype(np.float32) * np.float32(offset)
+    shifted = (boxes.astype(np.float32) + shift[:, None]).astype(np.float32)
+    return batched_nms(shifted, scores, labels, iou_threshold)

@@ -1,7 +1,9 @@
 """Detection dataset layouts and their sample lists in QSL order.
 
 OpenImages-MLPerf (tools/openimages_mlperf.sh): `<dir>/annotations/openimages-mlperf.json` and the images in
-`<dir>/validation/data/`. COCO 2017: `<dir>/annotations/instances_val2017.json` and `<dir>/val2017/`.
+`<dir>/validation/data/`. COCO 2017: `<dir>/annotations/instances_val2017.json` and `<dir>/val2017/`. COCO 2017 safe
+(MLPerf's YOLO subset, 1,525 images under licences MLCommons may redistribute, yolo/README.md):
+`<dir>/annotations/instances_val2017.json` filtered to those images, and `<dir>/val2017_safe/`.
 The QSL index of an image is its position in the annotation file's image list (see cocoeval.image_map), so
 every listed image must be present: a missing one would shift all later indices against the scorer.
 """
@@ -30,6 +32,23 @@ OPENIMAGES_MLPERF = DatasetLayout(
     name="OpenImages-MLPerf", annotations="annotations/openimages-mlperf.json", images="validation/data"
 )
 COCO_2017 = DatasetLayout(name="COCO 2017 val", annotations="annotations/instances_val2017.json", images="val2017")
+COCO_2017_SAFE = DatasetLayout(
+    name="COCO 2017 val safe (1,525 images)", annotations="annotations/instances_val2017.json", images="val2017_safe"
+)
+# COCO's 80 detection classes, in the contiguous order YOLO models use, as the 91-numbered category ids of the
+# annotation files (the ids 12, 26, 29, 30, 45, 66, 68, 69, 71, 83 and 91 have no boxes).
+COCO_80_TO_91: tuple[int, ...] = (
+    *range(1, 12),
+    *range(13, 26),
+    27,
+    28,
+    *range(31, 45),
+    *range(46, 66),
+    67,
+    70,
+    *range(72, 83),
+    *range(84, 91),
+)
 
 
 def ground_truth(layout: DatasetLayout, dataset_dir: Path) -> COCO:

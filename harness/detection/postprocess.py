@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.detection.anchors import AnchorSet
-from harness.detection.boxes import batched_nms, clip_boxes, decode_retinanet, decode_ssd, nms
+from harness.detection.boxes import (
+    batched_nms,
+    clip_boxes,
+    decode_retinanet,
+    decode_ssd,
+    nms,
+    offset_nms,
+    xywh_to_xyxy,
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,17 @@ class SsdHeadParams:
     nms_iou: float = 0.5
     max_candidates_per_class: int = 200
     max_detections: int = 200
+
+
+@dataclass(frozen=True)
+class YoloParams:
+    """Ultralytics' predict defaults as MLPerf's YOLO reference uses them (conf=0.001 set by the reference)."""
+
+    conf: float = 0.001  # candidates score strictly above it
+    iou: float = 0.7  # torchvision NMS: drop IoU > iou
+    max_det: int = 300
+    max_nms: int = 30000  # candidates kept (best first) before NMS
+    max_wh: float = 7680.0  # per-class box offset of the class-wise NMS
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -136,3 +155,20 @@ def from_normalised_ltrb(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarr
 
 def empty_detections() -> Detections:
     return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+def yolo_from_raw(raw: np.ndarray, params: YoloParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's raw YOLO output (4 + classes, anchors) -> boxes (x1, y1, x2, y2 input pixels), scores, labels.
+
+    Ultralytics' non_max_suppression with multi_label off: each anchor keeps its best class only, candidates
+    score above `conf`, at most `max_nms` of them (best first), class-wise NMS, then the best `max_det`.
+    """
+    per_anchor = raw.T.astype(np.float32)  # (anchors, 4 + classes)
+    class_scores = per_anchor[:, 4:]
+    labels = class_scores.argmax(axis=1)
+    scores = class_scores[np.arange(len(labels)), labels]
+    candidates = np.flatnonzero(scores > params.conf)
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")[: params.max_nms]]
+    boxes = xywh_to_xyxy(per_anchor[candidates, :4])
+    keep = offset_nms(boxes, scores[candidates], labels[candidates], params.iou, params.max_wh)[: params.max_det]
+    return boxes[keep], scores[candidates][keep], labels[candidates][keep].astype(np.int64)

@@ -29,7 +29,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-Benchmark = Literal["retinanet", "ssd-resnet34"]
+Benchmark = Literal["retinanet", "ssd-resnet34", "yolo"]
 
 GRID = 4
 SHIFT_FRACTION = 0.16  # IoU (1 - f) / (1 + f) = 0.724: a match at thresholds 0.50..0.70 only
@@ -59,7 +59,7 @@ class BenchmarkLayout:
     images: str
     input_name: str
     input_size: int
-    output_names: tuple[str, str, str]  # boxes, labels, scores
+    output_names: tuple[str, ...]  # boxes, labels, scores (YOLO: its one raw output)
     labels: tuple[int, ...]  # the model labels the synthetic objects use
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -89,6 +89,18 @@ LAYOUTS: dict[str, BenchmarkLayout] = {
         std=(0.229, 0.224, 0.225),
         pixel_boxes=False,
     ),
+    # MLPerf's YOLO subset layout; model labels are YOLO's contiguous classes 0..79 (msb/synthetic/yolo.py).
+    "yolo": BenchmarkLayout(
+        annotations="annotations/instances_val2017.json",
+        images="val2017_safe",
+        input_name="images",
+        input_size=640,
+        output_names=("output0",),
+        labels=(0, 1, 8, 16, 32, 43, 56, 67, 78, 79),
+        mean=(0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0),
+        pixel_boxes=True,
+    ),
 }
 
 
@@ -105,6 +117,8 @@ class SyntheticDetection:
 
 def category_of(benchmark: Benchmark, label: int) -> int:
     """The annotation category id of a model label (contiguous COCO labels map through the id list)."""
+    if benchmark == "yolo":  # no background class: label 0 is the first category
+        return COCO_CATEGORY_IDS[label]
     return COCO_CATEGORY_IDS[label - 1] if benchmark == "ssd-resnet34" else label
 
 
@@ -183,12 +197,12 @@ def write_dataset(
 
 def _unused_categories(benchmark: Benchmark, layout: BenchmarkLayout) -> list[int]:
     """Categories of the annotation file that the synthetic objects never use (one per model label)."""
-    labels = range(1, 81) if benchmark == "ssd-resnet34" else range(OPENIMAGES_CLASSES)
+    labels = {"ssd-resnet34": range(1, 81), "yolo": range(80)}.get(benchmark, range(OPENIMAGES_CLASSES))
     return [category_of(benchmark, label) for label in labels if label not in layout.labels]
 
 
 def _categories(benchmark: Benchmark) -> list[dict[str, Any]]:
-    if benchmark == "ssd-resnet34":
+    if benchmark in ("ssd-resnet34", "yolo"):
         return [{"id": cid, "name": f"coco_{cid}", "supercategory": "synthetic"} for cid in COCO_CATEGORY_IDS]
     return [{"id": i, "name": f"class_{i}", "supercategory": None} for i in range(OPENIMAGES_CLASSES)]
 
@@ -408,6 +422,8 @@ def _head_outputs(g: _Graph, benchmark: Benchmark, label: str, score: str) -> tu
 
 def write_model(path: Path, benchmark: Benchmark, outputs: Literal["detections", "heads"] = "detections") -> Path:
     """Write the detector for `benchmark`: MLPerf's final-detection signature, or raw per-anchor heads."""
+    if benchmark == "yolo":
+        raise ValueError("the YOLO detector letterboxes; write it with msb.synthetic.yolo.write_model")
     layout = LAYOUTS[benchmark]
     g = _Graph()
     label, score = _decode_cells(g, layout)
@@ -453,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "(OUTDIR/model.onnx).",
     )
     parser.add_argument("outdir", type=Path)
-    parser.add_argument("--benchmark", choices=sorted(LAYOUTS), required=True)
+    parser.add_argument("--benchmark", choices=("retinanet", "ssd-resnet34"), required=True)  # yolo: its own module
     parser.add_argument("--count", type=int, default=16, help="images with objects (default 16)")
     parser.add_argument("--relabel", type=int, default=0, help="categories whose annotations name another one")
     parser.add_argument("--shift", type=int, default=0, help="categories whose boxes move (IoU 0.724)")
