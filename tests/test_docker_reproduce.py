@@ -26,7 +26,7 @@ def build_py(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def original(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def original(demo_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An experiment with one accuracy and one performance result of the demo system, each with its manifest."""
     root = tmp_path_factory.mktemp("reproduce")
     write_dataset(root / "data" / "dataset", COUNT)
@@ -37,7 +37,7 @@ def original(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = build_py(
             "run", "--system", "cpu-demo", "--benchmark", "resnet50", "--scenario", "Offline", "--mode", mode,
             "--dataset", root / "data" / "dataset", "--model", root / "data" / "model.onnx",
-            "--experiment", root / "exp", "--count", str(COUNT), "--image", cpu_image,
+            "--experiment", root / "exp", "--count", str(COUNT), "--image", demo_image,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
     return root
