@@ -52,7 +52,7 @@ def test_a_changed_harness_file_changes_the_digest_and_the_diff_names_it(
     engine = DockerEngine()
     before = builder.image_content(engine, cpu_image)
     copy = copy_project(tmp_path)
-    layout = copy / "harness" / "layout.py"
+    layout = copy / "harness" / "contract" / "layout.py"
     layout.write_text(layout.read_text() + "# changed after the build\n")
     after = builder.build(Project(copy), "cpu", engine, False, lambda line: None, repository)
     assert after.content.sha256 != before.sha256
