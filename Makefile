@@ -7,8 +7,8 @@ DEMO := build/demo
 setup:
 	bash scripts/setup-host.sh
 
-# Build the cpu image, generate a small exactly-scorable dataset and model, run accuracy and performance into an
-# MLPerf submission tree, print a summary.
+# Build the demo system's image (cpu-v5.1), generate a small exactly-scorable dataset and model, run accuracy and
+# performance into an MLPerf submission tree, print a summary.
 demo: setup
 	bash scripts/demo.sh
 

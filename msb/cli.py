@@ -130,7 +130,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     system_sub = system_cmd.add_subparsers(dest="system_action", required=True, metavar="ACTION")
     detect = system_sub.add_parser("detect", help="print a system description with what this host and image tell")
     detect.add_argument("--image", help="image definition whose framework and pins fill the software fields")
-    detect.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
+    detect.add_argument("--round", help=f"MLPerf round (default: the image's round, else {DEFAULT_ROUND})")
     detect.add_argument("--write", type=Path, metavar="FILE", help="also write it there (refused if it exists)")
 
     report = sub.add_parser("report", help="list the results in an experiment's submission tree")
@@ -320,12 +320,14 @@ def spec_uid_when_root(system: dict[str, object]) -> int:
 
 
 def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> int:
-    profile = load_round(args.round, project.rounds)
     framework: str | None = None
     stack: list[str] = []
     image_name = args.image
+    # An image carries one round's LoadGen and a run refuses any other round, so its round is the only useful default.
+    round_name: str = args.round or DEFAULT_ROUND
     if args.image:
         spec = load_image_spec(project, args.image)
+        round_name = args.round or spec.round
         try:
             labels = DockerEngine().image_labels(image_ref(spec.name))
         except MsbError:
@@ -333,6 +335,7 @@ def cmd_system(project: Project, args: argparse.Namespace, console: Console) -> 
             labels = {LABEL_BACKENDS: ",".join(spec.backends)}
             labels.update({version_label(k): v for k, v in spec.versions.items()})
         framework, stack = detect.framework_from(labels, spec.requirements)
+    profile = load_round(round_name, project.rounds)
     text = detect.description(detect.host_facts(), profile, image_name, framework, stack)
     if args.write:
         if args.write.exists():

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: build the `cpu` image, make a small exactly-scorable ImageNet-layout dataset and ONNX classifier, run
-# ResNet50 accuracy and performance (Offline, SingleStream) into an MLPerf submission tree, and print a summary.
+# The demo: build the `cpu-v5.1` image (the one systems/cpu-demo.yaml names: the demo is a round v5.1 system), make a
+# small exactly-scorable ImageNet-layout dataset and ONNX classifier, run ResNet50 accuracy and performance (Offline,
+# SingleStream) into an MLPerf submission tree, and print a summary.
 # The data is synthetic because these machines reach no dataset host; the pipeline around it is the real one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ PY=.venv/bin/python
 DEMO=build/demo
 start=$(date +%s)
 
-$PY build.py image cpu
+$PY build.py image cpu-v5.1
 $PY -m msb.synthetic.imagenet "$DEMO/data" --count 64
 chmod -R a+rX "$DEMO/data"  # the container runs as an unprivileged uid and reads the data read-only
 

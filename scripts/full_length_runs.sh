@@ -15,7 +15,7 @@ OUT=${1:?usage: full_length_runs.sh OUTDIR}
 PY=${PY:-.venv/bin/python}
 mkdir -p "$OUT"
 
-$PY build.py image cpu
+$PY build.py image cpu-v5.1
 $PY build.py image cpu-v5.0
 $PY -m msb.synthetic.imagenet "$OUT/data" --count 50000 --distinct 18 --work 2
 chmod -R a+rX "$OUT/data"
@@ -39,7 +39,7 @@ for name, scenarios in settings.items():
     (out / f"{name}-full.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 EOF
 
-V51=$(docker image inspect -f '{{.Id}}' msb/cpu:latest)      # pinned: a rebuild meanwhile must not change it
+V51=$(docker image inspect -f '{{.Id}}' msb/cpu-v5.1:latest) # pinned: a rebuild meanwhile must not change it
 V50=$(docker image inspect -f '{{.Id}}' msb/cpu-v5.0:latest)
 chain() {  # SYSTEM_YAML SCENARIO IMAGE EXPERIMENT
   $PY build.py run --system "$1" --scenario "$2" --image "$3" --dataset "$OUT/data/dataset" \

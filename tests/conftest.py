@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from msb.project import Project
 
@@ -42,14 +43,38 @@ def engine() -> None:
         pytest.fail("no Docker engine answers: run `make setup` (or set MSB_SKIP_DOCKER=1 to skip these tests)")
 
 
-@pytest.fixture(scope="session")
-def cpu_image(engine: None) -> str:
-    """The `cpu` image, built once per session through the real CLI (cached layers make this quick). Named by the ID
-    this build made: other checkouts sharing the engine may move msb/cpu:latest to their own build meanwhile."""
+# The Docker tests build under this repository. The engine may be shared: MSB_TEST_REPOSITORY keeps a test session's
+# builds off the msb/ tags that other checkouts and users run.
+TEST_REPOSITORY = os.environ.get("MSB_TEST_REPOSITORY", "msb")
+
+
+def build_image(name: str) -> str:
+    """Build image NAME through the real CLI (cached layers make this quick); its ID, since other checkouts sharing
+    the engine may move the tag to their own build meanwhile."""
     result = subprocess.run(
-        [sys.executable, "build.py", "image", "cpu"], cwd=REPO, capture_output=True, text=True, timeout=900, check=False
+        [sys.executable, "build.py", "image", name, "--repository", TEST_REPOSITORY],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    built = re.search(r"\bbuilt ([0-9a-f]{12,}) as msb/cpu:latest", result.stdout + result.stderr)
+    built = re.search(
+        rf"\bbuilt ([0-9a-f]{{12,}}) as {re.escape(f'{TEST_REPOSITORY}/{name}')}:latest", result.stdout + result.stderr
+    )
     assert built, (result.stdout + result.stderr)[-3000:]
     return built.group(1)
+
+
+@pytest.fixture(scope="session")
+def cpu_image(engine: None) -> str:
+    """The `cpu` image (the current round's), built once per session."""
+    return build_image("cpu")
+
+
+@pytest.fixture(scope="session")
+def demo_image(engine: None) -> str:
+    """The image systems/cpu-demo.yaml names, built once per session: a run refuses an image of another round than
+    its system's, so the demo's runs need that one (`cpu` follows the newest round, the demo stays in v5.1)."""
+    return build_image(yaml.safe_load((REPO / "systems" / "cpu-demo.yaml").read_text())["image"])

@@ -39,7 +39,7 @@ def detection_system(tmp_path: Path) -> Path:
     [("retinanet", 2, 1, "mAP=75.000%"), ("ssd-resnet34", 1, 1, "mAP=85.000%")],
 )
 def test_detection_accuracy_in_the_image_is_exact(
-    cpu_image: str, tmp_path: Path, name: str, relabel: int, shift: int, line: str
+    demo_image: str, tmp_path: Path, name: str, relabel: int, shift: int, line: str
 ) -> None:
     data = write_dataset(tmp_path / "data" / "dataset", name, 10, relabel=relabel, shift=shift)  # type: ignore[arg-type]
     model = write_model(tmp_path / "data" / "model" / f"{name}.onnx", name)  # type: ignore[arg-type]
@@ -49,7 +49,7 @@ def test_detection_accuracy_in_the_image_is_exact(
     result = subprocess.run(
         [sys.executable, "build.py", "run", "--system", str(detection_system(tmp_path)), "--benchmark", name,
          "--scenario", "Offline", "--mode", "accuracy", "--dataset", str(data.dataset_dir), "--model", str(model),
-         "--experiment", str(experiment)],
+         "--experiment", str(experiment), "--image", demo_image],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

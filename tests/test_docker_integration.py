@@ -1,5 +1,6 @@
-"""End to end with the real Docker engine: build the `cpu` image, run accuracy and performance into the submission
-tree, check owners, interruptions, GPU refusal and the layer cache.
+"""End to end with the real Docker engine: build the `cpu` image and the demo system's (`cpu-v5.1`), run accuracy and
+performance into the submission tree (v5.1, and v6.1 in `cpu`), check owners, interruptions, GPU refusal and the layer
+cache.
 
 These need a running engine (`make test` starts one). Set MSB_SKIP_DOCKER=1 to skip them on a machine without one;
 otherwise a missing engine fails the suite rather than hiding these tests.
@@ -7,6 +8,7 @@ otherwise a missing engine fails the suite rather than hiding these tests.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from msb.descriptions.rounds import load_round
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,9 +98,9 @@ def test_default_user_is_unprivileged_and_can_run_the_harness(cpu_image: str) ->
     assert '"io.mlperf-builder.uid":"15000"' in labels
 
 
-def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, data, tmp_path: Path) -> None:
+def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(demo_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data, "--image", cpu_image)
+    result = run(experiment, data, "--image", demo_image)
     assert result.returncode == 0, result.stderr[-3000:]
     accuracy = experiment / RESULTS / "Offline" / "accuracy"
     assert (accuracy / "accuracy.txt").read_text().strip().splitlines()[0] == (
@@ -119,9 +122,9 @@ def test_accuracy_run_fills_the_tree_owned_by_the_invoking_user(cpu_image: str, 
         assert path.stat().st_gid == 1500, path
 
 
-def test_performance_run_writes_run_1(cpu_image: str, data, tmp_path: Path) -> None:
+def test_performance_run_writes_run_1(demo_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data, "--image", cpu_image, mode="performance")
+    result = run(experiment, data, "--image", demo_image, mode="performance")
     assert result.returncode == 0, result.stderr[-3000:]
     # The harness's stdin watcher must not stop the interpreter from exiting cleanly.
     assert "Fatal Python error" not in result.stdout + result.stderr
@@ -129,6 +132,26 @@ def test_performance_run_writes_run_1(cpu_image: str, data, tmp_path: Path) -> N
     summary = (perf / "mlperf_log_summary.txt").read_text()
     assert "Samples per second" in summary
     assert (perf / "mlperf_log_detail.txt").is_file()
+
+
+def test_a_v61_run_in_the_cpu_image_fills_the_v6_tree_with_v61_seeds(cpu_image: str, data, tmp_path: Path) -> None:
+    """The demo machine in round v6.1 runs in `cpu` (LoadGen 6.0.17): v6 layout, and LoadGen applied v6.1's seeds."""
+    dataset, model = data
+    experiment = tmp_path / "exp"
+    result = build_py(
+        "run", "--system", "cpu-demo-v61", "--benchmark", "resnet50", "--scenario", "Offline", "--mode", "accuracy",
+        "--dataset", str(dataset), "--model", str(model), "--experiment", str(experiment), "--image", cpu_image,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    root = experiment / "closed" / "MSB"
+    scenario = root / "results" / SYSTEM / "resnet50" / "Offline"
+    assert {p.name for p in scenario.iterdir()} == {"accuracy", "user.conf", "README.md", "measurements.json"}
+    assert (root / "src" / "resnet50" / "onnxruntime-cpu" / "README.md").is_file()
+    assert not (root / "measurements").exists() and not (root / "code").exists()
+    unit = "closed/MSB/results/cpu_demo/resnet50/Offline/accuracy"
+    manifest = json.loads((experiment / ".msb" / "manifests" / f"{unit}.json").read_text())
+    assert manifest["loadgen"]["loadgen_version"].startswith("6.0.17 ")
+    assert manifest["loadgen"]["seeds"] == load_round("v6.1").seeds.as_dict()
 
 
 def long_system(tmp_path: Path, name: str) -> Path:
@@ -173,13 +196,15 @@ def marker() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to build.py", "docker kill", "SIGKILL to build.py"])
-def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_path: Path, how: str, marker: str) -> None:
+def test_a_run_killed_midway_leaves_nothing_behind(
+    demo_image: str, data, tmp_path: Path, how: str, marker: str
+) -> None:
     experiment = tmp_path / "exp"
     dataset, model = data
     process = subprocess.Popen(
         [sys.executable, "build.py", "run", "--system", str(long_system(tmp_path, marker)), "--benchmark", "resnet50",
          "--scenario", "SingleStream", "--mode", "performance", "--dataset", str(dataset), "--model", str(model),
-         "--experiment", str(experiment), "--image", cpu_image],
+         "--experiment", str(experiment), "--image", demo_image],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     container = wait_for_container(marker)
@@ -211,7 +236,7 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
             data,
             str(tmp_path / "long.yaml"),
             "--image",
-            cpu_image,
+            demo_image,
             scenario="SingleStream",
             mode="performance",
         )
@@ -220,9 +245,9 @@ def test_a_run_killed_midway_leaves_nothing_behind(cpu_image: str, data, tmp_pat
         assert list((experiment / "closed").rglob("mlperf_log_summary.txt"))
 
 
-def test_gpus_without_nvidia_runtime_is_an_error_not_a_cpu_run(cpu_image: str, data, tmp_path: Path) -> None:
+def test_gpus_without_nvidia_runtime_is_an_error_not_a_cpu_run(demo_image: str, data, tmp_path: Path) -> None:
     experiment = tmp_path / "exp"
-    result = run(experiment, data, "--gpus", "all", "--image", cpu_image)
+    result = run(experiment, data, "--gpus", "all", "--image", demo_image)
     assert result.returncode == 2
     assert "no NVIDIA runtime" in result.stderr
     assert not (experiment / "closed").exists()

@@ -51,10 +51,10 @@ def matrix(inputs: tuple[Path, Path, Path], experiment: Path, *extra: str) -> su
 
 
 def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
-    cpu_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
+    demo_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     experiment = tmp_path / "exp"
-    first = matrix(inputs, experiment, "--image", cpu_image)
+    first = matrix(inputs, experiment, "--image", demo_image)
     assert first.returncode == 0, first.stderr[-3000:]
     for kind in ("accuracy", "performance", "TEST01", "TEST04"):
         assert f"cpu_demo-resnet50-Offline-{kind}: done" in first.stderr
@@ -79,7 +79,7 @@ def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
     # What remains is what shortened runs on a slice of the matrix must show.
     assert any("shortened run" in f.message for f in findings)
 
-    second = matrix(inputs, experiment, "--image", cpu_image)
+    second = matrix(inputs, experiment, "--image", demo_image)
     assert second.returncode == 0, second.stderr[-3000:]
     assert second.stderr.count(": skipped") == 4 and "0 run(s) done, 4 skipped" in second.stderr
 
@@ -89,7 +89,7 @@ def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
     broken.chmod(0o755)
     (broken / "model.onnx").chmod(0o644)
     system, dataset, _ = inputs
-    third = matrix((system, dataset, broken / "model.onnx"), experiment, "--force", "--image", cpu_image)
+    third = matrix((system, dataset, broken / "model.onnx"), experiment, "--force", "--image", demo_image)
     assert third.returncode == 1
     assert "1 failed, 3 not started" in third.stderr and "cpu_demo-resnet50-Offline-accuracy failed" in third.stderr
     state = json.loads((experiment / ".msb" / "matrix-state.json").read_text())["runs"]
@@ -99,14 +99,14 @@ def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
 
 
 def test_find_peak_writes_the_value_found_into_the_system_description(
-    cpu_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
+    demo_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     system, dataset, model = inputs
     copy = tmp_path / "system.yaml"
     copy.write_text("# a comment that must survive\n" + system.read_text())
     result = subprocess.run(
         [sys.executable, "build.py", "find-peak", "--system", str(copy), "--benchmark", "resnet50",
-         "--image", cpu_image, "--scenario", "Offline", "--dataset", str(dataset), "--model", str(model),
+         "--image", demo_image, "--scenario", "Offline", "--dataset", str(dataset), "--model", str(model),
          "--experiment", str(tmp_path / "exp"), "--count", "32"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -120,7 +120,7 @@ def test_find_peak_writes_the_value_found_into_the_system_description(
 
 
 def test_an_open_division_system_fills_open_resumes_and_passes_our_checker(
-    cpu_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
+    demo_image: str, inputs: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     system, dataset, model = inputs
     description = yaml.safe_load(system.read_text())
@@ -128,13 +128,13 @@ def test_an_open_division_system_fills_open_resumes_and_passes_our_checker(
     open_system = tmp_path / "open.yaml"
     open_system.write_text(yaml.safe_dump(description))
     experiment = tmp_path / "exp"
-    first = matrix((open_system, dataset, model), experiment, "--image", cpu_image)
+    first = matrix((open_system, dataset, model), experiment, "--image", demo_image)
     assert first.returncode == 0, first.stderr[-3000:]
     assert not (experiment / "closed").exists()
     assert (experiment / "open/MSB/results" / SCENARIO_DIR / "accuracy" / "accuracy.txt").is_file()
     assert (experiment / "open/MSB/systems/cpu_demo.json").is_file()
     assert json.loads((experiment / "open/MSB/systems/cpu_demo.json").read_text())["division"] == "open"
-    second = matrix((open_system, dataset, model), experiment, "--image", cpu_image)
+    second = matrix((open_system, dataset, model), experiment, "--image", demo_image)
     assert "0 run(s) done, 4 skipped" in second.stderr, second.stderr[-3000:]
     findings = check_tree(experiment, load_round("v5.1"))
     # The open division's tree is complete: all that remains is what shortened runs on a slice must show.

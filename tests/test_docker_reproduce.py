@@ -26,7 +26,7 @@ def build_py(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def original(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def original(demo_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo system's Offline matrix (accuracy, performance, TEST01, TEST04), each unit with its manifest; the
     accuracy logs truncated, their full copies kept outside the tree."""
     root = tmp_path_factory.mktemp("reproduce")
@@ -37,7 +37,7 @@ def original(cpu_image: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = build_py(
         "run", "--system", "cpu-demo", "--benchmark", "resnet50", "--scenario", "Offline",
         "--dataset", root / "data" / "dataset", "--model", root / "data" / "model.onnx",
-        "--experiment", root / "exp", "--count", str(COUNT), "--image", cpu_image,
+        "--experiment", root / "exp", "--count", str(COUNT), "--image", demo_image,
     )  # fmt: skip
     assert "4 run(s) done" in result.stderr, result.stderr[-3000:]
     return root

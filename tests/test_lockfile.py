@@ -9,7 +9,7 @@ import pytest
 
 from msb.descriptions.image import image_names, load_image_spec
 from msb.descriptions.lockfile import LockedWheel, parse_lock, read_lock, render_lock, wheel_from_file
-from msb.descriptions.rounds import load_round
+from msb.descriptions.rounds import available_rounds, load_round
 from msb.errors import LockError
 from msb.project import Project
 
@@ -58,9 +58,21 @@ def test_wheel_names_parse_with_and_without_build_tags(tmp_path: Path) -> None:
 
 
 def test_every_image_locks_the_loadgen_its_round_pins(project: Project) -> None:
-    """An image records its round; the round pins the LoadGen build whose built-in seeds the checker expects."""
+    """An image records its round; the round pins the LoadGen build whose built-in seeds the checker expects (the
+    round's seeds are held against that build's conf in test_rounds*.py)."""
+    cpu_images = [name for name in image_names(project) if name == "cpu" or name.startswith("cpu-")]
+    assert cpu_images == ["cpu", "cpu-v5.0", "cpu-v5.1", "cpu-v6.0"]  # none left out of the check below
     for name in image_names(project):
         spec = load_image_spec(project, name)
         locked = {w.name: w.version for w in read_lock(spec)}
         pin = load_round(spec.round).loadgen
         assert f"mlcommons-loadgen=={locked['mlcommons-loadgen']}" == pin, name
+
+
+def test_one_cpu_image_per_round_and_cpu_is_the_newest(project: Project) -> None:
+    """`cpu` follows the current round; every other round keeps a `cpu-<round>` image, so each can still run."""
+    rounds = {name: load_image_spec(project, name).round for name in image_names(project) if name.startswith("cpu")}
+    assert sorted(rounds.values()) == sorted(available_rounds())
+    newest = max(available_rounds(), key=lambda r: tuple(int(part) for part in r.removeprefix("v").split(".")))
+    assert rounds.pop("cpu") == newest
+    assert all(name == f"cpu-{round_name}" for name, round_name in rounds.items())

@@ -87,7 +87,7 @@ def test_labels_carry_provenance(project: Project) -> None:
         f'io.mlperf-builder.definition-sha256="{"d" * 64}"',
         f'io.mlperf-builder.lock-sha256="{"l" * 64}"',
         f'io.mlperf-builder.base-digest="sha256:{"c" * 64}"',
-        'io.mlperf-builder.round="v5.1"',
+        'io.mlperf-builder.round="v6.1"',  # cpu follows the current round
         'io.mlperf-builder.backends="onnxruntime"',
     ):
         assert label in text

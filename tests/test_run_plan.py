@@ -97,7 +97,7 @@ def test_ulimits_keep_soft_and_hard() -> None:
 
 
 def test_image_is_the_systems_image_unless_overridden(project: Project, tmp_path: Path) -> None:
-    assert planned(project, tmp_path).container.image == "msb/cpu:latest"
+    assert planned(project, tmp_path).container.image == "msb/cpu-v5.1:latest"
     assert planned(project, tmp_path, image="msb/cpu:abc").container.image == "msb/cpu:abc"
 
 

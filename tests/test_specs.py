@@ -17,7 +17,7 @@ def test_unknown_image_lists_the_valid_ones(project: Project) -> None:
     with pytest.raises(SpecError) as err:
         load_image_spec(project, "cpux")
     assert "cpux" in err.value.message
-    assert "cpu, cpu-v5.0, pytorch-cuda, tensorrt-8.6.1" in err.value.fix
+    assert "cpu, cpu-v5.0, cpu-v5.1, cpu-v6.0, pytorch-cuda, tensorrt-8.6.1" in err.value.fix
 
 
 def test_misspelt_field_in_an_image_definition_is_named(project: Project, tmp_path: Path) -> None:

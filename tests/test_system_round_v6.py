@@ -1,5 +1,5 @@
 """System descriptions of a v6.x round: they load and are checked against that round's suite, in which no benchmark
-of this project is a datacenter one. The default round stays v5.1 until images pin a v6 LoadGen."""
+of this project is a datacenter one. The default round stays v5.1 (the demo's); v6.x systems name it."""
 
 from __future__ import annotations
 
