@@ -14,7 +14,7 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -48,8 +48,11 @@ class SystemUnderTest(Protocol):
     def stop(self) -> None: ...
 
 
-def test_settings(user_conf: Path, model: str, scenario: str, mode: str) -> lg.TestSettings:
-    """LoadGen settings: the built-in round config, then `user_conf` on top."""
+def test_settings(
+    user_conf: Path, model: str, scenario: str, mode: str, seeds: Mapping[str, int] | None = None
+) -> lg.TestSettings:
+    """LoadGen settings: the built-in round config, then `user_conf` on top; `seeds`, the round's, must be those
+    this LoadGen applies (they are compiled in: a LoadGen of another round gives results of another round)."""
     settings = lg.TestSettings()
     settings.scenario = SCENARIOS[scenario]
     settings.mode = TEST_MODES[mode]
@@ -60,6 +63,14 @@ def test_settings(user_conf: Path, model: str, scenario: str, mode: str) -> lg.T
         raise LoadGenError(
             "LoadGen did not apply its built-in mlperf.conf (seeds are 0): it does so only for the first "
             "test of a process; run each test in a new `python -m harness run` process"
+        )
+    wrong = {key: getattr(settings, key) for key, value in (seeds or {}).items() if getattr(settings, key) != value}
+    if wrong:
+        applied = ", ".join(f"{key}={value}" for key, value in sorted(wrong.items()))
+        wanted = ", ".join(f"{key}={(seeds or {})[key]}" for key in sorted(wrong))
+        raise LoadGenError(
+            f"this LoadGen applies {applied}, not the round's {wanted}: its results would not be of this round; "
+            "run the image of the round (images/*.yaml `round:`), whose LoadGen carries its seeds"
         )
     return settings
 

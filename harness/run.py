@@ -283,7 +283,7 @@ def _measure(
     audit_config: Path | None = None,
 ) -> None:
     """The LoadGen test itself; raises if any inference failed."""
-    settings = test_settings(user_conf, benchmark.name, request.spec.scenario, request.spec.mode)
+    settings = test_settings(user_conf, benchmark.name, request.spec.scenario, request.spec.mode, request.spec.seeds)
     responder = Responder(backend, benchmark, library)
     sut: BatchingSUT | ServerSUT
     if request.spec.scenario == "Server":

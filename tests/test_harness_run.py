@@ -14,12 +14,14 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import onnx
 import pytest
 
-from harness.contract import Outcome, record_from_json
+from harness import cli
+from harness.contract import Outcome, record_from_json, to_json
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -313,3 +315,17 @@ def test_the_record_names_what_was_placed_and_what_it_was_made_from(synthetic: P
     assert record.provenance["model"]["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     assert record.provenance["loadgen"]["loadgen_version"].startswith("5.1.2")
     assert record.provenance["loadgen"]["seeds"]["qsl_rng_seed"] == 1780908523862526354
+
+
+def test_a_loadgen_of_another_round_is_refused_before_it_runs(synthetic: Path, tmp_path: Path) -> None:
+    """The spec carries the round's seeds; LoadGen 5.1.2 (this host's) applies v5.1's, not v6.1's."""
+    args = cli.build_parser().parse_args([str(a) for a in run_args(synthetic, tmp_path / "exp")])
+    spec = replace(cli.spec_from_args(args), round="v6.1", seeds={"qsl_rng_seed": 2085463073848966840}, allow_root=True)
+    spec_file = tmp_path / "run" / "spec.json"
+    spec_file.parent.mkdir()
+    spec_file.write_text(to_json(spec))
+    result = harness("run", "--spec", spec_file)
+    assert result.returncode == 2, result.stderr
+    assert "qsl_rng_seed=1780908523862526354, not the round's qsl_rng_seed=2085463073848966840" in result.stderr
+    assert record_from_json((tmp_path / "run" / "record.json").read_text()).outcome is Outcome.REFUSED
+    assert not (tmp_path / "exp" / "closed").exists()

@@ -121,3 +121,11 @@ def test_print_command_shows_the_spec_and_the_docker_line(project: Project, tmp_
     assert comment.startswith("# ") and comment.endswith("spec.json:")
     assert json.loads(spec_text + "}")["benchmark"] == "resnet50"
     assert docker_line.startswith("docker run --rm --init")
+
+
+def test_the_spec_carries_the_rounds_seeds(project: Project, tmp_path: Path) -> None:
+    assert planned(project, tmp_path).spec.seeds == {
+        "qsl_rng_seed": 1780908523862526354,
+        "sample_index_rng_seed": 14771362308971278857,
+        "schedule_rng_seed": 18209322760996052031,
+    }

@@ -23,6 +23,7 @@ MODES = ("accuracy", "performance")
 ACCURACY, PERFORMANCE = MODES
 COMPLIANCE_TESTS = ("TEST01", "TEST04")
 DIVISIONS = ("closed", "open")
+SEEDS = ("qsl_rng_seed", "sample_index_rng_seed", "schedule_rng_seed")
 
 # Where the host mounts things in the container.
 CONTAINER_EXPERIMENT = "/work/experiment"
@@ -132,6 +133,9 @@ class RunSpec:
     system_json: dict[str, Any] | None = None  # placed as systems/<system>.json
     compliance: ComplianceSpec | None = None  # a compliance test: a performance run that audit.config alters
     run_info: dict[str, Any] | None = None  # how the host started the run (recorded in the measurements README)
+    # The round's LoadGen seeds (qsl_rng_seed, sample_index_rng_seed, schedule_rng_seed): LoadGen compiles its
+    # round's in and user.conf cannot change them, so a LoadGen of another round is refused before it runs.
+    seeds: dict[str, int] | None = None
     allow_root: bool = False  # the harness refuses uid 0 unless this is set
     exit_on_stdin_eof: bool = False  # the host holds stdin open: EOF means it is gone, so stop (no orphan runs)
     schema: int = SCHEMA
@@ -161,6 +165,11 @@ class RunSpec:
                 raise ContractError(f"compliance test {self.compliance.test} is a performance run, not {self.mode}")
         if self.loadgen.samples_per_query is not None and self.scenario != "MultiStream":
             raise ContractError(f"samples_per_query applies to MultiStream only, not {self.scenario}")
+        unknown_seeds = sorted(set(self.seeds or {}) - set(SEEDS))
+        if unknown_seeds:
+            raise ContractError(f"seeds: unknown key(s) {', '.join(unknown_seeds)}; valid: {', '.join(SEEDS)}")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (self.seeds or {}).values()):
+            raise ContractError(f"seeds must be whole numbers, not {self.seeds}")
         for key, value in asdict(self.loadgen).items():
             if value is not None and not value > 0:
                 raise ContractError(f"loadgen.{key} {value} is not above 0")

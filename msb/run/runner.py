@@ -39,6 +39,7 @@ from harness.contract import (
     to_json,
 )
 from msb.container import ContainerSpec, Mount, docker_run_argv
+from msb.descriptions.rounds import load_round
 from msb.descriptions.system import SystemSpec
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
@@ -171,6 +172,8 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
             "ulimits": options.ulimits,
         },
         exit_on_stdin_eof=True,
+        # The round's seeds: the harness refuses a LoadGen that applies others before anything runs.
+        seeds=dataclasses.asdict(load_round(system.round).seeds),
     )
     try:
         spec.validate()
