@@ -39,7 +39,7 @@ def write_config(root: Path, name: str, baseline: str, repository: str) -> Path:
         for mode in ("accuracy", "performance")
     ]
     config = {
-        "images": ["cpu"],
+        "images": ["cpu-v5.1"],
         "no_cache": False,  # the test checks the night, not a cold build (minutes); the demo config rebuilds cold
         "repository": repository,
         "dataset": "data/dataset",
@@ -62,10 +62,10 @@ def tree_digest(folder: Path) -> str:
 
 
 @pytest.fixture
-def repository(cpu_image: str) -> Iterator[str]:
+def repository(demo_image: str) -> Iterator[str]:
     """A repository name of this test's own: the nightly's tags never touch msb/cpu; removed afterwards (tags only:
     the image is the session's cpu image, which the build reused from the cache)."""
-    name = f"msbtest-nightly-{cpu_image[:8]}"
+    name = f"msbtest-nightly-{demo_image[:8]}"
     yield name
     listed = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"{name}/cpu"],
                             capture_output=True, text=True, check=False).stdout.split()  # fmt: skip
@@ -73,7 +73,7 @@ def repository(cpu_image: str) -> Iterator[str]:
         subprocess.run(["docker", "rmi", *listed], capture_output=True, check=False)
 
 
-def test_two_nights_reproduced_then_a_planted_regression(cpu_image: str, repository: str, tmp_path: Path) -> None:
+def test_two_nights_reproduced_then_a_planted_regression(demo_image: str, repository: str, tmp_path: Path) -> None:
     write_dataset(tmp_path / "data" / "dataset", COUNT)
     write_model(tmp_path / "data" / "model.onnx")
     for path in [tmp_path, *tmp_path.rglob("*")]:
@@ -82,7 +82,7 @@ def test_two_nights_reproduced_then_a_planted_regression(cpu_image: str, reposit
         made = build_py(
             "run", "--system", "cpu-demo", "--benchmark", "resnet50", "--scenario", "Offline", "--mode", mode,
             "--dataset", tmp_path / "data" / "dataset", "--model", tmp_path / "data" / "model.onnx",
-            "--experiment", tmp_path / "baseline", "--count", str(COUNT), "--image", cpu_image,
+            "--experiment", tmp_path / "baseline", "--count", str(COUNT), "--image", demo_image,
         )  # fmt: skip
         assert made.returncode == 0, made.stderr[-3000:]
     before = tree_digest(tmp_path / "baseline")
@@ -117,4 +117,4 @@ def test_two_nights_reproduced_then_a_planted_regression(cpu_image: str, reposit
     assert nights[1][3] == str(night1 / "experiment")
     assert [reproduced for _n, _u, reproduced, _i in figures] == [1, 1, 1, 0]  # accuracy, then performance
     # Every unit ran in the image rebuilt that night, recorded by its full ID (here the session's, from the cache).
-    assert all(image_id.startswith(f"sha256:{cpu_image}") for *_rest, image_id in figures)
+    assert all(image_id.startswith(f"sha256:{demo_image}") for *_rest, image_id in figures)

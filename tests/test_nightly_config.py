@@ -37,7 +37,7 @@ def write_config(root: Path, **changes: object) -> Path:
     (root / "dataset").mkdir(exist_ok=True)
     (root / "model.onnx").write_bytes(b"onnx")
     data: dict[str, object] = {
-        "images": ["cpu"],
+        "images": ["cpu-v5.1"],
         "units": UNITS,
         "dataset": "dataset",
         "model": "model.onnx",
@@ -53,7 +53,7 @@ def write_config(root: Path, **changes: object) -> Path:
 
 def test_a_valid_config_resolves_paths_from_its_folder(tmp_path: Path, project: Project) -> None:
     config = load_config(project, write_config(tmp_path))
-    assert config.images == ("cpu",) and [u.mode for u in config.units] == ["accuracy", "performance"]
+    assert config.images == ("cpu-v5.1",) and [u.mode for u in config.units] == ["accuracy", "performance"]
     assert config.units[0].dataset == tmp_path / "dataset" and config.units[0].count == 8
     assert config.output == tmp_path / "nights" and config.history == tmp_path / "nights" / "history.sqlite"
     assert config.tolerance_pct == 20 and config.no_cache and config.baseline == tmp_path / "baseline"
@@ -61,7 +61,7 @@ def test_a_valid_config_resolves_paths_from_its_folder(tmp_path: Path, project: 
 
 def test_the_shipped_demo_config_is_valid(tmp_path: Path, project: Project) -> None:
     data = yaml.safe_load((REPO / "nightly" / "demo.yaml").read_text())
-    assert data["baseline"] == "previous" and data["images"] == ["cpu"]
+    assert data["baseline"] == "previous" and data["images"] == ["cpu-v5.1"]
     # Its own paths name the demo data, made by a command; here the same units with the test's stand-in files.
     path = write_config(tmp_path, units=data["units"], baseline="previous")
     config = load_config(project, path)
@@ -78,7 +78,7 @@ def test_the_shipped_demo_config_is_valid(tmp_path: Path, project: Project) -> N
         ({"units": [UNITS[0], UNITS[0]]}, "listed twice: cpu_demo resnet50 Offline accuracy"),
         ({"units": [{**UNITS[0], "scenario": "Server"}]}, "no resnet50 settings for scenario 'Server'"),
         ({"tolerance": -1}, "tolerance: -1 is negative"),
-        ({"images": ["cpu-v5.0"]}, "runs in image 'cpu', not rebuilt tonight"),
+        ({"images": ["cpu-v5.0"]}, "runs in image 'cpu-v5.1', not rebuilt tonight"),
     ],
 )
 def test_a_bad_field_is_named(tmp_path: Path, project: Project, changes: dict[str, object], named: str) -> None:
