@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.backends.base import BackendError
 from harness.backends.tensorrt.interface import BindingSpec, BuildRequest, GpuIdentity
 
 
@@ -79,7 +80,7 @@ class FakeEngine:
 @dataclass
 class FakeTrtRuntime:
     gpu_identity: GpuIdentity = field(default_factory=lambda: GpuIdentity("NVIDIA H100 80GB HBM3", "9.0"))
-    version: str = "8.6.1"
+    version: str = "8.6.1"  # the TensorRT it pretends to be; tests run it as 8.6.1 and 10.14.1 (conftest)
     builds: list[BuildRequest] = field(default_factory=list)
     engines: list[FakeEngine] = field(default_factory=list)
     memory: dict[int, bytearray] = field(default_factory=dict)
@@ -108,7 +109,8 @@ class FakeTrtRuntime:
                     assert batch.shape[0] == source.batch_size
                     digest.update(batch.tobytes())
                     self.calibration_batches_seen += 1
-                source.write_cache(b"TRT-8601-EntropyCalibration2\n" + digest.hexdigest().encode())
+                header = f"TRT-{self.version}-EntropyCalibration2\n".encode()
+                source.write_cache(header + digest.hexdigest().encode())
         first = request.profiles[0]
         recipe = {
             "input_name": first.input_name,
@@ -117,11 +119,16 @@ class FakeTrtRuntime:
             "precision": request.precision,
             "nms": request.nms.fields if request.nms else None,
             "build": len(self.builds),
+            "tensorrt_version": self.version,
         }
         return json.dumps(recipe).encode()
 
     def deserialize(self, data: bytes) -> FakeEngine:
-        engine = FakeEngine(self, json.loads(data))
+        recipe = json.loads(data)
+        if recipe["tensorrt_version"] != self.version:
+            # As trt_api says when TensorRT's deserialize_cuda_engine returns None for a plan of another version.
+            raise BackendError("TensorRT could not deserialize the engine (built by another TensorRT version)")
+        engine = FakeEngine(self, recipe)
         self.engines.append(engine)
         return engine
 

@@ -120,7 +120,7 @@ def test_an_engine_of_another_tensorrt_does_not_deserialize(tmp_path: Path) -> N
 def test_unsupported_tensorrt_versions_are_refused(version: str) -> None:
     module, cudart = fake_tensorrt("10.14.1")
     module.__version__ = version
-    with pytest.raises(BackendError, match="not supported|unreadable"):
+    with pytest.raises(BackendError, match=r"not supported|unreadable"):
         trt_api._RealTrtRuntime(module, cudart, 0)
 
 
