@@ -29,6 +29,16 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+# The TensorRT versions the tensorrt backend is written for (images tensorrt-8.6.1 and tensorrt-10): its tests run
+# against a stand-in of each.
+TENSORRT_VERSIONS = ("8.6.1", "10.14.1")
+
+
+@pytest.fixture(params=TENSORRT_VERSIONS)
+def trt_version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def project() -> Project:
     return Project(REPO)

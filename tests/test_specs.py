@@ -17,7 +17,7 @@ def test_unknown_image_lists_the_valid_ones(project: Project) -> None:
     with pytest.raises(SpecError) as err:
         load_image_spec(project, "cpux")
     assert "cpux" in err.value.message
-    assert "cpu, cpu-v5.0, cpu-v5.1, cpu-v6.0, pytorch-cuda, tensorrt-8.6.1" in err.value.fix
+    assert "cpu, cpu-v5.0, cpu-v5.1, cpu-v6.0, pytorch-cuda, tensorrt-10, tensorrt-8.6.1" in err.value.fix
 
 
 def test_misspelt_field_in_an_image_definition_is_named(project: Project, tmp_path: Path) -> None:
@@ -32,11 +32,25 @@ def test_misspelt_field_in_an_image_definition_is_named(project: Project, tmp_pa
     assert "requirments" in err.value.message  # the unknown one
 
 
-def test_tensorrt_definition_records_its_versions(project: Project) -> None:
-    spec = load_image_spec(project, "tensorrt-8.6.1")
-    assert spec.versions["tensorrt"].startswith("8.6.1")
-    assert {"cuda", "cudnn"} <= set(spec.versions)
-    assert spec.gid == 1500
+@pytest.mark.parametrize(
+    ("name", "tensorrt", "cuda", "round_name"),
+    [("tensorrt-8.6.1", "8.6.1", "12.", "v5.1"), ("tensorrt-10", "10.14.", "13.", "v6.1")],
+)
+def test_tensorrt_definitions_record_their_versions(
+    project: Project, name: str, tensorrt: str, cuda: str, round_name: str
+) -> None:
+    spec = load_image_spec(project, name)
+    assert spec.versions["tensorrt"].startswith(tensorrt)
+    assert spec.versions["cuda"].startswith(cuda)
+    assert {"cudnn", "ubuntu", "python"} <= set(spec.versions)
+    assert spec.versions["python"] == spec.python.version
+    assert (spec.round, spec.gid) == (round_name, 1500)
+
+
+def test_tensorrt_10_locks_cuda_python_for_cuda_13_and_the_v61_loadgen(project: Project) -> None:
+    requirements = load_image_spec(project, "tensorrt-10").requirements
+    assert "cuda-python==13.0.3" in requirements and "mlcommons-loadgen==6.0.17" in requirements
+    assert any(r.startswith("numpy==2.") for r in requirements)
 
 
 def test_image_user_defaults_to_the_uid_used_when_root_invokes_the_tool(project: Project, tmp_path: Path) -> None:

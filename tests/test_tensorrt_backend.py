@@ -65,8 +65,8 @@ def batch_of(count: int) -> np.ndarray:
     return np.arange(count * 48, dtype=np.float32).reshape(count, *SAMPLE)
 
 
-def test_outputs_come_back_through_the_buffers_for_full_and_partial_batches(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_outputs_come_back_through_the_buffers_for_full_and_partial_batches(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     backend = make_backend(runtime, tmp_path, batch_sizes=(1, 8), streams=2)
     backend.load(write_model(tmp_path / "m.onnx"))
     for count in (8, 5, 1):
@@ -79,18 +79,18 @@ def test_outputs_come_back_through_the_buffers_for_full_and_partial_batches(tmp_
     assert sorted(b for calls in used for b in calls) == [1, 5, 8]  # 5 ran on the batch-8 profile
 
 
-def test_outputs_follow_the_benchmarks_order_and_missing_names_are_errors(tmp_path: Path) -> None:
-    backend = make_backend(FakeTrtRuntime(), tmp_path, output_names=("total", "twice"))
+def test_outputs_follow_the_benchmarks_order_and_missing_names_are_errors(tmp_path: Path, trt_version: str) -> None:
+    backend = make_backend(FakeTrtRuntime(version=trt_version), tmp_path, output_names=("total", "twice"))
     backend.load(write_model(tmp_path / "m.onnx"))
     total, twice = backend.infer(batch_of(1))
     assert total.shape == (1, 1) and twice.shape == (1, *SAMPLE)
-    wrong = make_backend(FakeTrtRuntime(), tmp_path, output_names=("boxes",))
+    wrong = make_backend(FakeTrtRuntime(version=trt_version), tmp_path, output_names=("boxes",))
     with pytest.raises(BackendError, match=r"no output\(s\) \['boxes'\]"):
         wrong.load(write_model(tmp_path / "m.onnx"))
 
 
-def test_concurrent_calls_each_get_their_own_stream_and_results(tmp_path: Path) -> None:
-    backend = make_backend(FakeTrtRuntime(), tmp_path, batch_sizes=(4,), streams=3)
+def test_concurrent_calls_each_get_their_own_stream_and_results(tmp_path: Path, trt_version: str) -> None:
+    backend = make_backend(FakeTrtRuntime(version=trt_version), tmp_path, batch_sizes=(4,), streams=3)
     backend.load(write_model(tmp_path / "m.onnx"))
     results: dict[int, np.ndarray] = {}
 
@@ -107,8 +107,8 @@ def test_concurrent_calls_each_get_their_own_stream_and_results(tmp_path: Path) 
         np.testing.assert_allclose(total[:, 0], np.full(4, 48.0 * i))
 
 
-def test_engine_is_cached_and_the_key_is_recorded_with_the_results(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_engine_is_cached_and_the_key_is_recorded_with_the_results(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     model = write_model(tmp_path / "m.onnx")
     first = make_backend(runtime, tmp_path, batch_sizes=(1, 16))
     first.load(model)
@@ -118,7 +118,7 @@ def test_engine_is_cached_and_the_key_is_recorded_with_the_results(tmp_path: Pat
     info = second.info()
     assert info.details["engine_cache"] == "hit"
     assert info.details["engine_key.gpu_name"] == "NVIDIA H100 80GB HBM3"
-    assert info.details["engine_key.tensorrt_version"] == "8.6.1"
+    assert info.details["engine_key.tensorrt_version"] == trt_version
     assert json.loads(info.details["engine_key.batch_sizes"]) == [1, 16]
     assert (info.backend, info.precision, info.device) == (
         "tensorrt",
@@ -127,8 +127,8 @@ def test_engine_is_cached_and_the_key_is_recorded_with_the_results(tmp_path: Pat
     )
 
 
-def test_new_weights_another_gpu_or_tensorrt_rebuild_and_no_rebuild_refuses(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_new_weights_another_gpu_or_tensorrt_rebuild_and_no_rebuild_refuses(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     model = write_model(tmp_path / "m.onnx")
     make_backend(runtime, tmp_path).load(model)
     write_model(model, scale=3.0)
@@ -137,7 +137,7 @@ def test_new_weights_another_gpu_or_tensorrt_rebuild_and_no_rebuild_refuses(tmp_
     other = FakeTrtRuntime(gpu_identity=GpuIdentity("NVIDIA A100-SXM4-80GB", "8.0"))
     with pytest.raises(EngineCacheError, match=r"compute_capability: '9\.0' -> '8\.0'"):
         make_backend(other, tmp_path, no_rebuild=True).load(model)
-    newer = FakeTrtRuntime(version="8.6.2")
+    newer = FakeTrtRuntime(version=trt_version + ".1")
     backend = make_backend(newer, tmp_path)
     backend.load(model)
     assert backend.info().details["engine_cache"].startswith("rebuilt (its key differs: tensorrt_version")
@@ -154,8 +154,8 @@ def calibration_options(tmp_path: Path) -> dict[str, object]:
     }
 
 
-def test_int8_calibrates_once_then_reuses_cache_and_engine(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_int8_calibrates_once_then_reuses_cache_and_engine(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     model = write_model(tmp_path / "m.onnx")
     first = make_backend(runtime, tmp_path, "int8", **calibration_options(tmp_path))
     first.load(model)
@@ -169,8 +169,8 @@ def test_int8_calibrates_once_then_reuses_cache_and_engine(tmp_path: Path) -> No
     assert (len(runtime.builds), runtime.calibration_batches_seen) == (1, 3)
 
 
-def test_int8_with_new_weights_recalibrates_and_rebuilds(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_int8_with_new_weights_recalibrates_and_rebuilds(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     model = write_model(tmp_path / "m.onnx")
     make_backend(runtime, tmp_path, "int8", **calibration_options(tmp_path)).load(model)
     write_model(model, scale=0.5)
@@ -178,35 +178,41 @@ def test_int8_with_new_weights_recalibrates_and_rebuilds(tmp_path: Path) -> None
     backend.load(model)
     assert (len(runtime.builds), runtime.calibration_batches_seen) == (2, 6)
     refusing = make_backend(
-        FakeTrtRuntime(), tmp_path, "int8", recalibrate_mismatched=False, **calibration_options(tmp_path)
+        FakeTrtRuntime(version=trt_version),
+        tmp_path,
+        "int8",
+        recalibrate_mismatched=False,
+        **calibration_options(tmp_path),
     )
     write_model(model, scale=0.25)
     with pytest.raises(CalibrationError, match="made for other weights"):
         refusing.load(model)
 
 
-def test_int8_without_a_calibration_list_is_an_error(tmp_path: Path) -> None:
+def test_int8_without_a_calibration_list_is_an_error(tmp_path: Path, trt_version: str) -> None:
     with pytest.raises(CalibrationError, match="--calibration-list"):
-        make_backend(FakeTrtRuntime(), tmp_path, "int8").load(write_model(tmp_path / "m.onnx"))
+        make_backend(FakeTrtRuntime(version=trt_version), tmp_path, "int8").load(write_model(tmp_path / "m.onnx"))
 
 
-def test_missing_plugin_is_a_clear_error_and_loaded_plugins_enter_the_key(tmp_path: Path) -> None:
+def test_missing_plugin_is_a_clear_error_and_loaded_plugins_enter_the_key(tmp_path: Path, trt_version: str) -> None:
     with pytest.raises(PluginError, match=r"nms\.so does not exist; pass a built \.so with --plugin"):
-        make_backend(FakeTrtRuntime(), tmp_path, plugins=(tmp_path / "nms.so",)).load(tmp_path / "m.onnx")
+        make_backend(FakeTrtRuntime(version=trt_version), tmp_path, plugins=(tmp_path / "nms.so",)).load(
+            tmp_path / "m.onnx"
+        )
     not_a_library = tmp_path / "broken.so"
     not_a_library.write_text("not ELF")
     with pytest.raises(PluginError, match="could not be loaded"):
-        make_backend(FakeTrtRuntime(), tmp_path, plugins=(not_a_library,)).load(tmp_path / "m.onnx")
+        make_backend(FakeTrtRuntime(version=trt_version), tmp_path, plugins=(not_a_library,)).load(tmp_path / "m.onnx")
 
 
-def test_real_shared_library_loads_as_a_plugin_and_is_recorded(tmp_path: Path) -> None:
+def test_real_shared_library_loads_as_a_plugin_and_is_recorded(tmp_path: Path, trt_version: str) -> None:
     libm = next(
         (p for p in (Path("/lib/x86_64-linux-gnu/libm.so.6"), Path("/usr/lib64/libm.so.6")) if p.exists()),
         None,
     )
     if libm is None:
         pytest.skip("no libm.so.6 at a known path")
-    runtime = FakeTrtRuntime()
+    runtime = FakeTrtRuntime(version=trt_version)
     backend = make_backend(runtime, tmp_path, plugins=(libm,))
     backend.load(write_model(tmp_path / "m.onnx"))
     assert backend.info().details["plugins"] == str(libm)
@@ -214,8 +220,8 @@ def test_real_shared_library_loads_as_a_plugin_and_is_recorded(tmp_path: Path) -
     assert runtime.plugins_initialised == 1
 
 
-def test_prebuilt_engine_is_accepted_without_onnx_and_its_key_checked(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_prebuilt_engine_is_accepted_without_onnx_and_its_key_checked(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     built = make_backend(runtime, tmp_path, batch_sizes=(2,), streams=1)
     built.load(write_model(tmp_path / "m.onnx"))
     engine = tmp_path / "engines" / "m.fp16.plan"
@@ -228,8 +234,8 @@ def test_prebuilt_engine_is_accepted_without_onnx_and_its_key_checked(tmp_path: 
         mismatched.load(tmp_path / "not-needed.onnx")
 
 
-def test_gpu_nms_settings_reach_the_build_and_the_key(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_gpu_nms_settings_reach_the_build_and_the_key(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     backend = make_backend(runtime, tmp_path, benchmark="retinanet", nms="gpu")
     backend.load(write_model(tmp_path / "m.onnx"))
     request = runtime.builds[0]
@@ -238,9 +244,11 @@ def test_gpu_nms_settings_reach_the_build_and_the_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("device", ["cpu", "gpu", "cuda:x"])
-def test_non_cuda_device_is_an_error(device: str) -> None:
+def test_non_cuda_device_is_an_error(device: str, trt_version: str) -> None:
     with pytest.raises(BackendError, match="runs on CUDA only"):
-        TensorRTBackend(benchmark="resnet50", device=device, runtime_factory=lambda _i: FakeTrtRuntime())
+        TensorRTBackend(
+            benchmark="resnet50", device=device, runtime_factory=lambda _i: FakeTrtRuntime(version=trt_version)
+        )
 
 
 def test_without_tensorrt_installed_the_real_runtime_says_where_it_runs(tmp_path: Path) -> None:
@@ -249,21 +257,21 @@ def test_without_tensorrt_installed_the_real_runtime_says_where_it_runs(tmp_path
         backend.load(write_model(tmp_path / "m.onnx"))
 
 
-def test_bad_inputs_are_errors(tmp_path: Path) -> None:
+def test_bad_inputs_are_errors(tmp_path: Path, trt_version: str) -> None:
     with pytest.raises(BackendError, match="supports fp32, fp16, int8"):
         TensorRTBackend(benchmark="resnet50", precision="bf16")
-    backend = make_backend(FakeTrtRuntime(), tmp_path)
+    backend = make_backend(FakeTrtRuntime(version=trt_version), tmp_path)
     with pytest.raises(BackendError, match="call load"):
         backend.infer(batch_of(1))
     backend.load(write_model(tmp_path / "m.onnx"))
     with pytest.raises(BackendError, match="does not match the engine input 'input'"):
         backend.infer(np.zeros((1, 3, 5, 5), np.float32))
     with pytest.raises(BackendError, match="does not exist"):
-        make_backend(FakeTrtRuntime(), tmp_path).load(tmp_path / "absent.onnx")
+        make_backend(FakeTrtRuntime(version=trt_version), tmp_path).load(tmp_path / "absent.onnx")
 
 
-def test_close_frees_device_memory(tmp_path: Path) -> None:
-    runtime = FakeTrtRuntime()
+def test_close_frees_device_memory(tmp_path: Path, trt_version: str) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     backend = make_backend(runtime, tmp_path, streams=2)
     backend.load(write_model(tmp_path / "m.onnx"))
     assert len(runtime.device_buffers) == 6  # 3 bindings x 2 streams
@@ -274,8 +282,10 @@ def test_close_frees_device_memory(tmp_path: Path) -> None:
         backend.infer(batch_of(1))
 
 
-def test_registry_options_become_the_options_dataclass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    runtime = FakeTrtRuntime()
+def test_registry_options_become_the_options_dataclass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trt_version: str
+) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
     # The registry always takes the real runtime; the stand-in replaces its loader.
     monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
     backend = get_backend(
@@ -293,8 +303,24 @@ def test_registry_options_become_the_options_dataclass(tmp_path: Path, monkeypat
     assert backend.info().details["batch_sizes"] == "4"
 
 
-def test_default_profiles_cover_the_harness_default_batch_sizes(tmp_path: Path) -> None:
-    backend = make_backend(FakeTrtRuntime(), tmp_path)
+def test_default_profiles_cover_the_harness_default_batch_sizes(tmp_path: Path, trt_version: str) -> None:
+    backend = make_backend(FakeTrtRuntime(version=trt_version), tmp_path)
     backend.load(write_model(tmp_path / "m.onnx"))
     assert backend.info().details["batch_sizes"] == "1,8,32"
     assert backend.infer(batch_of(32))[0].shape == (32, *SAMPLE)
+
+
+def test_an_86_engine_is_refused_by_the_10x_runtime(tmp_path: Path) -> None:
+    model = write_model(tmp_path / "m.onnx")
+    make_backend(FakeTrtRuntime(version="8.6.1"), tmp_path).load(model)
+    newer = FakeTrtRuntime(version="10.14.1")
+    with pytest.raises(EngineCacheError, match=r"tensorrt_version: '8\.6\.1' -> '10\.14\.1'"):
+        make_backend(newer, tmp_path, no_rebuild=True).load(model)
+    # A prebuilt 8.6 engine with its key is refused before TensorRT sees it...
+    plan = tmp_path / "engines" / "m.fp16.plan"
+    with pytest.raises(EngineCacheError, match=r"built for '8\.6\.1', this is '10\.14\.1'"):
+        make_backend(newer, tmp_path, engine=plan).load(model)
+    # ...and without its key, TensorRT 10 itself does not deserialize it.
+    (tmp_path / "engines" / "m.fp16.plan.json").unlink()
+    with pytest.raises(BackendError, match="another TensorRT version"):
+        make_backend(newer, tmp_path, engine=plan).load(model)

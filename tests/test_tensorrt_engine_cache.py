@@ -117,3 +117,12 @@ def test_prebuilt_engine_details_record_its_provenance(tmp_path: Path) -> None:
     assert json.loads(details["engine_key.batch_sizes"]) == [1, 256]
     with pytest.raises(EngineCacheError, match="does not exist"):
         check_prebuilt(tmp_path / "missing.plan", H100, "8.6.1")
+
+
+def test_an_86_engine_is_refused_where_tensorrt_10_runs(tmp_path: Path) -> None:
+    EngineCache(tmp_path).get_or_build("resnet50", KEY, Builder())
+    on_10 = dataclasses.replace(KEY, tensorrt_version="10.14.1")
+    with pytest.raises(EngineCacheError, match=r"tensorrt_version: '8\.6\.1' -> '10\.14\.1'"):
+        EngineCache(tmp_path).get_or_build("resnet50", on_10, Builder(), no_rebuild=True)
+    with pytest.raises(EngineCacheError, match=r"built for '8\.6\.1', this is '10\.14\.1'"):
+        check_prebuilt(tmp_path / "resnet50.fp16.plan", H100, "10.14.1")

@@ -54,7 +54,7 @@ class _Loaded:
 
 
 class TensorRTBackend:
-    """Backend over TensorRT 8.6; `runtime_factory` gives the real runtime, or the tests' stand-in."""
+    """Backend over TensorRT 8.6 or 10.x; `runtime_factory` gives the real runtime, or the tests' stand-in."""
 
     def __init__(
         self,

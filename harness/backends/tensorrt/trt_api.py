@@ -1,9 +1,14 @@
 """THE UNTESTED BOUNDARY: the only module that imports tensorrt and cuda-python (cuda.cudart).
 
-Written against TensorRT 8.6.1's Python API and cuda-python's runtime bindings. No machine available to
-this project has TensorRT (it runs only in NVIDIA's NGC image on a real GPU host), so nothing in this file has
-been run against TensorRT; it is kept thin: each method is one or a few library calls, and all decisions
-(profiles, cache keys, calibration caches, buffer sizes, stream slots) live in the tested modules around it.
+Written for TensorRT 8.6 and 10.x (images tensorrt-8.6.1 and tensorrt-10) and cuda-python's runtime bindings.
+Only the name-based tensor API the two share is used (num_io_tensors, get_tensor_*, set_input_shape,
+set_tensor_address, execute_async_v3, get_tensor_profile_shape): TensorRT 10 removed the binding-index API. What
+differs by major version is gated here and nowhere else (`_network_flags`, `_plugin_creator`, `_int8_calibrator_base`).
+No machine available to this project has TensorRT (it runs only in NVIDIA's NGC image on a real GPU host), so
+nothing in this file has been run against TensorRT; the tests drive it over a stand-in of the `tensorrt` module that
+pretends to be 8.6 or 10.x (tests/tensorrt_fake_runtime.py). It is kept thin: each method is one or a few library
+calls, and all decisions (profiles, cache keys, calibration caches, buffer sizes, stream slots) live in the tested
+modules around it.
 The CUDA half (`CudaRuntime`: pinned and device memory, streams, copies) needs only cuda-python and is run on
 an H100 by tests/test_tensorrt_cuda.py.
 """
@@ -36,6 +41,53 @@ def import_cudart() -> Any:
     return cudart
 
 
+# TensorRT majors this module is written for: 8 (from 8.6, the first with the whole name-based API used here) and 10.
+# 9 was never a general release; 11 removes the implicit INT8 calibration and the precision flags used here.
+SUPPORTED_MAJORS = (8, 10)
+
+
+def tensorrt_major(version: str) -> int:
+    """The major version of a TensorRT version string; refused when this module is not written for it."""
+    parts = version.split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        raise BackendError(f"TensorRT reports an unreadable version {version!r}") from None
+    if major not in SUPPORTED_MAJORS or (major, minor) < (8, 6):
+        raise BackendError(
+            f"TensorRT {version} is not supported: the tensorrt backend runs on 8.6 (image tensorrt-8.6.1) and 10.x "
+            "(image tensorrt-10)"
+        )
+    return major
+
+
+def _network_flags(trt: Any, major: int) -> int:
+    """Explicit batch: a flag to ask for in 8.6; the only mode in 10, where the flag is deprecated and ignored."""
+    if major >= 10:
+        return 0
+    return 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+
+
+def _plugin_creator(trt: Any, major: int, name: str, version: str) -> Any:
+    """A registered plugin creator: `get_creator` in 10 (`get_plugin_creator` is deprecated there), else 8.6's."""
+    registry = trt.get_plugin_registry()
+    if major >= 10:
+        return registry.get_creator(name, version, "")
+    return registry.get_plugin_creator(name, version)
+
+
+def _int8_calibrator_base(trt: Any, version: str) -> Any:
+    """The implicit-INT8 calibrator base class: deprecated since TensorRT 10.1 (superseded by explicit Q/DQ
+    quantization) but still present through 10.x; a build without it says so instead of an AttributeError."""
+    base = getattr(trt, "IInt8EntropyCalibrator2", None)
+    if base is None:
+        raise BackendError(
+            f"TensorRT {version} has no implicit INT8 calibration (IInt8EntropyCalibrator2); run int8 on the "
+            "tensorrt-8.6.1 or tensorrt-10 image, or give a model quantized with Q/DQ nodes and precision fp16"
+        )
+    return base
+
+
 def load_cuda_runtime(device_index: int) -> CudaRuntime:
     """The CUDA half of the runtime alone (memory, streams, copies); needs cuda-python, not TensorRT."""
     try:
@@ -53,7 +105,7 @@ def load_real_runtime(device_index: int) -> TrtRuntime:
         cudart = import_cudart()
     except ImportError as exc:
         raise BackendError(
-            f"the tensorrt backend needs TensorRT 8.6 and cuda-python ({exc}); run it inside the NGC "
+            f"the tensorrt backend needs TensorRT (8.6 or 10.x) and cuda-python ({exc}); run it inside the NGC "
             "TensorRT image on an NVIDIA GPU host, or choose --backend onnxruntime / pytorch"
         ) from exc
     return _RealTrtRuntime(trt, cudart, device_index)
@@ -99,10 +151,12 @@ class _Context:
 
 
 class _Engine:
-    def __init__(self, trt: Any, cudart: Any, engine: Any) -> None:
+    def __init__(self, trt: Any, cudart: Any, engine: Any, runtime: Any) -> None:
         self._trt = trt
         self._cudart = cudart
         self._engine = engine
+        # TensorRT requires the runtime that deserialized an engine to outlive it; holding it here guarantees that.
+        self._runtime = runtime
 
     def bindings(self) -> list[BindingSpec]:
         specs = []
@@ -128,11 +182,13 @@ class _Engine:
 
 
 def _calibrator_class(trt: Any, cudart: Any) -> type:
-    class EntropyCalibrator(trt.IInt8EntropyCalibrator2):  # type: ignore[misc, name-defined]
+    base = _int8_calibrator_base(trt, str(trt.__version__))
+
+    class EntropyCalibrator(base):  # type: ignore[misc, valid-type]
         """Feeds CalibrationSource batches to TensorRT through one device buffer."""
 
         def __init__(self, source: CalibrationSource) -> None:
-            trt.IInt8EntropyCalibrator2.__init__(self)
+            base.__init__(self)
             self._source = source
             self._device: _DeviceMemory | None = None
 
@@ -208,6 +264,7 @@ class _RealTrtRuntime(CudaRuntime):
     def __init__(self, trt: Any, cudart: Any, device_index: int) -> None:
         super().__init__(cudart, device_index)
         self._trt = trt
+        self._major = tensorrt_major(str(trt.__version__))
         self._logger = trt.Logger(trt.Logger.WARNING)
 
     def tensorrt_version(self) -> str:
@@ -220,7 +277,7 @@ class _RealTrtRuntime(CudaRuntime):
     def build_engine(self, request: BuildRequest) -> bytes:
         trt = self._trt
         builder = trt.Builder(self._logger)
-        network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+        network = builder.create_network(_network_flags(trt, self._major))
         parser = trt.OnnxParser(network, self._logger)
         if not parser.parse(request.onnx_path.read_bytes()):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
@@ -228,6 +285,7 @@ class _RealTrtRuntime(CudaRuntime):
         if request.nms is not None:
             self._append_nms(network, request)
         config = builder.create_builder_config()
+        # Memory pool limits exist since 8.4; 10 removed max_workspace_size, so this one call serves both.
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, request.workspace_bytes)
         if request.precision in ("fp16", "int8"):
             config.set_flag(trt.BuilderFlag.FP16)
@@ -256,7 +314,7 @@ class _RealTrtRuntime(CudaRuntime):
         for name in (nms.boxes_output, nms.scores_output):
             if name not in outputs:
                 raise BackendError(f"NMS plugin: no network output {name!r}; outputs: {sorted(outputs)}")
-        creator = trt.get_plugin_registry().get_plugin_creator("EfficientNMS_TRT", "1")
+        creator = _plugin_creator(trt, self._major, "EfficientNMS_TRT", "1")
         if creator is None:
             raise BackendError("EfficientNMS_TRT is not registered; libnvinfer_plugin did not load")
         fields = []
@@ -270,6 +328,7 @@ class _RealTrtRuntime(CudaRuntime):
         boxes, scores = outputs[nms.boxes_output], outputs[nms.scores_output]
         network.unmark_output(boxes)
         network.unmark_output(scores)
+        # EfficientNMS_TRT is an IPluginV2 plugin: add_plugin_v2 serves it in 8.6 and 10 (deprecated, not removed).
         layer = network.add_plugin_v2([boxes, scores], plugin)
         names = ("num_detections", "detection_boxes", "detection_scores", "detection_classes")
         for i, name in enumerate(names):
@@ -277,10 +336,11 @@ class _RealTrtRuntime(CudaRuntime):
             network.mark_output(layer.get_output(i))
 
     def deserialize(self, data: bytes) -> Engine:
-        engine = self._trt.Runtime(self._logger).deserialize_cuda_engine(data)
+        runtime = self._trt.Runtime(self._logger)
+        engine = runtime.deserialize_cuda_engine(data)
         if engine is None:
             raise BackendError(
                 "TensorRT could not deserialize the engine (built by another TensorRT version or for another "
                 "GPU, or a plugin it needs is not loaded); rebuild it or pass the plugin with --plugin"
             )
-        return _Engine(self._trt, self._cudart, engine)
+        return _Engine(self._trt, self._cudart, engine, runtime)
