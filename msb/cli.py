@@ -112,9 +112,9 @@ def parser(project: Project) -> argparse.ArgumentParser:
     repro.add_argument(
         "--tolerance",
         type=float,
-        default=compare.DEFAULT_TOLERANCE_PCT,
         metavar="PCT",
-        help=f"allowed change of the performance figure, in percent (default {compare.DEFAULT_TOLERANCE_PCT:g})",
+        help=f"allowed change of the performance figure, in percent (default {compare.DEFAULT_TOLERANCE_PCT:g} for "
+        f"throughput, {compare.DEFAULT_LATENCY_TOLERANCE_PCT:g} for latency percentiles: the demo's measured noise)",
     )
     repro.add_argument("--rebuild", action="store_true", help="rebuild the recorded image if it is gone")
 
@@ -275,7 +275,7 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
 
 
 def cmd_reproduce(project: Project, args: argparse.Namespace, console: Console) -> int:
-    if not args.tolerance >= 0:
+    if args.tolerance is not None and not args.tolerance >= 0:
         raise MsbError(f"--tolerance {args.tolerance} is negative", "give a percentage of 0 or more")
     original = reproduce.find_manifest(args.target)
     experiment = args.experiment or reproduce.default_experiment(original)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from msb.run.compare import Comparison, accuracy_checks, performance_checks, seeds_check, settings_check
+from msb.run.compare import (
+    DEFAULT_LATENCY_TOLERANCE_PCT,
+    DEFAULT_TOLERANCE_PCT,
+    Comparison,
+    accuracy_checks,
+    default_tolerance,
+    performance_checks,
+    seeds_check,
+    settings_check,
+)
 
 LOG = [{"seq_id": 0, "qsl_idx": 1, "data": "AA"}, {"seq_id": 1, "qsl_idx": 0, "data": "BB"}]
 
@@ -41,3 +50,8 @@ def test_the_first_difference_leads_the_report() -> None:
     assert not comparison.reproduced and comparison.first_difference is checks[1]
     assert "DIFFERS: Samples per second: 100.00 -> 10.00" in comparison.as_markdown()
     assert '"reproduced": false' in comparison.as_json()
+
+
+def test_default_tolerances_follow_the_measured_noise_of_each_kind_of_figure() -> None:
+    assert default_tolerance("Samples per second") == DEFAULT_TOLERANCE_PCT == 15.0
+    assert default_tolerance("90.0th percentile latency (ns)") == DEFAULT_LATENCY_TOLERANCE_PCT == 60.0

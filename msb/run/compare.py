@@ -7,10 +7,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Default tolerance on a performance figure, in percent. Measured run-to-run noise of the demo's shortened Offline
-# and SingleStream runs on a 2-core VM (see README, "Reproducing a result"): the largest spread seen was under 10 %,
-# so 15 % passes noise and catches a real regression (the demo's slowed model is several times slower).
+# Default tolerances on a performance figure, in percent, from the run-to-run noise measured on the demo (six 2-second
+# runs each on an idle 2-core VM, README "Reproducing a result"): Offline throughput spread 8.5 % (5,961-6,469
+# samples/s), SingleStream p90 latency 53 % (0.183-0.280 ms: a 2 s run's tail on a shared VM). Throughput gets 15 %;
+# latency percentiles 60 %. Full-length runs on a dedicated system are far steadier: pass --tolerance to tighten.
 DEFAULT_TOLERANCE_PCT = 15.0
+DEFAULT_LATENCY_TOLERANCE_PCT = 60.0
+
+
+def default_tolerance(metric: str) -> float:
+    """The default for a figure: latency percentiles (LoadGen names them in ns) are noisier than throughput."""
+    return DEFAULT_LATENCY_TOLERANCE_PCT if "latency" in metric.lower() else DEFAULT_TOLERANCE_PCT
 
 
 @dataclass(frozen=True)

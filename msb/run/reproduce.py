@@ -89,7 +89,7 @@ def check_inputs(data: dict[str, Any]) -> tuple[Path, Path]:
 def reproduce(
     original: Original,
     experiment: Path,
-    tolerance_pct: float,
+    tolerance_pct: float | None,
     rebuild: bool,
     engine: Engine,
     ident: Identity,
@@ -145,13 +145,15 @@ def compare_unit(
     plan: runner.RunPlan,
     record: RunRecord,
     experiment: Path,
-    tolerance_pct: float,
+    tolerance_pct: float | None,
 ) -> compare.Comparison:
     """Compare a new run (its plan and record, placed in `experiment`) with the unit whose manifest is `data`, kept
     in `original_experiment`: used by reproduce and by the nightly job."""
     checks = [compare.settings_check(data["spec"], json.loads(to_json(plan.spec)))]
     checks.append(compare.seeds_check(data.get("loadgen") or {}, record.provenance.get("loadgen") or {}))
     figures = data["figures"]
+    metric = record.figures.metric or figures.get("metric", "")
+    tolerance = compare.default_tolerance(metric) if tolerance_pct is None else tolerance_pct
     if plan.spec.compliance is not None:
         checks.append(compare.verdicts_check(data.get("verifications") or {}, record.verifications))
     if plan.spec.mode == ACCURACY:
@@ -162,14 +164,14 @@ def compare_unit(
         )
     else:
         checks += compare.performance_checks(
-            record.figures.metric or figures.get("metric", ""),
+            metric,
             figures.get("value"),
             record.figures.value,
             figures.get("validity", ""),
             record.figures.validity,
-            tolerance_pct,
+            tolerance,
         )
-    return compare.Comparison(str(data["unit"]), tuple(checks), tolerance_pct)
+    return compare.Comparison(str(data["unit"]), tuple(checks), tolerance)
 
 
 def copy_prior_results(original: Path, experiment: Path, spec: RunSpec) -> None:
