@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli
+from harness import cli, flags
 from harness.contract import (
     BackendSpec,
     ComplianceSpec,
@@ -116,11 +116,11 @@ def test_the_flags_auditors_type_are_the_same_spec(tmp_path: Path) -> None:
     audit.write_text(SPEC.compliance.audit_config if SPEC.compliance else "")
     system_json = tmp_path / "host_cpu.json"
     system_json.write_text(json.dumps(SPEC.system_json))
-    args = cli.build_parser().parse_args(
+    args = flags.build_parser().parse_args(
         ["run", "--benchmark=resnet50", "--scenario=Offline", "--mode=performance", "--division=open",
          "--dataset=/data/dataset", "--model=/data/model/m.onnx", "--backend=onnxruntime", "--threads=2",
          "--batch-size=8", '--backend-option=plugins=["/p.so"]', "--output=/work/experiment", "--submitter=ACME",
          "--system=host_cpu", "--target-qps=100", "--min-duration-ms=1000", "--compliance=TEST04",
          f"--audit-config={audit}", f"--system-json={system_json}"]
     )  # fmt: skip
-    assert cli.spec_from_args(args) == SPEC
+    assert flags.spec_from_args(args) == SPEC

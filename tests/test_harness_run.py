@@ -20,7 +20,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from harness import cli
+from harness import flags
 from harness.contract import Outcome, record_from_json, to_json
 from msb.synthetic.imagenet import write_dataset, write_model
 
@@ -319,8 +319,10 @@ def test_the_record_names_what_was_placed_and_what_it_was_made_from(synthetic: P
 
 def test_a_loadgen_of_another_round_is_refused_before_it_runs(synthetic: Path, tmp_path: Path) -> None:
     """The spec carries the round's seeds; LoadGen 5.1.2 (this host's) applies v5.1's, not v6.1's."""
-    args = cli.build_parser().parse_args([str(a) for a in run_args(synthetic, tmp_path / "exp")])
-    spec = replace(cli.spec_from_args(args), round="v6.1", seeds={"qsl_rng_seed": 2085463073848966840}, allow_root=True)
+    args = flags.build_parser().parse_args([str(a) for a in run_args(synthetic, tmp_path / "exp")])
+    spec = replace(
+        flags.spec_from_args(args), round="v6.1", seeds={"qsl_rng_seed": 2085463073848966840}, allow_root=True
+    )
     spec_file = tmp_path / "run" / "spec.json"
     spec_file.parent.mkdir()
     spec_file.write_text(to_json(spec))
