@@ -4,6 +4,7 @@ deleted there, so no name (validated at load or not) can lead outside the experi
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from msb.errors import SpecError
@@ -28,3 +29,18 @@ def remove_tree(path: Path) -> None:
     for child in sorted(path.rglob("*"), reverse=True):
         child.rmdir() if child.is_dir() and not child.is_symlink() else child.unlink()
     path.rmdir()
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write through a private temporary file and rename: a reader (or a crash) never sees half a file. Group-writable,
+    as everything in the experiment is shared through its group."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o664)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -73,6 +73,10 @@ def test_truncation_keeps_the_full_logs_outside_the_tree(tmp_path: Path, demo: S
     assert recorded_hash(tmp_path / ACC / "accuracy.txt") == file_sha256(backup)
     assert (tmp_path / ACC / "mlperf_log_accuracy.json").stat().st_size <= 10240
     assert recorded_hash(tmp_path / T01 / "accuracy.txt")  # TEST01's accuracy.txt is the hash line
+    # Group-writable: the container's uid (another user in the experiment's group) rewrites them in a TEST01 rerun.
+    assert all(
+        (tmp_path / ACC / name).stat().st_mode & 0o060 == 0o060 for name in ("accuracy.txt", "mlperf_log_accuracy.json")
+    )
     assert truncate_group(tmp_path, group(), states(*group())) == []  # a resumed matrix leaves them alone
 
 

@@ -14,18 +14,18 @@ import platform
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.contract import RunRecord, to_json
 from msb.container import docker_run_argv
+from msb.descriptions.detect import parse_meminfo
 from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
 from msb.errors import SpecError
 from msb.image.provenance import git_revision, project_version
-from msb.paths import inside
+from msb.paths import atomic_write, inside
 from msb.project import Project
 from msb.run.runner import RunPlan
 
@@ -105,7 +105,7 @@ def write_manifest(experiment: Path, manifest: dict[str, Any]) -> tuple[Path, st
     """Atomically, beside any earlier one of the unit (replaced); returns its path and sha256."""
     path = manifest_path(experiment, str(manifest["unit"]))
     text = manifest_text(manifest)
-    _atomic_write(path, text)
+    atomic_write(path, text)
     return path, hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -117,7 +117,7 @@ def note_in_readme(experiment: Path, readme: str, lines: list[str]) -> None:
     text = path.read_text()
     kept = text.split(f"\n{_PROVENANCE_HEADING}\n", 1)[0].rstrip("\n")
     section = "\n".join(f"- {line}" for line in lines)
-    _atomic_write(path, f"{kept}\n\n{_PROVENANCE_HEADING}\n\n{section}\n")
+    atomic_write(path, f"{kept}\n\n{_PROVENANCE_HEADING}\n\n{section}\n")
 
 
 def readme_lines(experiment: Path, readme: str) -> list[str]:
@@ -196,8 +196,7 @@ def _cpu_model() -> str:
 
 def _memory_kib() -> int | None:
     meminfo = Path("/proc/meminfo")
-    match = re.search(r"^MemTotal:\s*(\d+)", meminfo.read_text(), re.MULTILINE) if meminfo.is_file() else None
-    return int(match.group(1)) if match else None
+    return parse_meminfo(meminfo.read_text()) if meminfo.is_file() else None
 
 
 def _gpus() -> tuple[dict[str, str], ...]:
@@ -213,16 +212,3 @@ def _gpus() -> tuple[dict[str, str], ...]:
         return ()
     keys = query.split(",")
     return tuple(dict(zip(keys, (p.strip() for p in line.split(",")), strict=False)) for line in out.splitlines())
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o664)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

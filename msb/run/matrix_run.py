@@ -26,7 +26,7 @@ from msb.descriptions.system import SystemSpec
 from msb.engine import Engine
 from msb.errors import RunFailed
 from msb.hashing import file_sha256
-from msb.paths import inside
+from msb.paths import atomic_write, inside
 from msb.run import leftovers, manifest, matrix, runner
 from msb.run.audit import render_audit_config
 from msb.run.calibration import calibration_doc
@@ -101,7 +101,7 @@ def write_state(experiment: Path, key: str, state: RunState) -> None:
     data["runs"][key] = dataclasses.asdict(state)
     if state.seconds is not None:
         data["runs"][key]["seconds"] = round(state.seconds, 1)
-    _atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def files_present(experiment: Path, state: RunState | None) -> bool:
@@ -116,7 +116,7 @@ def write_calibration(experiment: Path, system: SystemSpec) -> Path:
     existing = path.read_text() if path.is_file() else None
     text = calibration_doc(existing, system)
     if text != existing:
-        _atomic_write(path, text)
+        atomic_write(path, text)
     return path
 
 
@@ -140,8 +140,6 @@ def truncate_group(experiment: Path, runs: list[MatrixRun], states: Mapping[str,
                 truncate_accuracy_dir(accuracy_dir, backup)
             except AlreadyTruncated:
                 continue
-            for name in (ACCURACY_LOG, ACCURACY_TXT):
-                (accuracy_dir / name).chmod(0o664)  # truncation writes through a private temp file
             done.append(accuracy_dir)
     return done
 
@@ -304,19 +302,6 @@ def summary_lines(outcome: MatrixOutcome) -> list[str]:
     elif outcome.failed:
         lines.append("run the same command again to redo the failed run(s); complete runs are skipped.")
     return lines + unverified
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o664)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _give_to_invoker(experiment: Path, ident: Identity) -> None:

@@ -34,7 +34,7 @@ from msb.errors import MsbError, SpecError
 from msb.hashing import file_sha256
 from msb.image import builder
 from msb.labels import NAMESPACE
-from msb.paths import inside
+from msb.paths import atomic_write, inside
 from msb.project import Project
 from msb.run import compare, manifest, runner
 from msb.run.expdir import Identity
@@ -129,8 +129,8 @@ def reproduce(
 
 def write_comparison(experiment: Path, comparison: compare.Comparison) -> tuple[Path, Path]:
     json_path, md_path = experiment / "comparison.json", experiment / "comparison.md"
-    manifest._atomic_write(json_path, comparison.as_json())
-    manifest._atomic_write(md_path, comparison.as_markdown())
+    atomic_write(json_path, comparison.as_json())
+    atomic_write(md_path, comparison.as_markdown())
     return json_path, md_path
 
 

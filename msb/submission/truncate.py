@@ -20,6 +20,7 @@ from pathlib import Path
 from harness.contract.layout import accuracy_dir_patterns
 from msb.errors import MsbError, report
 from msb.hashing import file_sha256
+from msb.paths import atomic_write
 
 VIEWABLE_CHARS = 4096
 ELLIPSIS = "\n\n...\n\n"
@@ -87,7 +88,7 @@ def truncate_accuracy_dir(accuracy_dir: Path, backup_file: Path) -> Truncated:
     _backup(log, backup_file, full_hash)
     if not recorded:
         _append_hash(txt, full_hash)
-    _atomic_write(log, _truncated_text(log))
+    atomic_write(log, _truncated_text(log))
     return Truncated(accuracy_dir, full_hash, backup_file)
 
 
@@ -159,16 +160,7 @@ def _backup(log: Path, backup_file: Path, full_hash: str) -> None:
 def _append_hash(txt: Path, full_hash: str) -> None:
     # TEST01 compliance directories have no accuracy.txt of their own; the hash line creates it.
     before = txt.read_text(encoding="utf-8") if txt.is_file() else ""
-    _atomic_write(txt, f"{before}\nhash={full_hash}\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = _temp_path(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(txt, f"{before}\nhash={full_hash}\n")
 
 
 def _temp_path(path: Path) -> Path:
