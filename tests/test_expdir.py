@@ -51,3 +51,32 @@ def test_uncreatable_experiment_directory_names_the_path(tmp_path: Path) -> None
     with pytest.raises(ExperimentDirError) as err:
         prepare(blocker / "exp", ident)
     assert str(blocker / "exp") in err.value.message
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing owners needs root (CI runs as root)")
+def test_files_another_run_removes_during_the_walk_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two runs into one experiment: the other run's staging files vanish while this one walks the tree.
+    ident = identity(uid_when_root=15000, gid=1500, euid=0, env={})
+    experiment = tmp_path / "exp"
+    staging = experiment / ".staging" / "other-run"
+    staging.mkdir(parents=True)
+    (staging / "summary.txt").write_text("x")
+    (experiment / "kept.txt").write_text("y")
+    real_chown, real_lstat = os.chown, os.lstat
+
+    def vanishing_chown(path: str | Path, uid: int, gid: int) -> None:
+        if str(path).startswith(str(staging)):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        real_chown(path, uid, gid)
+
+    def vanishing_lstat(path: str | Path) -> os.stat_result:
+        if str(path).startswith(str(staging)):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_lstat(path)
+
+    monkeypatch.setattr(os, "chown", vanishing_chown)
+    prepare(experiment, ident)
+    assert (experiment / "kept.txt").stat().st_gid == 1500
+    monkeypatch.setattr(os, "lstat", vanishing_lstat)
+    os.lchown(experiment / "kept.txt", 15000, 1500)
+    assert hand_back(experiment, ident) == 1

@@ -70,20 +70,22 @@ def prepare(experiment: Path, ident: Identity) -> None:
 
 def share_with_group(experiment: Path, ident: Identity) -> None:
     """Owner: the invoking user; group: the fixed gid, group-writable, setgid dirs, so a container running as another
-    unprivileged uid in that group can add results next to earlier ones."""
+    unprivileged uid in that group can add results next to earlier ones.
+
+    Another run into the same experiment may remove its staging files while this walks: a path that vanished
+    needs no group."""
     path: Path | str = experiment
     try:
         os.chown(experiment, ident.invoking_uid, ident.gid)
         experiment.chmod(0o2775)
         for root, dirs, files in os.walk(experiment):
-            for name in dirs:
+            for name, bits in [*((d, 0o2070) for d in dirs), *((f, 0o060) for f in files)]:
                 path = os.path.join(root, name)
-                os.chown(path, -1, ident.gid)
-                os.chmod(path, os.stat(path).st_mode | 0o2070)
-            for name in files:
-                path = os.path.join(root, name)
-                os.chown(path, -1, ident.gid)
-                os.chmod(path, os.stat(path).st_mode | 0o060)
+                try:
+                    os.chown(path, -1, ident.gid)
+                    os.chmod(path, os.stat(path).st_mode | bits)
+                except FileNotFoundError:
+                    continue
     except OSError as exc:
         raise fs_error(f"chgrp {ident.gid}", path, exc, ident) from None
 
@@ -98,9 +100,12 @@ def hand_back(experiment: Path, ident: Identity) -> int:
         for root, dirs, files in os.walk(experiment):
             for name in [*dirs, *files]:
                 path = os.path.join(root, name)
-                if os.lstat(path).st_uid == ident.container_uid:
-                    os.lchown(path, ident.invoking_uid, ident.gid)
-                    count += 1
+                try:
+                    if os.lstat(path).st_uid == ident.container_uid:
+                        os.lchown(path, ident.invoking_uid, ident.gid)
+                        count += 1
+                except FileNotFoundError:  # another run's staging file, removed while this walks
+                    continue
     except OSError as exc:
         raise fs_error(f"chown {ident.invoking_uid}:{ident.gid}", path, exc, ident) from None
     return count
