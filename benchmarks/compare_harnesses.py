@@ -1,0 +1,207 @@
+"""Raw loop against our harness (and MLCommons' reference harness) on one machine, in one command.
+
+    python benchmarks/compare_harnesses.py WORKDIR [--precision fp16] [--compile-mode MODE] [--run-ms 10000]
+        [--cases resnet50:Offline:256,...] [--json benchmarks/results/GPU.json] [--markdown FILE]
+
+For each case (benchmark, scenario, batch): (a) the raw loop: the same PyTorch model, precision, batch, compile
+and CUDA-graph settings, inputs gathered and expanded from samples resident on the GPU, on-device
+postprocessing, results copied back; no LoadGen, no threads; (b) our harness: `python -m harness run` with real
+LoadGen, performance mode, the same settings, random weights and synthetic images. (c) The reference harness is
+not run by this version (see benchmarks/results/README.md). Figures: samples/s (Offline, Server) or the p90
+latency in ms (SingleStream), and ours / raw. LoadGen runs are shortened (--run-ms), so LoadGen calls them
+INVALID; the figures are what the harness sustains, not MLPerf results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
+from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402
+from harness.benchmarks.base import compact_form_of  # noqa: E402
+from harness.benchmarks.registry import get_benchmark  # noqa: E402
+
+DEFAULT_CASES = (
+    "resnet50:Offline:256,resnet50:SingleStream:1,resnet50:Server:128,retinanet:Offline:16,ssd-resnet34:Offline:16"
+)
+STORE_SAMPLES = {"resnet50": 1024, "retinanet": 64, "ssd-resnet34": 64}
+TARGET_QPS = {"resnet50": 40000, "retinanet": 600, "ssd-resnet34": 900}
+
+
+def datasets(work: Path) -> dict[str, Path]:
+    from msb.synthetic.detection import write_dataset as detection
+    from msb.synthetic.imagenet import write_dataset as imagenet
+
+    paths = {"resnet50": work / "imagenet", "retinanet": work / "retinanet", "ssd-resnet34": work / "ssd"}
+    if not (paths["resnet50"] / "val_map.txt").exists():
+        imagenet(paths["resnet50"], STORE_SAMPLES["resnet50"])
+    for name in ("retinanet", "ssd-resnet34"):
+        if not paths[name].exists():
+            detection(paths[name], name, STORE_SAMPLES[name])  # type: ignore[arg-type]
+    for name in paths:
+        (work / f"{name}.random.json").write_text(json.dumps({"architecture": name, "weights": None, "seed": 0}))
+    return paths
+
+
+def raw_loop(work: Path, name: str, scenario: str, batch: int, args: argparse.Namespace) -> dict[str, float]:
+    """The same model and settings in a plain loop over device-resident samples."""
+    benchmark = get_benchmark(name)
+    options = PyTorchOptions(compile_mode=args.compile_mode, cuda_graphs=not args.no_graphs)
+    backend = PyTorchBackend(benchmark=name, device="cuda", precision=args.precision,
+                             output_names=benchmark.output_names, options=options)  # fmt: skip
+    backend.load(work / f"{name}.random.json")
+    started = time.perf_counter()
+    (worker,) = backend.resident_workers(compact_form_of(benchmark), benchmark.input_shape, batch) or []
+    warm_s = time.perf_counter() - started
+    count = STORE_SAMPLES[name]
+    form = compact_form_of(benchmark)
+    dtype = np.dtype(form.dtype) if form else np.float32
+    rng = np.random.default_rng(0)
+    samples = rng.integers(0, 256, (count, *benchmark.input_shape)).astype(dtype)
+    worker.store(np.arange(count), samples)
+    device = worker.device
+    index = torch.from_numpy(rng.integers(0, count, batch)).to(device)
+    lane = worker._lanes[0]
+    lane.index_dev.copy_(index)
+
+    def step() -> list[torch.Tensor]:
+        return [o.to("cpu", non_blocking=True) for o in worker._outputs(lane)]
+
+    with torch.inference_mode():
+        for _ in range(5):
+            step()
+        torch.cuda.synchronize(device)
+        if scenario == "SingleStream":
+            latencies = []
+            for _ in range(2000):
+                start = time.perf_counter()
+                step()
+                torch.cuda.synchronize(device)
+                latencies.append(time.perf_counter() - start)
+            latencies.sort()
+            return {"p90_ms": 1000 * latencies[int(0.9 * len(latencies))], "warmup_s": warm_s}
+        iterations = max(20, int(args.raw_samples // batch))
+        start = time.perf_counter()
+        for _ in range(iterations):
+            step()
+        torch.cuda.synchronize(device)
+        elapsed = time.perf_counter() - start
+    return {"samples_per_s": iterations * batch / elapsed, "warmup_s": warm_s,
+            "store_bytes": float(worker.device_bytes())}  # fmt: skip
+
+
+def ours(work: Path, data: Path, name: str, scenario: str, batch: int, args: argparse.Namespace) -> dict[str, Any]:
+    out = work / "out" / f"{name}-{scenario}-{batch}"
+    command = [
+        sys.executable, "-m", "harness", "run", f"--benchmark={name}", f"--scenario={scenario}",
+        "--mode=performance", "--dataset", str(data / "dataset" if (data / "dataset").exists() else data),
+        "--model", str(work / f"{name}.random.json"), "--backend=pytorch", "--device=cuda",
+        f"--precision={args.precision}", "--output", str(out), "--submitter=msb", "--system=gpu",
+        "--cache-dir", str(work / "cache"), f"--batch-size={batch}", f"--min-duration-ms={args.run_ms}",
+        "--allow-root", "--backend-option", f"streams={args.streams}",
+    ]  # fmt: skip
+    if args.compile_mode:
+        command += ["--backend-option", f'compile_mode="{args.compile_mode}"']
+    if args.no_graphs:
+        command += ["--backend-option", "cuda_graphs=false"]
+    if scenario == "Offline":
+        command += [f"--target-qps={TARGET_QPS[name]}", "--min-query-count=1"]
+    elif scenario == "Server":
+        command += [f"--target-qps={args.server_qps}", "--backend-option", f"max_batch_wait_ms={args.server_wait_ms}"]
+    else:
+        command += ["--target-latency-ms=1", "--min-query-count=1024"]
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        return {"error": result.stderr[-2000:], "wall_s": wall}
+    summary = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).read_text()
+    figures: dict[str, Any] = {"wall_s": wall, "command": " ".join(command[1:])}
+    for key, pattern in {
+        "samples_per_s": r"Samples per second\s*:\s*([\d.]+)",
+        "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.]+)",
+        "completed_qps": r"Completed samples per second\s*:\s*([\d.]+)",
+        "p90_ms": r"90.00 percentile latency \(ns\)\s*:\s*(\d+)",
+        "p99_ms": r"99.00 percentile latency \(ns\)\s*:\s*(\d+)",
+    }.items():
+        match = re.search(pattern, summary)
+        if match:
+            value = float(match.group(1))
+            figures[key] = value / 1e6 if key.endswith("_ms") else value
+    figures["valid"] = "Result is : VALID" in summary
+    figures["details"] = {
+        k: v for k, v in re.findall(r"^- (\w+): (.*)$", next(out.rglob("README.md")).read_text(), re.M)
+    }
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--precision", default="fp16")
+    parser.add_argument("--compile-mode", default=None)
+    parser.add_argument("--no-graphs", action="store_true")
+    parser.add_argument("--streams", type=int, default=2)
+    parser.add_argument("--run-ms", type=int, default=10000)
+    parser.add_argument("--raw-samples", type=float, default=200000)
+    parser.add_argument("--server-qps", type=float, default=20000)
+    parser.add_argument("--server-wait-ms", type=float, default=2.0)
+    parser.add_argument("--cases", default=DEFAULT_CASES)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    data = datasets(args.work)
+    rows = []
+    for case in args.cases.split(","):
+        name, scenario, batch_text = case.split(":")
+        batch = int(batch_text)
+        row: dict[str, Any] = {"benchmark": name, "scenario": scenario, "precision": args.precision, "batch": batch,
+                               "compile_mode": args.compile_mode, "cuda_graphs": not args.no_graphs}  # fmt: skip
+        try:
+            row["raw"] = raw_loop(args.work, name, scenario, batch, args)
+        except Exception as error:  # one failing case must not hide the others
+            row["raw"] = {"error": f"{type(error).__name__}: {error}"}
+        torch.cuda.empty_cache()
+        row["ours"] = ours(args.work, data[name], name, scenario, batch, args)
+        key = "p90_ms" if scenario == "SingleStream" else "samples_per_s"
+        raw, our = row["raw"].get(key), row["ours"].get(key)
+        if raw and our:
+            row["ours_over_raw"] = our / raw if key == "samples_per_s" else raw / our
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    report = {
+        "gpu": torch.cuda.get_device_name(),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version(),
+        },
+        "command": " ".join(sys.argv),
+        "rows": rows,
+    }
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
