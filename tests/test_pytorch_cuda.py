@@ -74,7 +74,7 @@ def test_resident_samples_expand_on_the_gpu_to_the_host_preprocessing_bit_for_bi
     compact = np.random.default_rng(1).integers(0, 256, (4, 3, 224, 224)).astype(np.uint8)
     _, (worker,) = _resident(tmp_path, 4, channels_last=False)
     on_gpu = worker.expand(torch.from_numpy(compact).cuda()).cpu().numpy()
-    np.testing.assert_array_equal(on_gpu, expand(ResNet50.compact_form, compact))
+    np.testing.assert_array_equal(on_gpu, expand(ResNet50.compact_form, compact, channel_axis=1))
 
 
 def test_resident_graphs_on_two_streams_answer_as_the_host_path(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_resident_graphs_on_two_streams_answer_as_the_host_path(tmp_path: Path) 
     host = PyTorchBackend(benchmark="resnet50", device="cuda", precision="fp32",
                           options=PyTorchOptions(resident=False, cuda_graphs=False))  # fmt: skip
     host.load(spec(tmp_path, "resnet50"))
-    expected = host.infer(expand(ResNet50.compact_form, compact))[0]
+    expected = host.infer(expand(ResNet50.compact_form, compact, channel_axis=1))[0]
     backend, workers = _resident(tmp_path, 4, streams=2, workers_per_device=2)
     assert len(workers) == 2 and backend.info().details["resident_workers"] == "cuda:0-0,cuda:0-1"
     slots = np.arange(10)[::-1].copy()  # slot s holds sample 9 - s

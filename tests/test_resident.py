@@ -101,7 +101,9 @@ class _Sums(nn.Module):
         return x.flatten(1).sum(1), x.flatten(1)[:, 0]
 
 
-def _worker(form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_size: int) -> TorchWorker:
+def _worker(
+    form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_size: int, sizes: tuple[int, ...] = ()
+) -> TorchWorker:
     return TorchWorker(
         name="cpu-0",
         model=model,
@@ -112,6 +114,7 @@ def _worker(form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_s
         sample_shape=shape,
         batch_size=batch_size,
         streams=2,
+        batch_sizes=sizes,
         cuda_graphs=True,  # ignored on the CPU
         finish=lambda raw: raw,
         finish_in_graph=True,
@@ -132,6 +135,27 @@ def test_worker_gathers_stored_samples_by_slot_and_drops_the_padding_rows() -> N
     np.testing.assert_array_equal(firsts, np.array([e[0] for e in expected], np.float32))
     with pytest.raises(ValueError, match="a batch of 5 samples on a worker built for batch size 4"):
         worker.launch(np.arange(5))
+
+
+class _Shapes(nn.Module):
+    """Answers, per sample, the batch size the network ran at."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        return (torch.full((x.shape[0],), float(x.shape[0])),)
+
+
+def test_a_batch_runs_at_the_smallest_batch_size_that_holds_it() -> None:
+    worker = _worker(CompactForm("uint8", (0.0,), 1.0, "t"), (1, 1, 1), _Shapes(), batch_size=8, sizes=(2, 4, 16))
+    assert worker.run_sizes == [2, 4, 8]  # sizes above the batch size are not run
+    worker.store(np.arange(8), np.zeros((8, 1, 1, 1), np.uint8))
+    ran = {count: worker.launch(np.arange(count)).result()[0] for count in (1, 2, 3, 5, 8)}
+    assert {count: (len(out), float(out[0])) for count, out in ran.items()} == {
+        1: (1, 2.0),
+        2: (2, 2.0),
+        3: (3, 4.0),
+        5: (5, 8.0),
+        8: (8, 8.0),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -154,6 +155,9 @@ class PyTorchBackend:
         self.cuda_graphs = options.cuda_graphs and self.device.type == "cuda"
         self.compile_mode = options.compile_mode
         _check_compile(options, self.cuda_graphs)
+        sizes = list(options.batch_sizes)
+        if not all(isinstance(size, int) and size > 0 for size in sizes):
+            raise BackendError(f"pytorch option batch_sizes={sizes!r}: give positive whole numbers, e.g. [16, 32, 64]")
         if options.streams < 1 or options.workers_per_device < 1 or options.max_batch_wait_ms < 0:
             raise BackendError(
                 f"pytorch options streams={options.streams}, workers_per_device={options.workers_per_device}, "
@@ -242,6 +246,7 @@ class PyTorchBackend:
         loaded = self._require()
         form = form or CompactForm("float32", (0.0,) * int(sample_shape[0]), 1.0, "float32")
         workers = []
+        warmups: list[float] = []
         for device in self.resident_devices():
             for replica in range(self.options.workers_per_device):
                 same = device == loaded.device and replica == 0
@@ -256,17 +261,25 @@ class PyTorchBackend:
                     sample_shape=sample_shape,
                     batch_size=batch_size,
                     streams=self.options.streams,
+                    batch_sizes=tuple(self.options.batch_sizes),
                     cuda_graphs=self.cuda_graphs,
                     finish=self._finisher(loaded, device),
                     finish_in_graph=loaded.kind != "detections",
                 )
+                started = time.perf_counter()
                 try:
                     worker.warmup()
                 except torch.cuda.OutOfMemoryError as error:
                     raise out_of_memory(worker, batch_size, error) from None
+                warmups.append(time.perf_counter() - started)
                 workers.append(worker)
         loaded.details.update(
-            resident="yes", resident_workers=",".join(w.name for w in workers), streams=str(self.options.streams)
+            resident="yes",
+            resident_workers=",".join(w.name for w in workers),
+            streams=str(self.options.streams),
+            run_batch_sizes=",".join(map(str, workers[0].run_sizes)),
+            # Compilation happens here: with a warm compile cache (torch-compile/ in the cache folder) it is short.
+            warmup_seconds=",".join(f"{seconds:.1f}" for seconds in warmups),
         )
         return workers
 

@@ -20,3 +20,6 @@ class PyTorchOptions:
     streams: int = 2  # batches in flight per worker, each on its own CUDA stream (and graph)
     workers_per_device: int = 1  # model replicas per device (more than one shares the device between them)
     max_batch_wait_ms: float = 1.0  # Server: how long the oldest queued sample waits for its batch to fill
+    # Smaller batch sizes to run at besides the run's batch size (each its own compiled shape and graph): a batch
+    # runs at the smallest that holds it. For Server, whose dynamic batches vary, e.g. [16, 32, 64].
+    batch_sizes: tuple[int, ...] = ()

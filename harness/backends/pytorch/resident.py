@@ -2,11 +2,13 @@
 
 Each worker owns a model replica on one device, the sample store (LoadGen's loaded samples, in the benchmark's
 compact form, e.g. uint8 crops) and `streams` lanes. A lane is a CUDA stream with its own index buffer,
-output buffers and, with CUDA graphs, its own graph of gather -> expand -> network -> on-device
+output buffers and, with CUDA graphs, its own graphs of gather -> expand -> network -> on-device
 postprocessing (detection postprocessing, whose NMS is not capturable, runs eagerly after the replay on the same
-stream). Launching writes the slots into the lane's pinned index buffer and queues the copy, the replay and the
-copy back of the compact outputs; the lane is reused once its results were taken. On the CPU (tests) a launch
-runs at once.
+stream). A batch runs at the smallest of the worker's batch sizes that holds it, padded with a repeated sample
+whose results are dropped: one size keeps Offline and the stream scenarios at one compiled shape; Server, whose
+dynamic batches vary, gets a few sizes so a small batch does not pay for a full one. Launching writes the slots
+into the lane's pinned index buffer and queues the copy, the replay and the copy back of the compact outputs;
+the lane is reused once its results were taken. On the CPU (tests) a launch runs at once.
 
 The store's address is baked into the graphs, so the graphs are captured after the first load and captured
 again if a later load grows the store (LoadGen loads before it starts timing).
@@ -33,11 +35,11 @@ class _Lane:
     stream: torch.cuda.Stream | None
     index_host: torch.Tensor  # pinned on CUDA
     index_dev: torch.Tensor
+    index_np: np.ndarray  # a NumPy view of index_host, made once
     free: threading.Event = field(default_factory=threading.Event)
     event: torch.cuda.Event | None = None
-    graph: torch.cuda.CUDAGraph | None = None
-    graph_outputs: list[torch.Tensor] = field(default_factory=list)
-    out_host: list[torch.Tensor] = field(default_factory=list)
+    graphs: dict[int, tuple[torch.cuda.CUDAGraph, list[torch.Tensor]]] = field(default_factory=dict)
+    out_host: list[torch.Tensor] = field(default_factory=list)  # pinned, shaped for the largest batch
     ready: list[np.ndarray] = field(default_factory=list)  # CPU: outputs computed at launch
 
 
@@ -72,6 +74,7 @@ class TorchWorker:
         sample_shape: Sequence[int],
         batch_size: int,
         streams: int,
+        batch_sizes: Sequence[int] = (),
         cuda_graphs: bool,
         finish: Finish,
         finish_in_graph: bool,
@@ -79,6 +82,8 @@ class TorchWorker:
         self.name = name
         self.device = device
         self.batch_size = batch_size
+        # The shapes the network runs at: the batch size and any smaller ones asked for (see the module docstring).
+        self.run_sizes = sorted({batch_size, *(size for size in batch_sizes if 0 < size < batch_size)})
         self._model = model
         self._dtype = dtype
         self._channels_last = channels_last
@@ -95,11 +100,12 @@ class TorchWorker:
         self._turn = 0
 
     def _lane(self) -> _Lane:
-        pin = self._cuda
+        index_host = torch.zeros(self.batch_size, dtype=torch.int64, pin_memory=self._cuda)
         lane = _Lane(
             stream=torch.cuda.Stream(self.device) if self._cuda else None,
-            index_host=torch.zeros(self.batch_size, dtype=torch.int64, pin_memory=pin),
+            index_host=index_host,
             index_dev=torch.zeros(self.batch_size, dtype=torch.int64, device=self.device),
+            index_np=index_host.numpy(),
             event=torch.cuda.Event() if self._cuda else None,
         )
         lane.free.set()
@@ -116,12 +122,17 @@ class TorchWorker:
         raw = list(self._model(self.expand(self._store.index_select(0, index))))
         return self._finish(raw) if self._finish_in_graph else raw
 
-    def _outputs(self, lane: _Lane) -> list[torch.Tensor]:
-        if lane.graph is not None:
-            lane.graph.replay()
-            raw = lane.graph_outputs
+    def run_size(self, count: int) -> int:
+        """The batch size a batch of `count` samples runs at."""
+        return next(size for size in self.run_sizes if size >= count)
+
+    def _outputs(self, lane: _Lane, size: int) -> list[torch.Tensor]:
+        captured = lane.graphs.get(size)
+        if captured is not None:
+            captured[0].replay()
+            raw = captured[1]
         else:
-            raw = self._network(lane.index_dev)
+            raw = self._network(lane.index_dev[:size])
         return raw if self._finish_in_graph else self._finish(raw)
 
     # -- DeviceWorker ---------------------------------------------------------------------------------------
@@ -147,23 +158,23 @@ class TorchWorker:
             raise ValueError(f"a batch of {count} samples on a worker built for batch size {self.batch_size}")
         lane = self._lanes[self._turn]
         self._turn = (self._turn + 1) % len(self._lanes)
+        size = self.run_size(count)
         lane.free.wait()
         lane.free.clear()
         try:
-            host = lane.index_host.numpy()
-            host[:count] = slots
-            host[count:] = slots[0]  # padding rows compute a real sample; their results are dropped
+            lane.index_np[:count] = slots
+            lane.index_np[count:size] = slots[0]  # padding rows compute a real sample; their results are dropped
             with torch.inference_mode():
                 if lane.stream is None:
                     lane.index_dev.copy_(lane.index_host)
-                    lane.ready = [o.cpu().numpy() for o in self._outputs(lane)]
+                    lane.ready = [o.cpu().numpy() for o in self._outputs(lane, size)]
                 else:
                     with torch.cuda.stream(lane.stream):
-                        lane.index_dev.copy_(lane.index_host, non_blocking=True)
-                        outputs = self._outputs(lane)
+                        lane.index_dev[:size].copy_(lane.index_host[:size], non_blocking=True)
+                        outputs = self._outputs(lane, size)
                         self._ensure_host_buffers(lane, outputs)
                         for host_out, out in zip(lane.out_host, outputs, strict=True):
-                            host_out.copy_(out, non_blocking=True)
+                            host_out[:size].copy_(out, non_blocking=True)
                         assert lane.event is not None
                         lane.event.record(lane.stream)
         except BaseException:
@@ -177,19 +188,22 @@ class TorchWorker:
     # -- set-up ---------------------------------------------------------------------------------------------
 
     def warmup(self) -> None:
-        """Run the network on a batch of zeros: compilation and cuDNN's tuning happen before LoadGen starts."""
-        compact = torch.zeros((self.batch_size, *self._store.shape[1:]), dtype=self._store.dtype, device=self.device)
-        with torch.inference_mode():
-            for _ in range(2):
-                raw = list(self._model(self.expand(compact)))
-                self._finish(raw)
+        """Run the network on zeros at each run size: compilation and cuDNN's tuning happen before LoadGen starts."""
+        for size in reversed(self.run_sizes):  # the largest first: a batch that does not fit fails at once
+            compact = torch.zeros((size, *self._store.shape[1:]), dtype=self._store.dtype, device=self.device)
+            with torch.inference_mode():
+                for _ in range(2):
+                    raw = list(self._model(self.expand(compact)))
+                    self._finish(raw)
         if self._cuda:
             torch.cuda.synchronize(self.device)
 
-    @staticmethod
-    def _ensure_host_buffers(lane: _Lane, outputs: list[torch.Tensor]) -> None:
-        if not lane.out_host or any(h.shape != o.shape for h, o in zip(lane.out_host, outputs, strict=True)):
-            lane.out_host = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True) for o in outputs]
+    def _ensure_host_buffers(self, lane: _Lane, outputs: list[torch.Tensor]) -> None:
+        shapes = [(self.batch_size, *o.shape[1:]) for o in outputs]
+        if not lane.out_host or any(tuple(h.shape) != shape for h, shape in zip(lane.out_host, shapes, strict=True)):
+            lane.out_host = [
+                torch.empty(shape, dtype=o.dtype, pin_memory=True) for shape, o in zip(shapes, outputs, strict=True)
+            ]
 
     def _capture_all(self) -> None:
         for lane in self._lanes:
@@ -197,17 +211,20 @@ class TorchWorker:
 
     def _capture(self, lane: _Lane) -> None:
         lane.index_dev.zero_()
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.inference_mode():
-            with torch.cuda.stream(side):
-                for _ in range(3):  # cuDNN picks its algorithms before capture
-                    self._network(lane.index_dev)
-            torch.cuda.current_stream(self.device).wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                outputs = self._network(lane.index_dev)
-        lane.graph, lane.graph_outputs = graph, outputs
+        lane.graphs = {}
+        for size in self.run_sizes:
+            index = lane.index_dev[:size]
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.inference_mode():
+                with torch.cuda.stream(side):
+                    for _ in range(3):  # cuDNN picks its algorithms before capture
+                        self._network(index)
+                torch.cuda.current_stream(self.device).wait_stream(side)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    outputs = self._network(index)
+            lane.graphs[size] = (graph, outputs)
 
 
 def largest_fitting_batch(worker: TorchWorker, batch_size: int) -> int:
