@@ -40,9 +40,10 @@ class SampleLibrary:
             self._loaded.pop(index, None)
 
     def batch(self, indices: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
-        """The in-memory samples stacked on a new first axis, into the first rows of `out` if given."""
+        """The in-memory samples stacked on a new first axis, into the first rows of `out` if given and of their
+        shape: samples whose size varies (YOLO's minimal padding, one per batch) get an array of their own."""
         samples = [self._loaded[index] for index in indices]
-        if out is None:
+        if out is None or out.shape[1:] != samples[0].shape:
             return np.stack(samples)
         return np.stack(samples, out=out[: len(samples)])
 
