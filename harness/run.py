@@ -400,7 +400,7 @@ def _check_batching(benchmark: Benchmark, batch_size: int) -> None:
     if varying is not None and batch_size > 1:
         raise RunError(
             f"{benchmark.name} feeds samples of varying size ({varying}), which do not stack into a batch of "
-            f"{batch_size}; set batch_size 1"
+            f"{batch_size}; set batch_size 1 (--batch-size 1 by hand)"
         )
 
 

@@ -14,7 +14,9 @@ constants), so they share this implementation. Facts from the MLPerf reference
   figure the checker's `mAP=` pattern reads, in percent.
 The model is an ONNX export of YOLO11l without NMS: input (batch, 3, 640, 640), one output `output0` of
 (batch, 84, 8400): per anchor cx, cy, w, h in input pixels and 80 class scores, no objectness (Ultralytics' ONNX
-export names and layout; the MLPerf reference itself runs the PyTorch file and states no export).
+export names and layout; the MLPerf reference itself runs the PyTorch file and states no export). ONNX Runtime and
+TensorRT run that export; the PyTorch backend runs YOLO11l written out (harness/backends/pytorch/yolo11.py) and
+answers the same output0, so decode and NMS here serve every backend.
 
 Padding, the benchmark option `padding` (harness/benchmarks/options.py; `benchmark_options: {padding: minimal}`
 under the benchmark in a system description, `--benchmark-option padding=minimal` by hand): `square` (default)

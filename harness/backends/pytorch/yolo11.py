@@ -1,11 +1,12 @@
 """YOLO11l written out in plain PyTorch, for the yolo-95 / yolo-99 benchmarks.
 
 Why written out, not converted: the model MLPerf names is Ultralytics' `yolo11l.pt`, a pickled Ultralytics object
-that only the (AGPL) ultralytics package can load, and no maintained library converts it to another framework's
-module. Converting its ONNX export instead (onnx2torch) would give a graph of generic ops without the module
-structure that folding batch norms and channels_last rely on. So the architecture is written here from the
-published structure (yolo11.yaml at scale "l": depth 1.0, width 1.0, at most 512 channels; every C3k2 with C3k
-blocks), without depending on or copying ultralytics.
+that only the (AGPL) ultralytics package can load, and no maintained library converts it into a PyTorch module of
+its own. Converting its ONNX export instead (onnx2torch) would tie the model to one export: a graph of generic ops
+with reshapes traced at the export's input size unless it was exported dynamic (minimal padding needs other
+sizes), and weights named after ONNX initialisers, so the checkpoint's state_dict would not load. So the
+architecture is written here from the published structure (yolo11.yaml at scale "l": depth 1.0, width 1.0, at most
+512 channels; every C3k2 with C3k blocks at that scale), without depending on or copying ultralytics.
 
 Weights: module names follow the checkpoint's layout (`model.<layer>.<part>`, e.g. `model.2.m.0.cv1.conv.weight`,
 `model.23.dfl.conv.weight`), so the state_dict of yolo11l.pt, saved once as a plain tensor dict where ultralytics is
