@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.backends.base import BackendError
-from harness.backends.pytorch.backend import PyTorchBackend
+from harness.backends.pytorch.backend import PyTorchBackend, _graph_shapes
 from harness.backends.registry import get_backend
 
 
@@ -109,3 +109,8 @@ def test_large_batches_are_copied_exactly_by_the_parallel_copy() -> None:
     target = np.zeros_like(source)
     backend._parallel_copy(target, source)
     np.testing.assert_array_equal(target, source)
+
+
+def test_captured_graphs_are_named_by_batch_size_or_by_shape_where_sample_sizes_differ() -> None:
+    assert _graph_shapes([(1, 3, 640, 640), (8, 3, 640, 640)]) == "1,8"
+    assert _graph_shapes([(1, 3, 480, 640), (1, 3, 640, 640)]) == "1x3x480x640,1x3x640x640"

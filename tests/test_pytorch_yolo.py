@@ -14,6 +14,7 @@ import torch
 from harness.backends.base import BackendError
 from harness.backends.pytorch.layers import FrozenBatchNorm2d, fold_batch_norms
 from harness.backends.pytorch.models import init_random
+from harness.backends.pytorch.weights import load_state_dict
 from harness.backends.pytorch.yolo11 import REG_MAX, Yolo11l
 from harness.backends.registry import get_backend
 from harness.benchmarks.yolo import anchor_count
@@ -49,6 +50,18 @@ def test_yolo11l_keys_follow_the_checkpoint_layout() -> None:
     assert state["model.23.cv3.0.2.weight"].shape == (80, 256, 1, 1)
     assert state["model.23.cv2.1.2.bias"].shape == (4 * REG_MAX,)
     assert state["model.23.dfl.conv.weight"].flatten().tolist() == list(range(REG_MAX))
+
+
+def test_a_checkpoint_state_dict_with_batch_norm_counters_loads_strictly(tmp_path: Path) -> None:
+    source = Yolo11l()
+    init_random(source, 5)
+    state = source.state_dict()
+    counters = {k.replace(".running_mean", ".num_batches_tracked"): torch.tensor(1) for k in state if "running_m" in k}
+    assert len(counters) == 167  # as many as yolo11l.pt holds beside the 848 weights
+    torch.save({**state, **counters}, tmp_path / "yolo11l.pth")
+    target = Yolo11l()
+    load_state_dict(target, tmp_path / "yolo11l.pth")
+    torch.testing.assert_close(target.model[22].cv2.conv.weight, source.model[22].cv2.conv.weight, rtol=0, atol=0)
 
 
 def test_random_weights_are_seeded_and_keep_the_fixed_dfl_bins() -> None:
