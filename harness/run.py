@@ -21,7 +21,7 @@ import numpy as np
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.registry import get_backend
 from harness.benchmarks.base import AccuracyReport, Benchmark, Sample, compact_form_of
-from harness.benchmarks.registry import get_benchmark
+from harness.benchmarks.registry import effective_options, get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
 from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
@@ -152,8 +152,9 @@ def execute(spec: RunSpec, command: str) -> RunOutcome:
 
     `command` is how the run was asked for, recorded in the measurements README."""
     request = _Run(spec, command)
-    benchmark = get_benchmark(spec.benchmark)
+    benchmark = get_benchmark(spec.benchmark, spec.benchmark_options)
     _check_model(request.model)
+    _check_batching(benchmark, spec.backend.batch_size)
     system_json = None if spec.system_json is None else json.dumps(spec.system_json, indent=2, sort_keys=True) + "\n"
     samples = benchmark.list_samples(request.dataset, spec.count)
     layout = ResultLayout(
@@ -277,7 +278,12 @@ def _sample_library(
     where it has one; the others get the preprocessed arrays in host memory."""
     workers_of = getattr(backend, "resident_workers", None)
     form = compact_form_of(benchmark)
-    workers = workers_of(form, benchmark.input_shape, request.spec.backend.batch_size) if callable(workers_of) else None
+    fixed_shape = not getattr(benchmark, "varying_input_shape", False)
+    workers = (
+        workers_of(form, benchmark.input_shape, request.spec.backend.batch_size)
+        if callable(workers_of) and fixed_shape
+        else None
+    )
     workers_count = os.cpu_count() or 1
     if workers:
         namespace = f"{benchmark.name}-{form.version}" if form else _cache_namespace(benchmark)
@@ -353,7 +359,13 @@ def _write_records(
     measurements = staging.path / layout.measurements_dir
     (measurements / layout.measurements_json_name).write_text(measurements_json(request.model.name, info))
     readme = measurements_readme(
-        benchmark.name, request.spec.scenario, request.spec.mode, request.command, info, request.spec.run_info
+        benchmark.name,
+        request.spec.scenario,
+        request.spec.mode,
+        request.command,
+        info,
+        request.spec.run_info,
+        effective_options(benchmark.name, request.spec.benchmark_options),
     )
     (measurements / "README.md").write_text(readme)
     code_dir = staging.path / layout.code_dir
@@ -396,6 +408,13 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
     if not declared:
         return
     sample = declared[1:]
+    varying = getattr(benchmark, "varying_input", None)
+    if varying is not None and any(dim is not None for dim in sample[1:]):
+        shown = "x".join("?" if dim is None else str(dim) for dim in sample)
+        raise RunError(
+            f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds samples of varying size "
+            f"({varying}); pass a model exported with dynamic height and width"
+        )
     fits = len(sample) == len(benchmark.input_shape) and all(
         dim is None or dim == want for dim, want in zip(sample, benchmark.input_shape, strict=False)
     )
@@ -405,6 +424,16 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
         raise RunError(
             f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds {wanted}; "
             "pass a model with the benchmark's input signature"
+        )
+
+
+def _check_batching(benchmark: Benchmark, batch_size: int) -> None:
+    """A benchmark whose samples differ in size (YOLO's minimal padding) cannot stack them: one per inference."""
+    varying = getattr(benchmark, "varying_input", None)
+    if varying is not None and batch_size > 1:
+        raise RunError(
+            f"{benchmark.name} feeds samples of varying size ({varying}), which do not stack into a batch of "
+            f"{batch_size}; set batch_size 1 (--batch-size 1 by hand)"
         )
 
 

@@ -107,3 +107,28 @@ def test_a_batch_too_big_for_the_gpu_is_named_with_the_largest_that_fits(tmp_pat
     too_big = 1 << int(np.ceil(np.log2(free / (224 * 224 * 3 * 4 * 4))))  # activations far beyond the free memory
     with pytest.raises(BackendError, match=rf"batch size {too_big} does not fit the memory of cuda:0 .* the largest"):
         _resident(tmp_path, too_big, cuda_graphs=False)
+
+
+def test_yolo_graphs_in_fp16_match_eager_fp32_and_other_sizes_get_their_own(tmp_path: Path) -> None:
+    """yolo-99's output0 from CUDA graphs in fp16 against eager fp32; a minimal-padding size is captured apart."""
+    model = spec(tmp_path, "yolo11l")
+    graphed = PyTorchBackend(benchmark="yolo-99", device="cuda", precision="fp16", output_names=("output0",))
+    eager = PyTorchBackend(
+        benchmark="yolo-99",
+        device="cuda",
+        precision="fp32",
+        output_names=("output0",),
+        options=PyTorchOptions(cuda_graphs=False),
+    )
+    for backend in (graphed, eager):
+        backend.load(model)
+    batch = np.random.default_rng(0).random((2, 3, 640, 640), dtype=np.float32)
+    graphed.warmup(batch)
+    (fast,) = graphed.infer(batch)
+    (exact,) = eager.infer(batch)
+    assert fast.shape == exact.shape == (2, 84, 8400) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast[:, :4], exact[:, :4], rtol=0.02, atol=1.0)  # boxes, input pixels
+    np.testing.assert_allclose(fast[:, 4:], exact[:, 4:], atol=0.01)  # scores
+    (smaller,) = graphed.infer(batch[:1, :, :480])  # a 640x480 image's minimal letterbox
+    assert smaller.shape == (1, 84, 6300)
+    assert graphed.info().details["graphs_captured"] == "1x3x480x640,2x3x640x640"

@@ -1,7 +1,8 @@
 """PyTorch backend: MLPerf architectures on CUDA in fp16/bf16, channels_last, CUDA graphs per batch size.
 
 CUDA graphs replay the network for a fixed input shape: one graph is captured per batch size seen (the
-warm-up batch first), and a smaller batch is padded to the smallest captured size that holds it. Detection
+warm-up batch first), and a smaller batch is padded to the smallest captured size that holds it. Samples of
+another height and width (YOLO's minimal padding) get graphs of their own. Detection
 postprocessing (data-dependent shapes) runs after the replay, on the GPU as well. No CPU fallback: asking
 for CUDA without it is an error.
 """
@@ -34,13 +35,18 @@ from harness.benchmarks.base import CompactForm
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-# The benchmarks this backend serves (each is also its architecture) -> their output forms -> what it answers.
-# A detection benchmark reads either final detections or the raw heads; its output names say which.
+# The benchmarks this backend serves -> their output forms -> what it answers. A detection benchmark reads either
+# final detections or the raw heads; its output names say which. YOLO answers the decoded candidates before NMS
+# (the ONNX export's output0), which the benchmark's host postprocess reduces for every backend alike.
 _OUTPUT_FORMS: dict[str, dict[tuple[str, ...], str]] = {
     "resnet50": {("ArgMax:0",): "argmax"},
     "retinanet": {("boxes", "labels", "scores"): "detections", ("cls_logits", "bbox_regression"): "heads"},
     "ssd-resnet34": {("bboxes", "labels", "scores"): "detections", ("locs", "confs"): "heads"},
+    "yolo-95": {("output0",): "candidates"},
+    "yolo-99": {("output0",): "candidates"},
 }
+# A benchmark's architecture where it is not the benchmark's own name (yolo-95 and yolo-99 share one model).
+_ARCHITECTURE_OF = {"yolo-95": "yolo11l", "yolo-99": "yolo11l"}
 _INPUT_SIZE = {"resnet50": 224, "retinanet": 800, "ssd-resnet34": 1200}
 _PARALLEL_COPY_BYTES = 8 << 20  # below this a single memcpy beats handing blocks to threads
 
@@ -122,7 +128,7 @@ class _Loaded:
     kind: str
     device: torch.device
     details: dict[str, str]
-    graphs: dict[int, _Graph] = field(default_factory=dict)
+    graphs: dict[tuple[int, ...], _Graph] = field(default_factory=dict)  # by input shape, batch first
     anchors: tuple[torch.Tensor, tuple[int, ...]] | None = None
     staging: torch.Tensor | None = None  # page-locked host copy of the largest batch so far
 
@@ -146,8 +152,9 @@ class PyTorchBackend:
         self.options = options
         self.device_setting = device
         self._compile_cache = cache_dir / "torch-compile" if cache_dir is not None else None
-        self.architecture = benchmark  # each benchmark served is its own architecture (see _OUTPUT_FORMS)
         self.kind = resolve_outputs(benchmark, output_names)
+        self.architecture = _ARCHITECTURE_OF.get(benchmark, benchmark)
+        self.benchmark = benchmark
         self.device = resolve_device(device, precision)
         self.precision = precision
         self.dtype = PRECISIONS[precision]
@@ -178,7 +185,10 @@ class PyTorchBackend:
         spec = read_model_spec(model_path)
         architecture, kind = self.architecture, self.kind
         if spec.architecture is not None and spec.architecture != architecture:
-            raise BackendError(f"the model spec names {spec.architecture!r} but the benchmark is {architecture}")
+            raise BackendError(
+                f"the model spec names {spec.architecture!r} but {self.benchmark} runs {architecture}; "
+                f'set "architecture": "{architecture}" in the spec'
+            )
         model = ARCHITECTURES[architecture]()
         details = {"architecture": architecture, "outputs": kind, **self._weights(model, spec)}
         details["batch_norms_folded"] = str(fold_batch_norms(model))
@@ -351,8 +361,8 @@ class PyTorchBackend:
 
     def _replay(self, loaded: _Loaded, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         count = inputs.shape[0]
-        sizes = [s for s in sorted(loaded.graphs) if s >= count]
-        graph = loaded.graphs[sizes[0]] if sizes else self._capture(loaded, inputs)
+        fitting = sorted(s for s in loaded.graphs if s[1:] == inputs.shape[1:] and s[0] >= count)
+        graph = loaded.graphs[fitting[0]] if fitting else self._capture(loaded, inputs)
         graph.inputs[:count].copy_(inputs)
         graph.graph.replay()
         return graph.outputs
@@ -369,7 +379,7 @@ class PyTorchBackend:
         with torch.cuda.graph(graph):
             outputs = tuple(loaded.model(static))
         captured = _Graph(graph, static, outputs)
-        loaded.graphs[inputs.shape[0]] = captured
+        loaded.graphs[tuple(inputs.shape)] = captured
         return captured
 
     def _finish(self, loaded: _Loaded, raw: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -386,8 +396,15 @@ class PyTorchBackend:
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
         device = f"{self.device} ({name})" if self.device.type == "cuda" else "cpu"
         details = dict(loaded.details)
-        details["graphs_captured"] = ",".join(map(str, sorted(loaded.graphs)))
+        details["graphs_captured"] = _graph_shapes(sorted(loaded.graphs))
         if self.device.type == "cuda":
             details["cuda"] = str(torch.version.cuda)
             details["cudnn"] = str(torch.backends.cudnn.version())
         return BackendInfo("pytorch", torch.__version__, device, self.precision, details)
+
+
+def _graph_shapes(shapes: list[tuple[int, ...]]) -> str:
+    """The captured batch sizes ("1,8"), or whole shapes ("1x3x640x480,...") where sample shapes differ."""
+    if len({shape[1:] for shape in shapes}) <= 1:
+        return ",".join(str(shape[0]) for shape in shapes)
+    return ",".join("x".join(map(str, shape)) for shape in shapes)
