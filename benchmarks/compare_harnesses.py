@@ -82,7 +82,7 @@ def raw_loop(
     lane.index_dev.copy_(index)
 
     def step() -> list[torch.Tensor]:
-        return [o.to("cpu", non_blocking=True) for o in worker._outputs(lane)]
+        return [o.to("cpu", non_blocking=True) for o in worker._outputs(lane, batch)]
 
     with torch.inference_mode():
         for _ in range(5):
@@ -126,15 +126,16 @@ def ours(
     args: argparse.Namespace,
     attempt: int = 1,
     qps: float | None = None,
+    streams: int | None = None,
 ) -> dict[str, Any]:
-    out = work / "out" / f"{name}-{scenario}-{batch}-{compile_mode or 'eager'}-{qps or ''}-{attempt}"
+    out = work / "out" / f"{name}-{scenario}-{batch}-{compile_mode or 'eager'}-{qps or ''}-{streams or ''}-{attempt}"
     command = [
         sys.executable, "-m", "harness", "run", f"--benchmark={name}", f"--scenario={scenario}",
         "--mode=performance", "--dataset", str(data / "dataset" if (data / "dataset").exists() else data),
         "--model", str(work / f"{name}.random.json"), "--backend=pytorch", "--device=cuda",
         f"--precision={args.precision}", "--output", str(out), "--submitter=msb", "--system=gpu",
         "--cache-dir", str(work / "cache"), f"--batch-size={batch}", f"--min-duration-ms={args.run_ms}",
-        "--allow-root", "--backend-option", f"streams={1 if scenario == 'SingleStream' else args.streams}",
+        "--allow-root", "--backend-option", f"streams={streams or (1 if scenario == 'SingleStream' else args.streams)}",
     ]  # fmt: skip
     if compile_mode:
         command += ["--backend-option", f'compile_mode="{compile_mode}"']
@@ -212,7 +213,8 @@ def main() -> int:
     for case in args.cases.split(","):
         name, scenario, batch_text, *rest = case.split(":")
         batch, compile_mode = int(batch_text), (rest[0] if rest and rest[0] != "eager" else args.compile_mode)
-        qps = float(rest[1]) if len(rest) > 1 else None
+        qps = float(rest[1]) if len(rest) > 1 and rest[1] else None
+        streams = int(rest[2]) if len(rest) > 2 else None
         row: dict[str, Any] = {"benchmark": name, "scenario": scenario, "precision": args.precision, "batch": batch,
                                "compile_mode": compile_mode, "cuda_graphs": not args.no_graphs}  # fmt: skip
         if scenario != "Server":
@@ -221,7 +223,7 @@ def main() -> int:
             except Exception as error:  # one failing case must not hide the others
                 row["raw"] = {"error": f"{type(error).__name__}: {error}"}
             torch.cuda.empty_cache()
-        row["ours"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps)
+        row["ours"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps, streams=streams)
         if compile_mode and args.again:  # the compile cache: a second run of the same settings
             row["ours_again"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, attempt=2)
         key = "p90_ms" if scenario == "SingleStream" else "samples_per_s"
