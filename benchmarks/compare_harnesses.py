@@ -1,15 +1,19 @@
 """Raw loop against our harness (and MLCommons' reference harness) on one machine, in one command.
 
     python benchmarks/compare_harnesses.py WORKDIR [--precision fp16] [--compile-mode MODE] [--run-ms 10000]
-        [--cases resnet50:Offline:256,...] [--json benchmarks/results/GPU.json] [--markdown FILE]
+        [--cases resnet50:Offline:256[:COMPILE[:QPS[:STREAMS]]],...] [--streams N] [--again] [--scaling]
+        [--json benchmarks/results/GPU.json]
 
 For each case (benchmark, scenario, batch): (a) the raw loop: the same PyTorch model, precision, batch, compile
 and CUDA-graph settings, inputs gathered and expanded from samples resident on the GPU, on-device
 postprocessing, results copied back; no LoadGen, no threads; (b) our harness: `python -m harness run` with real
-LoadGen, performance mode, the same settings, random weights and synthetic images. (c) The reference harness is
-not run by this version (see benchmarks/results/README.md). Figures: samples/s (Offline, Server) or the p90
-latency in ms (SingleStream), and ours / raw. LoadGen runs are shortened (--run-ms), so LoadGen calls them
-INVALID; the figures are what the harness sustains, not MLPerf results.
+LoadGen, performance mode, the same settings, random weights and synthetic images, on every visible GPU (one
+worker each). (c) MLCommons' reference harness is not run by this version (benchmarks/results/nvidia-h200.md says
+why). Figures: samples/s (Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, Server / Offline;
+with --scaling on a host of N GPUs, each Offline and Server case also runs on one GPU (Server at 1/N of the QPS)
+for the scaling efficiency N-GPU / (N x 1-GPU). `--again` reruns compiled cases: the second finds the compile
+cache. LoadGen runs are shortened (--run-ms), so LoadGen may call them INVALID; the figures are what the harness
+sustains, not MLPerf results.
 """
 
 from __future__ import annotations
@@ -127,8 +131,11 @@ def ours(
     attempt: int = 1,
     qps: float | None = None,
     streams: int | None = None,
+    gpus: int | None = None,
 ) -> dict[str, Any]:
-    out = work / "out" / f"{name}-{scenario}-{batch}-{compile_mode or 'eager'}-{qps or ''}-{streams or ''}-{attempt}"
+    """Our harness on `gpus` GPUs (the first ones visible; None: all), one worker per GPU."""
+    tag = f"{compile_mode or 'eager'}-{qps or ''}-{streams or ''}-{gpus or 'all'}-{attempt}"
+    out = work / "out" / f"{name}-{scenario}-{batch}-{tag}"
     command = [
         sys.executable, "-m", "harness", "run", f"--benchmark={name}", f"--scenario={scenario}",
         "--mode=performance", "--dataset", str(data / "dataset" if (data / "dataset").exists() else data),
@@ -150,7 +157,7 @@ def ours(
     else:
         command += ["--target-latency-ms=1", "--min-query-count=1024"]
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=_harness_env())
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=_harness_env(gpus))
     wall = time.perf_counter() - started
     if result.returncode != 0:
         return {"error": result.stderr[-2000:], "wall_s": wall}
@@ -174,9 +181,14 @@ def ours(
     return figures
 
 
-def _harness_env() -> dict[str, str]:
-    """The harness keeps its compiled kernels in the experiment's cache: not in a folder this process names."""
+def _harness_env(gpus: int | None = None) -> dict[str, str]:
+    """The harness keeps its compiled kernels in the experiment's cache: not in a folder this process names.
+    With `gpus`, it sees only the first `gpus` of the GPUs visible here."""
     env = {k: v for k, v in os.environ.items() if k not in ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")}
+    if gpus is not None:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        ids = visible.split(",") if visible else [str(n) for n in range(torch.cuda.device_count())]
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(ids[:gpus])
     return {**env, "PYTHONPATH": str(REPO)}
 
 
@@ -194,6 +206,9 @@ def main() -> int:
     parser.add_argument("--server-sizes", default="[16,32,64]", help="Server: smaller batch sizes, as JSON")
     parser.add_argument("--cases", default=DEFAULT_CASES)
     parser.add_argument("--again", action="store_true", help="run each compiled case twice (the compile cache)")
+    parser.add_argument(
+        "--scaling", action="store_true", help="also run each Offline/Server case on one GPU: scaling efficiency"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -224,6 +239,16 @@ def main() -> int:
                 row["raw"] = {"error": f"{type(error).__name__}: {error}"}
             torch.cuda.empty_cache()
         row["ours"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps, streams=streams)
+        gpu_count = torch.cuda.device_count()
+        if args.scaling and gpu_count > 1 and scenario != "SingleStream":
+            # Scaling efficiency: N GPUs against N times one GPU of the same host.
+            one = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps and qps / gpu_count,
+                       streams=streams, gpus=1)  # fmt: skip
+            row["ours_one_gpu"] = one
+            key_n = "completed_qps" if scenario == "Server" else "samples_per_s"
+            if one.get(key_n) and row["ours"].get(key_n):
+                row["scaling_efficiency"] = row["ours"][key_n] / (gpu_count * one[key_n])
+                row["gpus"] = gpu_count
         if compile_mode and args.again:  # the compile cache: a second run of the same settings
             row["ours_again"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, attempt=2)
         key = "p90_ms" if scenario == "SingleStream" else "samples_per_s"
@@ -236,7 +261,8 @@ def main() -> int:
             row["server_over_offline"] = row["ours"]["completed_qps"] / offline[name]
         rows.append(row)
         brief = {k: v for k, v in row["ours"].items() if k not in ("details", "command")}
-        print(case, "raw", row.get("raw"), "ours", brief, {k: v for k, v in row.items() if "over" in k}, flush=True)
+        ratios = {k: v for k, v in row.items() if "over" in k or k == "scaling_efficiency"}
+        print(case, "raw", row.get("raw"), "ours", brief, ratios, flush=True)
         if args.json:  # after every case: a later one running out of time loses nothing
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")
