@@ -61,7 +61,7 @@ def profile(work: Path, name: str, batch_size: int, precision: str, compile_mode
     stack = mean_ms(lambda: np.stack(samples), repeats)
     infer = mean_ms(lambda: backend.infer(batch), repeats)
     loaded = backend._require()
-    graph = loaded.graphs[batch_size]
+    graph = loaded.graphs[tuple(batch.shape)]  # graphs are keyed by input shape
     network = mean_ms(graph.graph.replay, repeats, sync=True)
     device_post = 0.0
     if loaded.kind == "detections":

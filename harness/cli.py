@@ -24,6 +24,7 @@ from types import FrameType
 from harness.backends.base import BackendError
 from harness.backends.registry import UnknownBackendError
 from harness.benchmarks.base import DatasetError
+from harness.benchmarks.options import BenchmarkOptionError
 from harness.benchmarks.registry import UnknownBenchmarkError
 from harness.cache import CacheError
 from harness.compliance import ComplianceError
@@ -45,6 +46,7 @@ from harness.staging import OutputError
 
 _INPUT_ERRORS = (
     BackendError,
+    BenchmarkOptionError,
     CacheError,
     ContractError,
     ComplianceError,

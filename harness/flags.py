@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from harness.backends.registry import BACKENDS
-from harness.benchmarks.registry import BENCHMARKS
+from harness.benchmarks.registry import BENCHMARKS, option_values
 from harness.contract import (
     COMPLIANCE_TESTS,
     DIVISIONS,
@@ -155,11 +155,19 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     how.add_argument(
         "--backend-option",
         action="append",
-        type=_key_value,
+        type=_backend_key_value,
         default=[],
         metavar="KEY=VALUE",
         help="a backend-specific setting, repeatable; VALUE is read as JSON where it parses (true, 3, "
         '"x"), else as text',
+    )
+    how.add_argument(
+        "--benchmark-option",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"a setting of the benchmark itself, repeatable, VALUE read as for --backend-option; {_taken()}",
     )
 
     loadgen = run.add_argument_group("LoadGen settings, written to user.conf (default: the round's values)")
@@ -245,6 +253,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
             threads=args.threads,
             options=dict(args.backend_option),
         ),
+        benchmark_options=dict(args.benchmark_option),
         loadgen=LoadGenSettings(
             target_qps=args.target_qps,
             target_latency_ms=args.target_latency_ms,
@@ -292,16 +301,34 @@ def _name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _taken() -> str:
+    """Which benchmarks take which options (from their declarations), for --help: "yolo-95, yolo-99:
+    padding=square|minimal"."""
+    takers: dict[str, list[str]] = {}
+    for name in BENCHMARKS:
+        options = [
+            f"{key}={'|'.join(map(str, values))}" if values else key for key, values in option_values(name).items()
+        ]
+        if options:
+            takers.setdefault(", ".join(options), []).append(name)
+    return "; ".join(f"{', '.join(names)}: {options}" for options, names in takers.items()) or "none take any"
+
+
 def _key_value(text: str) -> tuple[str, object]:
     key, separator, value = text.partition("=")
     if not separator or not key.isidentifier():
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE with KEY a Python identifier")
-    if key in ("device", "precision", "threads", "output_names"):
-        raise argparse.ArgumentTypeError(f"{key} has its own flag; use --{key.replace('_', '-')}")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+
+
+def _backend_key_value(text: str) -> tuple[str, object]:
+    key, value = _key_value(text)
+    if key in ("device", "precision", "threads", "output_names"):
+        raise argparse.ArgumentTypeError(f"{key} has its own flag; use --{key.replace('_', '-')}")
+    return key, value
 
 
 def _json(text: str) -> object:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import mlperf_loadgen as lg
 
-from harness.qsl import SampleLibrary
+from harness.qsl import QuerySampleLibrary
 
 SCENARIOS: dict[str, lg.TestScenario] = {
     "SingleStream": lg.TestScenario.SingleStream,
@@ -77,7 +77,7 @@ def test_settings(
 
 def run_test(
     sut: SystemUnderTest,
-    library: SampleLibrary,
+    library: QuerySampleLibrary,
     settings: lg.TestSettings,
     log_dir: Path,
     audit_config: Path | None = None,

@@ -56,16 +56,24 @@ def measurements_json(model_file: str, info: BackendInfo) -> str:
 
 
 def measurements_readme(
-    benchmark: str, scenario: str, mode: str, command: str, info: BackendInfo, run_info: object | None
+    benchmark: str,
+    scenario: str,
+    mode: str,
+    command: str,
+    info: BackendInfo,
+    run_info: object | None,
+    benchmark_options: dict[str, object] | None = None,
 ) -> str:
-    """How this scenario was run: the exact command, the runtime and the container options."""
+    """How this scenario was run: the exact command, the benchmark's options (defaults included), the runtime and
+    the container options."""
     parts = [
         f"# {benchmark} {scenario}\n",
         f"Last written by the harness in {mode} mode. Reproduce that run with:\n",
         f"```\n{command}\n```\n",
-        "## Runtime\n",
-        _runtime_lines(info),
     ]
+    if benchmark_options:
+        parts += ["## Benchmark options\n", "".join(f"- {k}: {v}\n" for k, v in sorted(benchmark_options.items()))]
+    parts += ["## Runtime\n", _runtime_lines(info)]
     if run_info is not None:
         parts += ["## Run options\n", f"```json\n{json.dumps(run_info, indent=2, sort_keys=True)}\n```\n"]
     return "\n".join(parts)

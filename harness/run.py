@@ -20,15 +20,16 @@ import numpy as np
 
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.registry import get_backend
-from harness.benchmarks.base import AccuracyReport, Benchmark, Sample
-from harness.benchmarks.registry import get_benchmark
+from harness.benchmarks.base import AccuracyReport, Benchmark, Sample, compact_form_of
+from harness.benchmarks.registry import effective_options, get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
 from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
 from harness.contract.layout import ResultLayout, layout_of_round
 from harness.loadgen_run import run_test, test_settings
+from harness.pipeline import PipelinedServerSUT, PipelinedSUT
 from harness.provenance import describe_inputs, loadgen_facts
-from harness.qsl import SampleLibrary, prepare_samples
+from harness.qsl import QuerySampleLibrary, SampleLibrary, prepare_samples
 from harness.records import (
     SummaryResult,
     code_readme,
@@ -36,6 +37,7 @@ from harness.records import (
     measurements_readme,
     parse_summary,
 )
+from harness.resident import ResidentLibrary
 from harness.staging import Staging
 from harness.sut import BatchingSUT, Responder, ServerSUT
 from harness.userconf import render_user_conf
@@ -150,8 +152,9 @@ def execute(spec: RunSpec, command: str) -> RunOutcome:
 
     `command` is how the run was asked for, recorded in the measurements README."""
     request = _Run(spec, command)
-    benchmark = get_benchmark(spec.benchmark)
+    benchmark = get_benchmark(spec.benchmark, spec.benchmark_options)
     _check_model(request.model)
+    _check_batching(benchmark, spec.backend.batch_size)
     system_json = None if spec.system_json is None else json.dumps(spec.system_json, indent=2, sort_keys=True) + "\n"
     samples = benchmark.list_samples(request.dataset, spec.count)
     layout = ResultLayout(
@@ -189,7 +192,7 @@ def _run_staged(
 ) -> RunOutcome:
     # The backend first: a bad model or a missing GPU fails in seconds, before the dataset is decoded.
     backend = _load_backend(request, benchmark)
-    library, preprocessed = _sample_library(request, benchmark, samples)
+    library, preprocessed = _sample_library(request, benchmark, samples, backend)
 
     measurements = staging.path / layout.measurements_dir
     measurements.mkdir(parents=True)
@@ -232,7 +235,7 @@ def _run_compliance(
     """
     test = str(request.compliance)
     backend = _load_backend(request, benchmark)
-    library, preprocessed = _sample_library(request, benchmark, samples)
+    library, preprocessed = _sample_library(request, benchmark, samples, backend)
     user_conf = staging.path / "user.conf"
     user_conf.write_text(render_user_conf(benchmark.name, request.spec.scenario, request.loadgen))
     log_dir = staging.path / "loadgen"
@@ -266,10 +269,31 @@ def _provenance(request: _Run, benchmark: Benchmark, samples: list[Sample], log_
     return {**inputs, "loadgen": loadgen_facts(log_dir / "mlperf_log_detail.txt")}
 
 
-def _sample_library(request: _Run, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:
-    """The samples preprocessed (or read from the cache); returns the library and how many were made now."""
+def _sample_library(
+    request: _Run, benchmark: Benchmark, samples: list[Sample], backend: Backend
+) -> tuple[QuerySampleLibrary, int]:
+    """The samples preprocessed (or read from the cache); returns the library and how many were made now.
+
+    A backend that keeps samples on its devices (`resident_workers`) gets them in the benchmark's compact form
+    where it has one; the others get the preprocessed arrays in host memory."""
+    workers_of = getattr(backend, "resident_workers", None)
+    form = compact_form_of(benchmark)
+    fixed_shape = not getattr(benchmark, "varying_input_shape", False)
+    workers = (
+        workers_of(form, benchmark.input_shape, request.spec.backend.batch_size)
+        if callable(workers_of) and fixed_shape
+        else None
+    )
+    workers_count = os.cpu_count() or 1
+    if workers:
+        namespace = f"{benchmark.name}-{form.version}" if form else _cache_namespace(benchmark)
+        compact = getattr(benchmark, "compact", None) if form else None
+        preprocess = compact if callable(compact) else benchmark.preprocess
+        cache = PreprocessedCache(request.cache_dir, namespace)
+        entries, preprocessed = prepare_samples(samples, preprocess, cache, workers_count)
+        return ResidentLibrary(entries, len(entries), workers), preprocessed
     cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
-    entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
+    entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, workers_count)
     return SampleLibrary(entries, performance_count=len(entries)), preprocessed
 
 
@@ -277,22 +301,31 @@ def _measure(
     request: _Run,
     benchmark: Benchmark,
     backend: Backend,
-    library: SampleLibrary,
+    library: QuerySampleLibrary,
     user_conf: Path,
     log_dir: Path,
     audit_config: Path | None = None,
 ) -> None:
     """The LoadGen test itself; raises if any inference failed."""
     settings = test_settings(user_conf, benchmark.name, request.spec.scenario, request.spec.mode, request.spec.seeds)
-    responder = Responder(backend, benchmark, library)
-    sut: BatchingSUT | ServerSUT
-    if request.spec.scenario == "Server":
-        sut = ServerSUT(responder, request.spec.backend.batch_size, workers=_SERVER_WORKERS)
+    batch_size = request.spec.backend.batch_size
+    sut: BatchingSUT | ServerSUT | PipelinedSUT
+    if isinstance(library, ResidentLibrary):
+        wait_ms = float(request.spec.backend.options.get("max_batch_wait_ms", 1.0))
+        if request.spec.scenario == "Server":
+            sut = PipelinedServerSUT(library, benchmark, batch_size, max_wait_s=wait_ms / 1000)
+        else:
+            sut = PipelinedSUT(library, benchmark, batch_size)
     else:
-        sut = BatchingSUT(responder, request.spec.backend.batch_size)
+        assert isinstance(library, SampleLibrary)
+        responder = Responder(backend, benchmark, library)
+        if request.spec.scenario == "Server":
+            sut = ServerSUT(responder, batch_size, workers=_SERVER_WORKERS)
+        else:
+            sut = BatchingSUT(responder, batch_size)
     run_test(sut, library, settings, log_dir, audit_config)
     try:
-        responder.raise_if_failed()
+        sut.raise_if_failed()
     except Exception as error:
         raise RunError(
             f"inference failed during the LoadGen test ({type(error).__name__}: {error}); no results were placed"
@@ -326,7 +359,13 @@ def _write_records(
     measurements = staging.path / layout.measurements_dir
     (measurements / layout.measurements_json_name).write_text(measurements_json(request.model.name, info))
     readme = measurements_readme(
-        benchmark.name, request.spec.scenario, request.spec.mode, request.command, info, request.spec.run_info
+        benchmark.name,
+        request.spec.scenario,
+        request.spec.mode,
+        request.command,
+        info,
+        request.spec.run_info,
+        effective_options(benchmark.name, request.spec.benchmark_options),
     )
     (measurements / "README.md").write_text(readme)
     code_dir = staging.path / layout.code_dir
@@ -347,6 +386,7 @@ def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
         threads=request.spec.backend.threads,
         output_names=benchmark.output_names,
         options=request.spec.backend.options,
+        cache_dir=request.cache_dir.parent,
     )
     backend.load(request.model)
     _check_input_shape(backend, request.model, benchmark)
@@ -368,6 +408,13 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
     if not declared:
         return
     sample = declared[1:]
+    varying = getattr(benchmark, "varying_input", None)
+    if varying is not None and any(dim is not None for dim in sample[1:]):
+        shown = "x".join("?" if dim is None else str(dim) for dim in sample)
+        raise RunError(
+            f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds samples of varying size "
+            f"({varying}); pass a model exported with dynamic height and width"
+        )
     fits = len(sample) == len(benchmark.input_shape) and all(
         dim is None or dim == want for dim, want in zip(sample, benchmark.input_shape, strict=False)
     )
@@ -377,6 +424,16 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
         raise RunError(
             f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds {wanted}; "
             "pass a model with the benchmark's input signature"
+        )
+
+
+def _check_batching(benchmark: Benchmark, batch_size: int) -> None:
+    """A benchmark whose samples differ in size (YOLO's minimal padding) cannot stack them: one per inference."""
+    varying = getattr(benchmark, "varying_input", None)
+    if varying is not None and batch_size > 1:
+        raise RunError(
+            f"{benchmark.name} feeds samples of varying size ({varying}), which do not stack into a batch of "
+            f"{batch_size}; set batch_size 1 (--batch-size 1 by hand)"
         )
 
 

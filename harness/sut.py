@@ -98,6 +98,9 @@ class BatchingSUT:
     def flush_queries(self) -> None:
         """Nothing is ever pending: every query is answered before issue_query returns."""
 
+    def raise_if_failed(self) -> None:
+        self.responder.raise_if_failed()
+
     def start(self) -> None:
         """Nothing to start: work happens in LoadGen's thread."""
 
@@ -133,6 +136,9 @@ class ServerSUT:
 
     def flush_queries(self) -> None:
         """Workers never hold samples back beyond the batch wait, so there is nothing to flush."""
+
+    def raise_if_failed(self) -> None:
+        self.responder.raise_if_failed()
 
     def _work(self) -> None:
         while True:

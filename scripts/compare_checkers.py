@@ -3,15 +3,18 @@
     python scripts/compare_checkers.py EXPERIMENT --official PATH --round v5.1
 
 EXPERIMENT is a `build.py run` experiment folder (it holds closed/ and .msb/full-accuracy-logs/). PATH is a checkout of
-mlcommons/inference at the round's tag; its tools/submission/submission_checker.py is run from there, never copied into
-this project. Each variant breaks one rule in a copy of closed/; both checkers must flag it, and both must pass the
-intact tree. Prints one line per case and exits 1 when they disagree.
+mlcommons/inference: at the round's tag for v5.x, whose tools/submission/submission_checker.py is run; master for
+v6.x, whose modular checker (`python -m submission_checker.main` in tools/submission) is run. Both are run from there,
+never copied into this project. Each variant breaks one rule in a copy of closed/; both checkers must flag it, and
+both must pass the intact tree. The v6 checker no longer checks tree hygiene (dotfiles, links, sizes): there ours
+alone flags a dotfile, by design. Prints one line per case and exits 1 when they disagree.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -77,7 +80,8 @@ def invalid_performance(root: Path, experiment: Path) -> None:
 
 
 def missing_compliance_test(root: Path, experiment: Path) -> None:
-    shutil.rmtree(first(root, "closed/*/compliance/*/*/*/TEST04"))
+    v6 = sorted(root.glob("closed/*/results/*/*/*/TEST04"))  # v6: beside the scenario's results; v5: compliance/
+    shutil.rmtree(v6[0] if v6 else first(root, "closed/*/compliance/*/*/*/TEST04"))
 
 
 VARIANTS: dict[str, Callable[[Path, Path], None]] = {
@@ -110,12 +114,21 @@ def ours(root: Path, round_name: str) -> Verdict:
     return Verdict(errors, result.returncode != 0)
 
 
+# Variants only our checker flags in a round, by design: the v6 checker dropped the tree-hygiene checks.
+OURS_ONLY = {"v6.0": {"dotfile"}, "v6.1": {"dotfile"}}
+
+
 def official(root: Path, round_name: str, checkout: Path) -> Verdict:
+    tools = checkout / "tools" / "submission"
+    if round_name.startswith("v6"):
+        command = [sys.executable, "-m", "submission_checker.main", "--input", str(root), "--version", round_name]
+        env = {**os.environ, "PYTHONPATH": str(tools)}
+    else:
+        command = [sys.executable, str(tools / "submission_checker.py"), "--input", str(root), "--version", round_name]
+        env = dict(os.environ)
     # It writes summary.csv into its working folder, which must not be the tree it checks.
     with tempfile.TemporaryDirectory(prefix="msb-official-") as cwd:
-        result = subprocess.run([sys.executable, str(checkout / "tools" / "submission" / "submission_checker.py"),
-                                 "--input", str(root), "--version", round_name],
-                                capture_output=True, text=True, cwd=cwd, check=False)  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, check=False)
     lines = (result.stdout + result.stderr).splitlines()
     errors = frozenset(line.split("] ", 1)[-1] for line in lines if re.search(r"\bERROR\]", line))
     return Verdict(errors, bool(errors) or result.returncode != 0)
@@ -149,7 +162,8 @@ def main() -> int:
                   f"({theirs.count} ERROR lines)")  # fmt: skip
         else:
             our_new, their_new = new_errors(mine, baselines[0]), new_errors(theirs, baselines[1])
-            agree = bool(our_new) and bool(their_new)
+            ours_only = name in OURS_ONLY.get(args.round, set())
+            agree = bool(our_new) and (not their_new if ours_only else bool(their_new))
             print(f"{'ok  ' if agree else 'DIFF'} {name}: ours {'flags' if our_new else 'passes'}"
                   f" ({our_new[0][:110] if our_new else '-'}) | official {'flags' if their_new else 'passes'}"
                   f" ({their_new[0][:110] if their_new else '-'})")  # fmt: skip

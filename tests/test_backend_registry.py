@@ -29,7 +29,10 @@ def _get(name: str, options: dict[str, object]) -> object:
 
 def test_each_backend_declares_its_options() -> None:
     assert backend_options("onnxruntime") == ()
-    assert backend_options("pytorch") == ("channels_last", "cuda_graphs", "compile_mode")
+    assert backend_options("pytorch") == (
+        "channels_last", "cuda_graphs", "compile_mode", "resident", "streams", "workers_per_device",
+        "max_batch_wait_ms", "batch_sizes",
+    )  # fmt: skip
     tensorrt = backend_options("tensorrt")
     assert {"batch_sizes", "streams", "engine", "plugins", "cache_dir", "nms"} <= set(tensorrt)
     # The benchmark and its outputs are arguments every backend gets, not options a user could set.

@@ -127,6 +127,7 @@ WRONG_TYPES: list[tuple[Edit, str, str]] = [
     (lambda d: bench(d).update(batch_size=0), "benchmarks.resnet50.batch_size", W1 + "got 0"),
     (lambda d: bench(d).update(threads="x"), "benchmarks.resnet50.threads", W1 + "got 'x'"),
     (lambda d: bench(d).update(backend_options=[1]), "benchmarks.resnet50.backend_options", "expected a mapping"),
+    (lambda d: bench(d).update(benchmark_options="minimal"), "benchmarks.resnet50.benchmark_options", "expected a"),
     (lambda d: d.update(systems_json=3), "systems_json", "expected a mapping (KEY: VALUE lines), got 3"),
     (lambda d: d.update(benchmarks=[]), "benchmarks", "expected a mapping (KEY: VALUE lines), got a list []"),
     (

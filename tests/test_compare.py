@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from harness.contract import to_json
 from msb.run.compare import (
     DEFAULT_LATENCY_TOLERANCE_PCT,
     DEFAULT_TOLERANCE_PCT,
@@ -12,6 +15,8 @@ from msb.run.compare import (
     seeds_check,
     settings_check,
 )
+from msb.run.reproduce import recorded_settings
+from tests.test_contract import SPEC
 
 LOG = [{"seq_id": 0, "qsl_idx": 1, "data": "AA"}, {"seq_id": 1, "qsl_idx": 0, "data": "BB"}]
 
@@ -55,3 +60,13 @@ def test_the_first_difference_leads_the_report() -> None:
 def test_default_tolerances_follow_the_measured_noise_of_each_kind_of_figure() -> None:
     assert default_tolerance("Samples per second") == DEFAULT_TOLERANCE_PCT == 15.0
     assert default_tolerance("90.0th percentile latency (ns)") == DEFAULT_LATENCY_TOLERANCE_PCT == 60.0
+
+
+def test_a_manifest_from_before_benchmark_options_compares_equal_to_a_run_without_them() -> None:
+    """Fields the contract gained since a manifest was written count at their defaults, not as differences."""
+    new = json.loads(to_json(SPEC))
+    old = {k: v for k, v in new.items() if k != "benchmark_options"}
+    assert not settings_check(old, new).ok  # compared as written, the missing field would differ
+    assert settings_check(recorded_settings(old), new).ok
+    chosen = {**new, "benchmark_options": {"padding": "minimal"}}
+    assert settings_check(recorded_settings(old), chosen).note == "benchmark_options"

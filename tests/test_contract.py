@@ -63,6 +63,7 @@ def test_a_spec_and_a_record_survive_json_unchanged_and_in_a_stable_order() -> N
         (lambda d: d.__setitem__("mode", "accuracy"), "is a performance run"),
         (lambda d: d.__setitem__("schema", 99), "host and image are of different versions"),
         (lambda d: d.pop("model"), "model"),
+        (lambda d: d.__setitem__("benchmark_options", ["padding"]), "benchmark_options must be a JSON object"),
     ],
 )
 def test_a_bad_spec_is_refused_naming_the_field(change, words: str) -> None:
@@ -124,3 +125,25 @@ def test_the_flags_auditors_type_are_the_same_spec(tmp_path: Path) -> None:
          f"--audit-config={audit}", f"--system-json={system_json}"]
     )  # fmt: skip
     assert flags.spec_from_args(args) == SPEC
+
+
+def test_benchmark_options_travel_in_the_spec_and_a_spec_without_them_takes_none(tmp_path: Path) -> None:
+    args = flags.build_parser().parse_args(
+        ["run", "--benchmark=yolo-99", "--scenario=SingleStream", "--mode=accuracy", "--dataset=/d", "--model=/m",
+         "--backend=onnxruntime", "--output=/o", "--submitter=ACME", "--system=host_cpu",
+         "--benchmark-option=padding=minimal"]
+    )  # fmt: skip
+    spec = flags.spec_from_args(args)
+    assert spec.benchmark_options == {"padding": "minimal"}
+    assert spec_from_json(to_json(spec)) == spec
+    older = json.loads(to_json(SPEC))
+    del older["benchmark_options"]  # a spec written before the field existed
+    assert spec_from_json(json.dumps(older)).benchmark_options == {}
+
+
+def test_run_help_lists_the_options_each_benchmark_declares(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        flags.build_parser().parse_args(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--benchmark-option KEY=VALUE" in help_text
+    assert "yolo-95, yolo-99: padding=square|minimal" in help_text

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.backends.base import BackendError
-from harness.backends.pytorch.backend import PyTorchBackend
+from harness.backends.pytorch.backend import PyTorchBackend, _graph_shapes
 from harness.backends.registry import get_backend
 
 
@@ -37,25 +37,28 @@ def test_bad_precision_and_device_are_errors() -> None:
 
 
 @pytest.mark.parametrize(
-    ("benchmark", "output_names", "kind"),
+    ("benchmark", "output_names", "architecture", "kind"),
     [
-        ("resnet50", ("ArgMax:0",), "argmax"),
-        ("retinanet", ("cls_logits", "bbox_regression"), "heads"),
-        ("retinanet", ("boxes", "labels", "scores"), "detections"),
-        ("ssd-resnet34", ("bboxes", "labels", "scores"), "detections"),
-        ("ssd-resnet34", ("locs", "confs"), "heads"),
-        ("ssd-resnet34", (), "detections"),  # no names: the benchmark's reference outputs
+        ("resnet50", ("ArgMax:0",), "resnet50", "argmax"),
+        ("retinanet", ("cls_logits", "bbox_regression"), "retinanet", "heads"),
+        ("retinanet", ("boxes", "labels", "scores"), "retinanet", "detections"),
+        ("ssd-resnet34", ("bboxes", "labels", "scores"), "ssd-resnet34", "detections"),
+        ("ssd-resnet34", ("locs", "confs"), "ssd-resnet34", "heads"),
+        ("ssd-resnet34", (), "ssd-resnet34", "detections"),  # no names: the benchmark's reference outputs
+        ("yolo-95", ("output0",), "yolo11l", "candidates"),  # both YOLO benchmarks run one architecture
+        ("yolo-99", ("output0",), "yolo11l", "candidates"),
     ],
 )
 def test_the_benchmark_picks_the_architecture_and_its_outputs_the_form(
-    benchmark: str, output_names: tuple[str, ...], kind: str
+    benchmark: str, output_names: tuple[str, ...], architecture: str, kind: str
 ) -> None:
     backend = PyTorchBackend(benchmark=benchmark, device="cpu", precision="fp32", output_names=output_names)
-    assert (backend.architecture, backend.kind) == (benchmark, kind)
+    assert (backend.architecture, backend.kind) == (architecture, kind)
 
 
 def test_an_unsupported_benchmark_or_outputs_are_refused_by_name() -> None:
-    with pytest.raises(BackendError, match=r"no model for benchmark 'bert'; it serves: resnet50, retinanet, ssd-r"):
+    served = "resnet50, retinanet, ssd-resnet34, yolo-95, yolo-99"
+    with pytest.raises(BackendError, match=rf"no model for benchmark 'bert'; it serves: {served}"):
         PyTorchBackend(benchmark="bert", device="cpu", precision="fp32")
     # The outputs of another benchmark are not taken as a hint: the benchmark decides.
     with pytest.raises(BackendError, match=r"cannot answer resnet50 outputs \('boxes', 'labels', 'scores'\)"):
@@ -64,7 +67,7 @@ def test_an_unsupported_benchmark_or_outputs_are_refused_by_name() -> None:
 
 def test_a_model_spec_of_another_architecture_is_refused(tmp_path: Path) -> None:
     backend = PyTorchBackend(benchmark="resnet50", device="cpu", precision="fp32")
-    with pytest.raises(BackendError, match="names 'retinanet' but the benchmark is resnet50"):
+    with pytest.raises(BackendError, match="names 'retinanet' but resnet50 runs resnet50"):
         backend.load(random_spec(tmp_path, "retinanet"))
 
 
@@ -106,3 +109,8 @@ def test_large_batches_are_copied_exactly_by_the_parallel_copy() -> None:
     target = np.zeros_like(source)
     backend._parallel_copy(target, source)
     np.testing.assert_array_equal(target, source)
+
+
+def test_captured_graphs_are_named_by_batch_size_or_by_shape_where_sample_sizes_differ() -> None:
+    assert _graph_shapes([(1, 3, 640, 640), (8, 3, 640, 640)]) == "1,8"
+    assert _graph_shapes([(1, 3, 480, 640), (1, 3, 640, 640)]) == "1x3x480x640,1x3x640x640"

@@ -50,3 +50,85 @@ def test_detection_outputs_have_the_benchmark_shapes_on_the_gpu(tmp_path: Path) 
     assert np.all(np.diff(scores, axis=1) <= 0)  # best first, zero padding last
     kept = scores > 0
     assert np.all((labels[kept] >= 1) & (labels[kept] <= 80))
+
+
+def _resident(tmp_path: Path, batch: int, **options: object) -> tuple[PyTorchBackend, list]:  # type: ignore[type-arg]
+    from harness.benchmarks.resnet50 import ResNet50
+
+    backend = PyTorchBackend(
+        benchmark="resnet50",
+        device="cuda",
+        precision="fp32",
+        options=PyTorchOptions(**options),  # type: ignore[arg-type]
+    )
+    backend.load(spec(tmp_path, "resnet50"))
+    workers = backend.resident_workers(ResNet50.compact_form, (3, 224, 224), batch)
+    assert workers is not None
+    return backend, workers
+
+
+def test_resident_samples_expand_on_the_gpu_to_the_host_preprocessing_bit_for_bit(tmp_path: Path) -> None:
+    from harness.benchmarks.base import expand
+    from harness.benchmarks.resnet50 import ResNet50
+
+    compact = np.random.default_rng(1).integers(0, 256, (4, 3, 224, 224)).astype(np.uint8)
+    _, (worker,) = _resident(tmp_path, 4, channels_last=False)
+    on_gpu = worker.expand(torch.from_numpy(compact).cuda()).cpu().numpy()
+    np.testing.assert_array_equal(on_gpu, expand(ResNet50.compact_form, compact, channel_axis=1))
+
+
+def test_resident_graphs_on_two_streams_answer_as_the_host_path(tmp_path: Path) -> None:
+    from harness.benchmarks.base import expand
+    from harness.benchmarks.resnet50 import ResNet50
+
+    compact = np.random.default_rng(2).integers(0, 256, (10, 3, 224, 224)).astype(np.uint8)
+    host = PyTorchBackend(benchmark="resnet50", device="cuda", precision="fp32",
+                          options=PyTorchOptions(resident=False, cuda_graphs=False))  # fmt: skip
+    host.load(spec(tmp_path, "resnet50"))
+    expected = host.infer(expand(ResNet50.compact_form, compact, channel_axis=1))[0]
+    backend, workers = _resident(tmp_path, 4, streams=2, workers_per_device=2)
+    assert len(workers) == 2 and backend.info().details["resident_workers"] == "cuda:0-0,cuda:0-1"
+    slots = np.arange(10)[::-1].copy()  # slot s holds sample 9 - s
+    for worker in workers:
+        worker.store(slots, compact)
+        assert worker.device_bytes() == compact.nbytes  # uint8: 150,528 bytes a sample
+    # Three batches in flight on worker 0's two streams and one on worker 1, taken in launch order.
+    launched = [
+        workers[n % 2].launch(np.array(batch)) for n, batch in enumerate([[9, 8, 7, 6], [5, 4], [3, 2, 1], [0]])
+    ]
+    answers = np.concatenate([item.result()[0] for item in launched])
+    np.testing.assert_array_equal(answers, expected)
+
+
+def test_a_batch_too_big_for_the_gpu_is_named_with_the_largest_that_fits(tmp_path: Path) -> None:
+    from harness.backends.base import BackendError
+
+    free, _ = torch.cuda.mem_get_info()
+    too_big = 1 << int(np.ceil(np.log2(free / (224 * 224 * 3 * 4 * 4))))  # activations far beyond the free memory
+    with pytest.raises(BackendError, match=rf"batch size {too_big} does not fit the memory of cuda:0 .* the largest"):
+        _resident(tmp_path, too_big, cuda_graphs=False)
+
+
+def test_yolo_graphs_in_fp16_match_eager_fp32_and_other_sizes_get_their_own(tmp_path: Path) -> None:
+    """yolo-99's output0 from CUDA graphs in fp16 against eager fp32; a minimal-padding size is captured apart."""
+    model = spec(tmp_path, "yolo11l")
+    graphed = PyTorchBackend(benchmark="yolo-99", device="cuda", precision="fp16", output_names=("output0",))
+    eager = PyTorchBackend(
+        benchmark="yolo-99",
+        device="cuda",
+        precision="fp32",
+        output_names=("output0",),
+        options=PyTorchOptions(cuda_graphs=False),
+    )
+    for backend in (graphed, eager):
+        backend.load(model)
+    batch = np.random.default_rng(0).random((2, 3, 640, 640), dtype=np.float32)
+    graphed.warmup(batch)
+    (fast,) = graphed.infer(batch)
+    (exact,) = eager.infer(batch)
+    assert fast.shape == exact.shape == (2, 84, 8400) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast[:, :4], exact[:, :4], rtol=0.02, atol=1.0)  # boxes, input pixels
+    np.testing.assert_allclose(fast[:, 4:], exact[:, 4:], atol=0.01)  # scores
+    (smaller,) = graphed.infer(batch[:1, :, :480])  # a 640x480 image's minimal letterbox
+    assert smaller.shape == (1, 84, 6300)
+    assert graphed.info().details["graphs_captured"] == "1x3x480x640,2x3x640x640"

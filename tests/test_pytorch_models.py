@@ -12,6 +12,7 @@ from harness.backends.base import BackendError
 from harness.backends.pytorch.layers import FrozenBatchNorm2d, fold_batch_norms
 from harness.backends.pytorch.models import ResNet50, RetinaNet, SsdResNet34, init_random
 from harness.backends.pytorch.weights import load_state_dict, read_model_spec
+from harness.backends.pytorch.yolo11 import Yolo11l
 from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 
 
@@ -98,7 +99,9 @@ def test_model_spec_makes_random_weights_explicit(tmp_path: Path) -> None:
             read_model_spec(spec)
 
 
-@pytest.mark.parametrize(("architecture", "shape"), [(ResNet50, (2, 3, 64, 64)), (SsdResNet34, (1, 3, 400, 400))])
+@pytest.mark.parametrize(
+    ("architecture", "shape"), [(ResNet50, (2, 3, 64, 64)), (SsdResNet34, (1, 3, 400, 400)), (Yolo11l, (1, 3, 64, 96))]
+)
 def test_folding_batch_norms_keeps_the_outputs(architecture: type[torch.nn.Module], shape: tuple[int, ...]) -> None:
     model = architecture().eval()
     init_random(model, 0)

@@ -114,6 +114,16 @@ def test_backend_options_reach_the_harness_with_their_types(project: Project, tm
     assert spec_from_json(to_json(spec)).backend.options == {"plugins": ["/p/a.so"], "n": 3}
 
 
+def test_benchmark_options_reach_the_harness_from_the_system_description(project: Project, tmp_path: Path) -> None:
+    system = load_system_spec(project, "cpu-demo-v61")
+    assert system.benchmarks["yolo-99"].benchmark_options == {"padding": "square"}
+    bench = dataclasses.replace(system.benchmarks["yolo-99"], benchmark_options={"padding": "minimal"})
+    system = dataclasses.replace(system, benchmarks={"yolo-99": bench})
+    args = RunArgs("yolo-99", "SingleStream", "accuracy", tmp_path / "exp", tmp_path / "d", tmp_path / "m.onnx")
+    spec = plan(system, args, Identity(0, 15000, 1500)).spec
+    assert spec_from_json(to_json(spec)).benchmark_options == {"padding": "minimal"}
+
+
 def test_print_command_shows_the_spec_and_the_docker_line(project: Project, tmp_path: Path) -> None:
     text = command_line(planned(project, tmp_path))
     comment, _, rest = text.partition("\n")

@@ -29,6 +29,7 @@ class OnnxRuntimeBackend:
         threads: int | None = None,
         output_names: tuple[str, ...] = (),
         options: NoOptions | None = None,
+        cache_dir: Path | None = None,  # unused: ONNX Runtime builds nothing worth keeping between runs
     ) -> None:
         """`output_names` are the outputs fetched by name, in the benchmark's order (empty = all, as stored);
         `benchmark` is named in errors. ONNX Runtime takes no backend options."""

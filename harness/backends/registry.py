@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -53,12 +54,14 @@ def get_backend(
     threads: int | None,
     output_names: tuple[str, ...],
     options: Mapping[str, object],
+    cache_dir: Path | None = None,
 ) -> Backend:
     """A new backend called `name` for `benchmark` (e.g. "resnet50"), given the backend `options` it declares.
 
     `device` is "cpu", "cuda" or "cuda:N", `threads` None for the runtime's default, `output_names` the benchmark's
     (for runtimes that fetch outputs by name). An option the backend does not declare is a BackendError raised
     before the backend's runtime is imported; values it cannot honour are BackendErrors from the backend itself.
+    `cache_dir` is where a backend may keep what it builds across runs (the PyTorch backend's compiled kernels).
     """
     entry = _entry(name)
     checked = _checked_options(name, _load(entry.options), options)
@@ -70,6 +73,7 @@ def get_backend(
         threads=threads,
         output_names=output_names,
         options=checked,
+        cache_dir=cache_dir,
     )
 
 

@@ -35,6 +35,30 @@ class AccuracyReport:
     metric: str  # "top1" or "mAP"
 
 
+@dataclass(frozen=True)
+class CompactForm:
+    """A benchmark's samples kept in a smaller type (ResNet50: the uint8 crop) and expanded where they are used.
+
+    The model input is `(compact.astype(float32) - offset[c]) / divisor` with the channel c on axis 0 of a sample.
+    A division, not a multiplication by 1/divisor: both the host (NumPy) and the device (PyTorch) side compute
+    exactly this IEEE operation, so an input expanded on a GPU is bit-identical to the host's preprocessing.
+    `version` names the compact form in the preprocessed cache (it changes when the compact values could).
+    """
+
+    dtype: str  # NumPy dtype name of the stored samples, e.g. "uint8"
+    offset: tuple[float, ...]  # per channel
+    divisor: float
+    version: str
+
+
+def expand(form: CompactForm, compact: np.ndarray, channel_axis: int = 0) -> np.ndarray:
+    """The float32 model input of `compact` samples (channel on `channel_axis`), as the device computes it."""
+    shape = [1] * compact.ndim
+    shape[channel_axis] = len(form.offset)
+    offset = np.asarray(form.offset, dtype=np.float32).reshape(shape)
+    return (compact.astype(np.float32) - offset) / np.float32(form.divisor)
+
+
 class Benchmark(Protocol):
     name: str  # MLPerf model name: "resnet50", "retinanet", "ssd-resnet34"
     input_shape: tuple[int, ...]  # one sample, e.g. (3, 224, 224)
@@ -50,3 +74,19 @@ class Benchmark(Protocol):
         ...
 
     def accuracy(self, accuracy_log: Path, dataset_dir: Path, samples: list[Sample]) -> AccuracyReport: ...
+
+
+class CompactBenchmark(Benchmark, Protocol):
+    """A benchmark whose samples also have a compact form (see CompactForm): `preprocess(s)` equals
+    `expand(compact_form, compact(s))` exactly, so a backend that keeps samples on its device stores the compact
+    arrays and expands them there."""
+
+    compact_form: CompactForm
+
+    def compact(self, sample: Sample) -> np.ndarray: ...
+
+
+def compact_form_of(benchmark: Benchmark) -> CompactForm | None:
+    """The benchmark's compact form, None for one that has none."""
+    form = getattr(benchmark, "compact_form", None)
+    return form if isinstance(form, CompactForm) else None

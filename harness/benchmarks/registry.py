@@ -1,22 +1,41 @@
-"""Benchmarks by MLPerf model name.
+"""Benchmarks by MLPerf model name, and the options each declares.
 
-Each entry is a "module:attr" string imported only when chosen, so a benchmark's dependencies
-(pycocotools, ...) are needed only by runs of that benchmark. Adding a benchmark is one line in `_ENTRIES`.
+Each entry names a "module:attr" factory, imported only when chosen, so a benchmark's dependencies (pycocotools,
+...) are needed only by runs of that benchmark; and, for a benchmark that takes options, its frozen options
+dataclass in harness/benchmarks/options.py, which imports nothing heavy. Options are checked against that dataclass
+before the benchmark's module is imported, as the backends' are (harness/backends/registry.py).
+Adding a benchmark is one entry in `_ENTRIES`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from harness.benchmarks.base import Benchmark
+from harness.benchmarks.options import BenchmarkOptionError
 
-_ENTRIES: dict[str, str] = {
-    "resnet50": "harness.benchmarks.resnet50:ResNet50",
-    "retinanet": "harness.benchmarks.retinanet:RetinaNet",
-    "ssd-resnet34": "harness.benchmarks.ssd_resnet34:SsdResNet34",
-    "yolo-95": "harness.benchmarks.yolo:yolo_95",
-    "yolo-99": "harness.benchmarks.yolo:yolo_99",
-}
+
+@dataclass(frozen=True)
+class _Entry:
+    factory: str  # "module:attr": called with the options instance, or with nothing when options is None
+    options: str | None = None  # "module:attr" of its frozen options dataclass; None: it takes no options
+
+
+_YOLO_OPTIONS = "harness.benchmarks.options:YoloOptions"
+_ENTRIES: Mapping[str, _Entry] = MappingProxyType(
+    {
+        "resnet50": _Entry("harness.benchmarks.resnet50:ResNet50"),
+        "retinanet": _Entry("harness.benchmarks.retinanet:RetinaNet"),
+        "ssd-resnet34": _Entry("harness.benchmarks.ssd_resnet34:SsdResNet34"),
+        "yolo-95": _Entry("harness.benchmarks.yolo:yolo_95", _YOLO_OPTIONS),
+        "yolo-99": _Entry("harness.benchmarks.yolo:yolo_99", _YOLO_OPTIONS),
+    }
+)
 
 BENCHMARKS: tuple[str, ...] = tuple(sorted(_ENTRIES))
 
@@ -25,11 +44,61 @@ class UnknownBenchmarkError(ValueError):
     """The benchmark name is not in the registry; the message lists the valid names."""
 
 
-def get_benchmark(name: str) -> Benchmark:
-    """A fresh instance of the benchmark called `name` (e.g. "resnet50")."""
-    target = _ENTRIES.get(name)
-    if target is None:
+def get_benchmark(name: str, options: Mapping[str, object] | None = None) -> Benchmark:
+    """A fresh instance of the benchmark called `name` (e.g. "resnet50") with the `options` it declares.
+
+    An option it does not declare, or a value it cannot honour, is a BenchmarkOptionError raised before the
+    benchmark's module is imported.
+    """
+    entry = _entry(name)
+    checked = _checked_options(name, entry, options or {})
+    factory = _load(entry.factory)
+    return factory() if checked is None else factory(checked)
+
+
+def benchmark_options(name: str) -> tuple[str, ...]:
+    """The option names the benchmark called `name` takes, read without importing the benchmark."""
+    entry = _entry(name)
+    return () if entry.options is None else tuple(f.name for f in dataclasses.fields(_load(entry.options)))
+
+
+def option_values(name: str) -> dict[str, tuple[object, ...] | None]:
+    """Each option of the benchmark with the values it takes where they are a fixed set (else None)."""
+    entry = _entry(name)
+    if entry.options is None:
+        return {}
+    return {f.name: f.metadata.get("values") for f in dataclasses.fields(_load(entry.options))}
+
+
+def effective_options(name: str, options: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Every option of the benchmark with the value a run with `options` uses, defaults included (recorded with
+    the results, so a default is stated rather than implied)."""
+    checked = _checked_options(name, _entry(name), options or {})
+    return {} if checked is None else dataclasses.asdict(checked)
+
+
+def _entry(name: str) -> _Entry:
+    entry = _ENTRIES.get(name)
+    if entry is None:
         raise UnknownBenchmarkError(f"unknown benchmark {name!r}; valid: {', '.join(BENCHMARKS)}")
+    return entry
+
+
+def _load(target: str) -> Any:
     module_name, attr = target.split(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return factory()
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _checked_options(name: str, entry: _Entry, given: Mapping[str, object]) -> Any:
+    """`given` as an instance of the benchmark's options dataclass (None when it takes none); a key it does not
+    declare is a BenchmarkOptionError naming the ones it does."""
+    declared = benchmark_options(name)
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        takes = ", ".join(declared) if declared else "none"
+        raise BenchmarkOptionError(
+            f"the {name} benchmark has no option{plural} {', '.join(map(repr, unknown))}; it takes: {takes}; "
+            f"drop benchmark option{plural} {', '.join(unknown)}"
+        )
+    return None if entry.options is None else _load(entry.options)(**given)

@@ -14,23 +14,28 @@ constants), so they share this implementation. Facts from the MLPerf reference
   figure the checker's `mAP=` pattern reads, in percent.
 The model is an ONNX export of YOLO11l without NMS: input (batch, 3, 640, 640), one output `output0` of
 (batch, 84, 8400): per anchor cx, cy, w, h in input pixels and 80 class scores, no objectness (Ultralytics' ONNX
-export names and layout; the MLPerf reference itself runs the PyTorch file and states no export).
+export names and layout; the MLPerf reference itself runs the PyTorch file and states no export). ONNX Runtime and
+TensorRT run that export; the PyTorch backend runs YOLO11l written out (harness/backends/pytorch/yolo11.py) and
+answers the same output0, so decode and NMS here serve every backend.
 
-Padding: `square` (default) pads every image to 640x640, so batches have one shape; `minimal` pads to the next
-multiple of 32 as the reference's PyTorch predict does, so inputs vary per image: it needs a model with dynamic
-height and width and batch size 1. On the synthetic set (msb/synthetic/yolo.py) both give mAP=100.000% exact and
-85.000% perturbed, a difference of 0.000 points: the mapping back to the image is consistent in both. How far
-YOLO11l's own figures differ between them is not measured here (no weights on these machines).
+Padding, the benchmark option `padding` (harness/benchmarks/options.py; `benchmark_options: {padding: minimal}`
+under the benchmark in a system description, `--benchmark-option padding=minimal` by hand): `square` (default)
+pads every image to 640x640, so batches have one shape; `minimal` pads to the next multiple of 32 as the
+reference's PyTorch predict does, so inputs vary per image: it needs a model with dynamic height and width and
+batch size 1, which the run checks before it starts. On the synthetic set (msb/synthetic/yolo.py) both give
+mAP=100.000% exact and 85.000% perturbed, a difference of 0.000 points: the mapping back to the image is
+consistent in both. How far YOLO11l's own figures differ between them is not measured here (no weights on these
+machines).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from harness.benchmarks.base import DatasetError, Sample
+from harness.benchmarks.options import Padding, YoloOptions
 from harness.detection import cocoeval, dataset, records
 from harness.detection.benchmark import DetectionBenchmark, check_batch
 from harness.detection.dataset import COCO_80_TO_91, COCO_2017_SAFE
@@ -41,7 +46,6 @@ from harness.detection.postprocess import Detections, YoloParams, yolo_from_raw
 IMAGE_SIZE = 640
 NUM_CLASSES = 80
 STRIDES = (8, 16, 32)
-Padding = Literal["square", "minimal"]
 
 
 def anchor_count(height: int, width: int) -> int:
@@ -63,8 +67,16 @@ class Yolo(DetectionBenchmark):
             raise ValueError(f"{name} padding={padding!r}; use 'square' (batched runs) or 'minimal' (the reference)")
         self.name = name
         self.padding: Padding = padding
+        # Minimal padding gives each image its own input size: no one-shape device store or graph holds them.
+        self.varying_input_shape = padding == "minimal"
         self.params = params or YoloParams()
         self.preprocessing_version = f"coco-letterbox{IMAGE_SIZE}-{padding}-v1"
+        # Why samples cannot be batched, or None: the run refuses batch sizes above 1 and fixed-size models then.
+        self.varying_input = (
+            "padding=minimal letterboxes each image to its own multiple of 32; padding=square batches"
+            if padding == "minimal"
+            else None
+        )
         self._sizes: list[tuple[int, int]] = []  # (height, width) per QSL index, from the annotation file
 
     def list_samples(self, dataset_dir: Path, count: int | None) -> list[Sample]:
@@ -124,9 +136,9 @@ class Yolo(DetectionBenchmark):
         return Detections(normalised.astype(np.float32), scores.astype(np.float32), categories)
 
 
-def yolo_95() -> Yolo:
-    return Yolo("yolo-95")
+def yolo_95(options: YoloOptions) -> Yolo:
+    return Yolo("yolo-95", padding=options.padding)
 
 
-def yolo_99() -> Yolo:
-    return Yolo("yolo-99")
+def yolo_99(options: YoloOptions) -> Yolo:
+    return Yolo("yolo-99", padding=options.padding)

@@ -127,6 +127,8 @@ class RunSpec:
     output: str  # the experiment folder: results go to output/<division>/<submitter>/...
     backend: BackendSpec
     loadgen: LoadGenSettings = field(default_factory=LoadGenSettings)
+    # Settings of the benchmark itself (e.g. YOLO's padding), checked against the options the benchmark declares.
+    benchmark_options: dict[str, Any] = field(default_factory=dict)
     impl: str | None = None  # implementation name; default BACKEND-DEVICE
     count: int | None = None  # use the first N samples
     cache_dir: str | None = None  # preprocessed samples; default output/.cache/preprocessed
@@ -301,8 +303,9 @@ def _check_types(spec: RunSpec, where: str) -> None:
             ok = isinstance(value, tuple(wanted)) and not (isinstance(value, bool) and bool not in wanted)
             if not ok:
                 raise ContractError(f"{where}: {prefix}{f.name} must be {' or '.join(kinds)}, not {value!r}")
-    if not isinstance(spec.backend.options, dict):
-        raise ContractError(f"{where}: backend.options must be a JSON object")
+    for name, options in (("backend.options", spec.backend.options), ("benchmark_options", spec.benchmark_options)):
+        if not isinstance(options, dict):
+            raise ContractError(f"{where}: {name} must be a JSON object, not {options!r}")
 
 
 def _plain(value: Any) -> Any:

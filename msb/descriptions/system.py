@@ -45,6 +45,7 @@ BENCHMARK_SETTINGS = (
     "scenarios",
     "outside_round",
     "backend_options",
+    "benchmark_options",
 )
 DEFAULT_ROUND = "v5.1"
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
@@ -78,6 +79,9 @@ class BenchmarkSettings:
     # Backend-specific settings passed as `--backend-option KEY=VALUE` (e.g. TensorRT's engine, plugins,
     # calibration list; PyTorch's compile mode); the backend refuses keys it does not take.
     backend_options: dict[str, object] = field(default_factory=dict)
+    # Settings of the benchmark itself (YOLO's `padding`), passed as the spec's benchmark_options; the harness
+    # refuses keys the benchmark does not declare (harness/benchmarks/options.py).
+    benchmark_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,7 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         outside_round=get_bool(data, "outside_round", where, False),
         # Values as the backend declares them: lists too (TensorRT's plugins, batch sizes); the backend checks them.
         backend_options=dict(get_mapping(data, "backend_options", where, {})),
+        benchmark_options=dict(get_mapping(data, "benchmark_options", where, {})),
     )
 
 

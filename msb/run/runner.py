@@ -161,6 +161,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
             threads=bench.threads,
             options=dict(bench.backend_options),
         ),
+        benchmark_options=dict(bench.benchmark_options),
         loadgen=LoadGenSettings(**loadgen),
         system_json=systems_json(system),
         compliance=ComplianceSpec(args.compliance, args.audit_config or "") if args.compliance else None,

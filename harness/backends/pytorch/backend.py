@@ -1,16 +1,19 @@
 """PyTorch backend: MLPerf architectures on CUDA in fp16/bf16, channels_last, CUDA graphs per batch size.
 
 CUDA graphs replay the network for a fixed input shape: one graph is captured per batch size seen (the
-warm-up batch first), and a smaller batch is padded to the smallest captured size that holds it. Detection
+warm-up batch first), and a smaller batch is padded to the smallest captured size that holds it. Samples of
+another height and width (YOLO's minimal padding) get graphs of their own. Detection
 postprocessing (data-dependent shapes) runs after the replay, on the GPU as well. No CPU fallback: asking
 for CUDA without it is an error.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,18 +28,25 @@ from harness.backends.pytorch import postprocess
 from harness.backends.pytorch.layers import fold_batch_norms
 from harness.backends.pytorch.models import ARCHITECTURES, init_random
 from harness.backends.pytorch.options import PyTorchOptions
+from harness.backends.pytorch.resident import TorchWorker, out_of_memory
 from harness.backends.pytorch.weights import ModelSpec, load_state_dict, read_model_spec
 from harness.backends.tensorrt.hashing import file_sha256
+from harness.benchmarks.base import CompactForm
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-# The benchmarks this backend serves (each is also its architecture) -> their output forms -> what it answers.
-# A detection benchmark reads either final detections or the raw heads; its output names say which.
+# The benchmarks this backend serves -> their output forms -> what it answers. A detection benchmark reads either
+# final detections or the raw heads; its output names say which. YOLO answers the decoded candidates before NMS
+# (the ONNX export's output0), which the benchmark's host postprocess reduces for every backend alike.
 _OUTPUT_FORMS: dict[str, dict[tuple[str, ...], str]] = {
     "resnet50": {("ArgMax:0",): "argmax"},
     "retinanet": {("boxes", "labels", "scores"): "detections", ("cls_logits", "bbox_regression"): "heads"},
     "ssd-resnet34": {("bboxes", "labels", "scores"): "detections", ("locs", "confs"): "heads"},
+    "yolo-95": {("output0",): "candidates"},
+    "yolo-99": {("output0",): "candidates"},
 }
+# A benchmark's architecture where it is not the benchmark's own name (yolo-95 and yolo-99 share one model).
+_ARCHITECTURE_OF = {"yolo-95": "yolo11l", "yolo-99": "yolo11l"}
 _INPUT_SIZE = {"resnet50": 224, "retinanet": 800, "ssd-resnet34": 1200}
 _PARALLEL_COPY_BYTES = 8 << 20  # below this a single memcpy beats handing blocks to threads
 
@@ -60,6 +70,26 @@ def resolve_outputs(benchmark: str, output_names: Sequence[str]) -> str:
             f"the pytorch backend cannot answer {benchmark} outputs {tuple(output_names)}; it answers: {valid}"
         )
     return kind
+
+
+def _check_compile(options: PyTorchOptions, cuda_graphs: bool) -> None:
+    """A compile mode this PyTorch lacks, or one that captures CUDA graphs under ours, is refused up front."""
+    mode = options.compile_mode
+    if mode is None:
+        return
+    from torch._inductor import list_mode_options
+
+    modes = sorted(list_mode_options())
+    if mode not in modes:
+        raise BackendError(
+            f"compile_mode {mode!r} is not a torch.compile mode of PyTorch {torch.__version__}; "
+            f"it has: {', '.join(modes)}"
+        )
+    if cuda_graphs and list_mode_options()[mode].get("triton.cudagraphs"):
+        raise BackendError(
+            f"compile_mode {mode!r} captures its own CUDA graphs, which cannot nest in the backend's; "
+            "use max-autotune-no-cudagraphs or default, or set cuda_graphs: false"
+        )
 
 
 def resolve_device(device: str, precision: str) -> torch.device:
@@ -93,11 +123,12 @@ class _Graph:
 @dataclass
 class _Loaded:
     model: nn.Module
+    module: nn.Module  # before torch.compile: what replicas on other devices are copied from
     architecture: str
     kind: str
     device: torch.device
     details: dict[str, str]
-    graphs: dict[int, _Graph] = field(default_factory=dict)
+    graphs: dict[tuple[int, ...], _Graph] = field(default_factory=dict)  # by input shape, batch first
     anchors: tuple[torch.Tensor, tuple[int, ...]] | None = None
     staging: torch.Tensor | None = None  # page-locked host copy of the largest batch so far
 
@@ -115,16 +146,31 @@ class PyTorchBackend:
         threads: int | None = None,
         output_names: Sequence[str] = (),
         options: PyTorchOptions | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         options = options or PyTorchOptions()
-        self.architecture = benchmark  # each benchmark served is its own architecture (see _OUTPUT_FORMS)
+        self.options = options
+        self.device_setting = device
+        self._compile_cache = cache_dir / "torch-compile" if cache_dir is not None else None
         self.kind = resolve_outputs(benchmark, output_names)
+        self.architecture = _ARCHITECTURE_OF.get(benchmark, benchmark)
+        self.benchmark = benchmark
         self.device = resolve_device(device, precision)
         self.precision = precision
         self.dtype = PRECISIONS[precision]
         self.channels_last = options.channels_last
         self.cuda_graphs = options.cuda_graphs and self.device.type == "cuda"
         self.compile_mode = options.compile_mode
+        _check_compile(options, self.cuda_graphs)
+        sizes = list(options.batch_sizes)
+        if not all(isinstance(size, int) and size > 0 for size in sizes):
+            raise BackendError(f"pytorch option batch_sizes={sizes!r}: give positive whole numbers, e.g. [16, 32, 64]")
+        if options.streams < 1 or options.workers_per_device < 1 or options.max_batch_wait_ms < 0:
+            raise BackendError(
+                f"pytorch options streams={options.streams}, workers_per_device={options.workers_per_device}, "
+                f"max_batch_wait_ms={options.max_batch_wait_ms}: streams and workers_per_device must be at least 1, "
+                "max_batch_wait_ms at least 0"
+            )
         if threads is not None:
             torch.set_num_threads(threads)
         if self.device.type == "cuda":
@@ -139,27 +185,43 @@ class PyTorchBackend:
         spec = read_model_spec(model_path)
         architecture, kind = self.architecture, self.kind
         if spec.architecture is not None and spec.architecture != architecture:
-            raise BackendError(f"the model spec names {spec.architecture!r} but the benchmark is {architecture}")
+            raise BackendError(
+                f"the model spec names {spec.architecture!r} but {self.benchmark} runs {architecture}; "
+                f'set "architecture": "{architecture}" in the spec'
+            )
         model = ARCHITECTURES[architecture]()
         details = {"architecture": architecture, "outputs": kind, **self._weights(model, spec)}
         details["batch_norms_folded"] = str(fold_batch_norms(model))
-        model = model.eval().to(self.device, self.dtype)
-        if self.channels_last:
-            # Module.to accepts memory_format at run time; torch's stubs omit that overload.
-            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        if self.compile_mode is not None:
-            # torch.compile of a Module answers an OptimizedModule (a Module); the stubs say only Callable.
-            model = cast(nn.Module, torch.compile(model, mode=self.compile_mode))
+        module = self._placed(model.eval(), self.device)
+        model = self._compiled(module)
         details.update(
             channels_last=str(self.channels_last),
             cuda_graphs=str(self.cuda_graphs),
             compile=self.compile_mode or "off",
             batch_padding="to the smallest captured batch size" if self.cuda_graphs else "none",
         )
-        loaded = _Loaded(model, architecture, kind, self.device, details)
+        loaded = _Loaded(model, module, architecture, kind, self.device, details)
         if kind == "detections":
             loaded.anchors = self._anchors(architecture)
         self._loaded = loaded
+
+    def _placed(self, model: nn.Module, device: torch.device) -> nn.Module:
+        model = model.to(device, self.dtype)
+        if self.channels_last:
+            # Module.to accepts memory_format at run time; torch's stubs omit that overload.
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        return model
+
+    def _compiled(self, module: nn.Module) -> nn.Module:
+        if self.compile_mode is None:
+            return module
+        if self._compile_cache is not None:
+            # Inductor's and Triton's caches in the experiment's cache, so a second run reuses the kernels.
+            # Environment variables are how both read their folder; the harness runs one model per process.
+            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self._compile_cache / "inductor"))
+            os.environ.setdefault("TRITON_CACHE_DIR", str(self._compile_cache / "triton"))
+        # torch.compile of a Module answers an OptimizedModule (a Module); the stubs say only Callable.
+        return cast(nn.Module, torch.compile(module, mode=self.compile_mode))
 
     def _weights(self, model: nn.Module, spec: ModelSpec) -> dict[str, str]:
         if spec.weights is None:
@@ -168,12 +230,74 @@ class PyTorchBackend:
         load_state_dict(model, spec.weights)
         return {"weights": str(spec.weights), "weights_sha256": file_sha256(spec.weights)}
 
-    def _anchors(self, architecture: str) -> tuple[torch.Tensor, tuple[int, ...]]:
+    def _anchors(self, architecture: str, device: torch.device | None = None) -> tuple[torch.Tensor, tuple[int, ...]]:
         from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 
         size = _INPUT_SIZE[architecture]
         anchor_set = retinanet_anchors(size) if architecture == "retinanet" else ssd_r34_default_boxes(size)
-        return torch.from_numpy(anchor_set.boxes).to(self.device, torch.float32), anchor_set.per_level
+        return torch.from_numpy(anchor_set.boxes).to(device or self.device, torch.float32), anchor_set.per_level
+
+    # -- samples resident on the device(s) -------------------------------------------------------------------
+
+    def resident_devices(self) -> list[torch.device]:
+        """Where resident workers run: every visible GPU for `cuda`, the one named by `cuda:N`, or the CPU."""
+        if self.device.type == "cuda" and self.device_setting == "cuda":
+            return [torch.device("cuda", n) for n in range(torch.cuda.device_count())]
+        return [self.device]
+
+    def resident_workers(
+        self, form: CompactForm | None, sample_shape: Sequence[int], batch_size: int
+    ) -> list[TorchWorker] | None:
+        """Warmed-up workers holding samples on the device(s), or None when the `resident` option is off.
+
+        `form` None: the benchmark has no compact form, so its float32 samples are stored as they are."""
+        if not self.options.resident:
+            return None
+        loaded = self._require()
+        form = form or CompactForm("float32", (0.0,) * int(sample_shape[0]), 1.0, "float32")
+        workers = []
+        warmups: list[float] = []
+        for device in self.resident_devices():
+            for replica in range(self.options.workers_per_device):
+                same = device == loaded.device and replica == 0
+                model = loaded.model if same else self._compiled(self._placed(copy.deepcopy(loaded.module), device))
+                worker = TorchWorker(
+                    name=f"{device}-{replica}",
+                    model=model,
+                    device=device,
+                    dtype=self.dtype,
+                    channels_last=self.channels_last,
+                    form=form,
+                    sample_shape=sample_shape,
+                    batch_size=batch_size,
+                    streams=self.options.streams,
+                    batch_sizes=tuple(self.options.batch_sizes),
+                    cuda_graphs=self.cuda_graphs,
+                    finish=self._finisher(loaded, device),
+                    finish_in_graph=loaded.kind != "detections",
+                )
+                started = time.perf_counter()
+                try:
+                    worker.warmup()
+                except torch.cuda.OutOfMemoryError as error:
+                    raise out_of_memory(worker, batch_size, error) from None
+                warmups.append(time.perf_counter() - started)
+                workers.append(worker)
+        loaded.details.update(
+            resident="yes",
+            resident_workers=",".join(w.name for w in workers),
+            streams=str(self.options.streams),
+            run_batch_sizes=",".join(map(str, workers[0].run_sizes)),
+            # Compilation happens here: with a warm compile cache (torch-compile/ in the cache folder) it is short.
+            warmup_seconds=",".join(f"{seconds:.1f}" for seconds in warmups),
+        )
+        return workers
+
+    def _finisher(self, loaded: _Loaded, device: torch.device) -> Callable[[list[torch.Tensor]], list[torch.Tensor]]:
+        view = _Loaded(loaded.model, loaded.module, loaded.architecture, loaded.kind, device, loaded.details)
+        if loaded.kind == "detections":
+            view.anchors = self._anchors(loaded.architecture, device)
+        return lambda raw: self._finish(view, raw)
 
     def _require(self) -> _Loaded:
         if self._loaded is None:
@@ -182,8 +306,16 @@ class PyTorchBackend:
 
     def warmup(self, batch: np.ndarray) -> None:
         # Captures the graph for the run's batch size (and runs cuDNN's autotuning) before timing starts.
-        for _ in range(2):
-            self.infer(batch)
+        if self.options.resident:
+            return  # the resident workers warm up their own replicas (resident_workers)
+        try:
+            for _ in range(2):
+                self.infer(batch)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise BackendError(
+                f"batch size {batch.shape[0]} does not fit the memory of {self.device}; lower batch_size"
+            ) from None
 
     def infer(self, batch: np.ndarray) -> list[np.ndarray]:
         loaded = self._require()
@@ -229,8 +361,8 @@ class PyTorchBackend:
 
     def _replay(self, loaded: _Loaded, inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         count = inputs.shape[0]
-        sizes = [s for s in sorted(loaded.graphs) if s >= count]
-        graph = loaded.graphs[sizes[0]] if sizes else self._capture(loaded, inputs)
+        fitting = sorted(s for s in loaded.graphs if s[1:] == inputs.shape[1:] and s[0] >= count)
+        graph = loaded.graphs[fitting[0]] if fitting else self._capture(loaded, inputs)
         graph.inputs[:count].copy_(inputs)
         graph.graph.replay()
         return graph.outputs
@@ -247,7 +379,7 @@ class PyTorchBackend:
         with torch.cuda.graph(graph):
             outputs = tuple(loaded.model(static))
         captured = _Graph(graph, static, outputs)
-        loaded.graphs[inputs.shape[0]] = captured
+        loaded.graphs[tuple(inputs.shape)] = captured
         return captured
 
     def _finish(self, loaded: _Loaded, raw: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -264,8 +396,15 @@ class PyTorchBackend:
         name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
         device = f"{self.device} ({name})" if self.device.type == "cuda" else "cpu"
         details = dict(loaded.details)
-        details["graphs_captured"] = ",".join(map(str, sorted(loaded.graphs)))
+        details["graphs_captured"] = _graph_shapes(sorted(loaded.graphs))
         if self.device.type == "cuda":
             details["cuda"] = str(torch.version.cuda)
             details["cudnn"] = str(torch.backends.cudnn.version())
         return BackendInfo("pytorch", torch.__version__, device, self.precision, details)
+
+
+def _graph_shapes(shapes: list[tuple[int, ...]]) -> str:
+    """The captured batch sizes ("1,8"), or whole shapes ("1x3x640x480,...") where sample shapes differ."""
+    if len({shape[1:] for shape in shapes}) <= 1:
+        return ",".join(str(shape[0]) for shape in shapes)
+    return ",".join("x".join(map(str, shape)) for shape in shapes)

@@ -137,6 +137,8 @@ def fold_batch_norms(model: nn.Module) -> int:
             )
         elif hasattr(module, "conv1") and hasattr(module, "bn1"):
             pairs = [("conv1", "bn1")]
+        elif hasattr(module, "conv") and hasattr(module, "bn"):  # YOLO's Conv: conv, bn, activation
+            pairs = [("conv", "bn")]
         elif isinstance(module, nn.Sequential):
             names = list(module._modules)
             pairs = [

@@ -8,6 +8,7 @@
 - SSD-ResNet34 at 1200x1200: ResNet34 up to conv4 with its first conv4 block at stride 1, five extra blocks,
   3x3 heads at stride 3 on six maps (50, 25, 13, 7, 3, 3), 4/6/6/6/4/4 boxes a cell, 81 classes, 15130 boxes
   (facts from MLPerf's ssd_r34.py; the key names follow it).
+- YOLO11l (yolo-95, yolo-99): in yolo11.py, which says why it is written out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.backends.pytorch.layers import FrozenBatchNorm2d, ResNetBody, basic_stage
+from harness.backends.pytorch.yolo11 import DFL, Yolo11l
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -216,8 +218,9 @@ def init_random(model: nn.Module, seed: int) -> None:
     """Deterministic random weights for speed runs (no accuracy meaning).
 
     Detection heads are set so postprocessing sees its worst-case load rather than an empty one: RetinaNet's
-    class bias is 0 (sigmoid 0.5 > 0.05 everywhere, so every level fills its top-k) and SSD's class scores
-    are sharp, so most boxes pass 0.05 for some class.
+    class bias is 0 (sigmoid 0.5 > 0.05 everywhere, so every level fills its top-k), SSD's class scores
+    are sharp, so most boxes pass 0.05 for some class, and every YOLO anchor scores about 0.5 > 0.001. YOLO's DFL
+    weights are no parameters to learn but the fixed bin values, so they are set back.
     """
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -233,10 +236,14 @@ def init_random(model: nn.Module, seed: int) -> None:
         if isinstance(model, SsdResNet34):
             for conf in model.conf:
                 cast(nn.Conv2d, conf).weight.mul_(8.0)  # ModuleList iterates as Module; these are all Conv2d
+        for module in model.modules():
+            if isinstance(module, DFL):
+                module.reset()
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "resnet50": ResNet50,
     "retinanet": RetinaNet,
     "ssd-resnet34": SsdResNet34,
+    "yolo11l": Yolo11l,
 }

@@ -3,6 +3,7 @@
 A spec file makes random weights an explicit, recorded choice (never a silent stand-in for missing weights):
   {"architecture": "resnet50", "weights": null, "seed": 0}    random weights, for speed runs only
   {"architecture": "retinanet", "weights": "retinanet.pth"}   a state_dict, path relative to the spec
+The architecture is the benchmark's, except that yolo-95 and yolo-99 both run "yolo11l".
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def load_state_dict(model: nn.Module, path: Path) -> None:
         ]
         raise BackendError(
             f"weights file {path} does not fit the {type(model).__name__} architecture: {'; '.join(parts)}; "
-            "export the weights in the torchvision/MLPerf layout this backend builds"
+            "export the weights in the layout this backend builds (torchvision/MLPerf names; for yolo11l the "
+            "state_dict of yolo11l.pt, see harness/backends/pytorch/yolo11.py)"
         )
     model.load_state_dict(state, strict=True)

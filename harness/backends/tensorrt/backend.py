@@ -66,6 +66,7 @@ class TensorRTBackend:
         output_names: Sequence[str] = (),
         options: TensorRTOptions | None = None,
         runtime_factory: Callable[[int], TrtRuntime] | None = None,
+        cache_dir: Path | None = None,  # unused: engines go where the cache_dir option says
     ) -> None:
         """`output_names` is the benchmark's output order (empty = the engine's order); `benchmark` picks the
         NMS settings when nms=gpu."""
