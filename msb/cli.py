@@ -15,7 +15,7 @@ from rich.table import Table
 
 from harness.contract import SCENARIOS, Outcome
 from msb import datasets
-from msb.descriptions import detect
+from msb.descriptions import detect, edit
 from msb.descriptions.image import image_names, load_image_spec
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
@@ -265,7 +265,7 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
     peak = find_peak_run.run_find_peak(system, run_inputs(args), ident, DockerEngine(), console)
-    shown = find_peak.format_value(peak.value)
+    shown = edit.format_value(peak.value)
     if args.dry_run or system.path is None:
         console.print(f"peak: {peak.setting}={shown} (description left as it is)")
         return 0
