@@ -17,14 +17,14 @@ _STYLES = {"p50": "-", "p90": "--", "p99": ":"}
 
 
 def throughput_png(results: Sequence[PointResult], title: str) -> bytes:
-    figure, axes = _figure(title, "samples per second")
+    figure, axes = _figure(results, title, "samples per second")
     for colour, (threads, series) in zip(_COLOURS * 8, _by_threads(results), strict=False):
         _line(axes, series, lambda r: r.samples_per_second, colour, "-", _label("", threads, results))
     return _png(figure, axes)
 
 
 def latency_png(results: Sequence[PointResult], title: str) -> bytes:
-    figure, axes = _figure(title, "latency (ms)")
+    figure, axes = _figure(results, title, "latency (ms)")
     for colour, (threads, series) in zip(_COLOURS * 8, _by_threads(results), strict=False):
         for percentile in PERCENTILES:
             _line(axes, series, _latency(percentile), colour, _STYLES[percentile], _label(percentile, threads, results))
@@ -35,14 +35,17 @@ def _latency(percentile: str) -> Callable[[PointResult], float | None]:
     return lambda result: result.latency_ms(percentile)
 
 
-def _figure(title: str, ylabel: str) -> tuple[PlotFigure, Axes]:
+def _figure(results: Sequence[PointResult], title: str, ylabel: str) -> tuple[PlotFigure, Axes]:
     # The pyplot-free API, as the nightly report's plots: no global figure state, no display backend.
     figure = PlotFigure(figsize=(7, 3.6), dpi=80)
     axes = figure.add_subplot()
-    axes.set_xscale("log", base=2)
+    axes.set_xscale("log", base=2)  # batch sizes usually double from one point to the next
+    sizes = sorted({r.point.batch_size for r in results})
+    axes.set_xticks(sizes, [str(size) for size in sizes])
+    axes.minorticks_off()
     axes.set_xlabel("batch size")
     axes.set_ylabel(ylabel)
-    axes.set_title(title, fontsize=9)
+    axes.set_title(f"{title}\nfilled: VALID, hollow: INVALID", fontsize=9)
     axes.grid(True, which="major", alpha=0.3)
     return figure, axes
 

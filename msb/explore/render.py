@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msb.descriptions.edit import format_value
-from msb.explore.results import PERCENTILES, RULES, TIE_RULE, PointResult, Recommendation
+from msb.explore.results import INVALID, PERCENTILES, RULES, TIE_RULE, PointResult, Recommendation
 
 PLOTS_DIR = "plots"
 THROUGHPUT_PLOT, LATENCY_PLOT = "throughput.png", "latency.png"
@@ -133,6 +133,8 @@ def _setting_lines(e: Exploration) -> list[str]:
 
 def _row(r: PointResult, rec: Recommendation | None) -> list[str]:
     note = "recommended" if rec is not None and rec.result.point == r.point else r.message
+    if not note and r.status == INVALID:
+        note = "not counted: LoadGen found the run INVALID (its mlperf_log_summary.txt says why)"
     figures = (r.samples_per_second, r.mean_ms, *(r.latency_ms(p) for p in PERCENTILES))
     return [r.point.tag, str(r.point.batch_size), _shown_threads(r.threads), r.status,
             *(_shown(v) for v in figures), note]  # fmt: skip

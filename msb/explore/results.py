@@ -68,9 +68,8 @@ class Recommendation:
 
     @property
     def value(self) -> float:
-        value = getattr(self.result, self.rule.figure)
-        assert isinstance(value, float)
-        return value
+        value: float = getattr(self.result, self.rule.figure)  # never None: `recommend` picks only points with it
+        return float(value)
 
 
 def measured(

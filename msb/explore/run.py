@@ -100,6 +100,7 @@ def plan_points(system: SystemSpec, options: ExploreOptions, ident: Identity, fo
     if system.text is None:
         raise SpecError(f"system '{system.name}' was not read from a file", "pass --system NAME or a .yaml path")
     args = options.inputs
+    system.settings(args.benchmark, args.scenario)  # an unknown benchmark or scenario named, with the valid ones
     planned = []
     for point in options.points:
         text = point_description(system.text, args.benchmark, args.scenario, point, options.duration_ms)
