@@ -147,3 +147,21 @@ def test_an_interrupted_grid_stops_and_writes_no_report(setup, project, capsys) 
     assert "interrupted" in capsys.readouterr().err
     assert not (tmp / "explore" / "report").exists()
     assert (tmp / SYSTEM).read_text() == (project.systems / SYSTEM).read_text()
+
+
+def test_points_share_the_preprocessed_samples(setup, project) -> None:
+    tmp, engine, args = setup
+    seen: list[bool] = []
+
+    def preprocess(spec: RunSpec) -> None:
+        """What the harness does: reuse the experiment's cached samples, or make them."""
+        entry = engine.experiment / ".cache" / "preprocessed" / "ab" / "sample.npy"
+        seen.append(entry.is_file())
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        entry.write_bytes(b"npy")
+
+    engine.on_run = preprocess
+    assert cli.main([*args, "--batch-sizes", "1,8,32"], project) == 0
+    assert seen == [False, True, True]  # made by the first point only
+    assert (tmp / "explore" / ".cache" / "preprocessed" / "ab" / "sample.npy").is_file()
+    assert not any((tmp / "explore" / "points" / tag / ".cache").exists() for tag in ("bs1", "bs8", "bs32"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from itertools import cycle
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as PlotFigure
@@ -18,14 +19,14 @@ _STYLES = {"p50": "-", "p90": "--", "p99": ":"}
 
 def throughput_png(results: Sequence[PointResult], title: str) -> bytes:
     figure, axes = _figure(results, title, "samples per second")
-    for colour, (threads, series) in zip(_COLOURS * 8, _by_threads(results), strict=False):
+    for colour, (threads, series) in zip(cycle(_COLOURS), _by_threads(results)):
         _line(axes, series, lambda r: r.samples_per_second, colour, "-", _label("", threads, results))
     return _png(figure, axes)
 
 
 def latency_png(results: Sequence[PointResult], title: str) -> bytes:
     figure, axes = _figure(results, title, "latency (ms)")
-    for colour, (threads, series) in zip(_COLOURS * 8, _by_threads(results), strict=False):
+    for colour, (threads, series) in zip(cycle(_COLOURS), _by_threads(results)):
         for percentile in PERCENTILES:
             _line(axes, series, _latency(percentile), colour, _STYLES[percentile], _label(percentile, threads, results))
     return _png(figure, axes)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ POINT_FILE = "point.json"
 POINT_SYSTEM = "system.yaml"
 SUMMARY_FILE, CSV_FILE = "summary.md", "results.csv"
 _DETAIL_LOG = "mlperf_log_detail.txt"
+CACHE_DIR = ".cache"  # where the harness keeps preprocessed samples in the experiment it writes
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ def explore(
     started = _now()
     prepare(folder, ident)
     say(f"explore {options.inputs.benchmark} {options.inputs.scenario}: {len(planned)} point(s) into {folder}")
-    results = tuple(_run_point(p, folder, engine, ident, say) for p in planned)
+    try:
+        results = tuple(_run_point(p, folder, engine, ident, say) for p in planned)
+    finally:
+        give_to_invoker(folder, ident)  # an interrupted grid's finished points belong to the user too
     exploration = Exploration(
         system=system.name,
         description=str(system.path),
@@ -188,7 +193,7 @@ def _run_point(
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        with log.open("w") as out:
+        with log.open("w") as out, _shared_cache(folder, point_dir):
             record = runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
     except runner.RunInterrupted:
         raise
@@ -204,6 +209,21 @@ def _run_point(
     atomic_write(point_dir / POINT_FILE, _point_json(planned, result))
     say(f"  {point.tag}: {result.status} ({time.monotonic() - started:.1f} s){_said(result)}")
     return result
+
+
+@contextmanager
+def _shared_cache(folder: Path, point_dir: Path) -> Iterator[None]:
+    """The preprocessed samples of earlier points lent to this one: the harness keeps them in the experiment it
+    writes (`.cache/`), keyed by the content of each source file, so they are valid for every point and each point
+    would otherwise preprocess the dataset again. Moved, not copied: a rename on one file system."""
+    shared, lent = folder / CACHE_DIR, point_dir / CACHE_DIR
+    if shared.is_dir() and not lent.exists():
+        shared.rename(lent)
+    try:
+        yield
+    finally:
+        if lent.is_dir() and not shared.exists():
+            lent.rename(shared)
 
 
 def _detail(point_dir: Path, files: tuple[str, ...]) -> dict[str, object]:
