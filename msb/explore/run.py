@@ -120,11 +120,7 @@ def explore(
     """Run every point (a refused or failed point is recorded as such and the grid goes on; an interruption stops
     it, with no report), write the report, and with `apply` the recommended setting into the description."""
     folder = options.inputs.experiment.resolve()
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise SpecError(
-            f"explore folder {folder} already exists and is not empty",
-            "give a new --experiment (or leave it out: a new folder under experiments/ is made)",
-        )
+    _check_folder_is_new(folder)
     if options.apply and system.path is None:
         raise SpecError("--apply needs a system description file to write into", "pass --system NAME or a .yaml path")
     runner.check_inputs(dataclasses.replace(options.inputs, mode="performance"))
@@ -137,27 +133,12 @@ def explore(
         results = tuple(_run_point(p, folder, engine, ident, say) for p in planned)
     finally:
         give_to_invoker(folder, ident)  # an interrupted grid's finished points belong to the user too
-    exploration = Exploration(
-        system=system.name,
-        description=str(system.path),
-        benchmark=options.inputs.benchmark,
-        scenario=options.inputs.scenario,
-        image=planned[0].plan.container.image,
-        duration_ms=options.duration_ms,
-        count=options.inputs.count,
-        started=started,
-        finished=_now(),
-        results=results,
-        recommendation=recommend(options.inputs.scenario, results),
-        applied=False,
-        threads_explored=any(p.threads is not None for p in options.points),
-    )
+    exploration = _exploration(system, options, planned[0].plan.container.image, started, results)
     new_text, apply_error = None, None
     if options.apply and exploration.recommendation is not None and system.path is not None:
         try:  # the file as it is now: it may have been edited while the grid ran
-            new_text = applied_description(
-                system.path.read_text(), exploration.benchmark, applied_settings(exploration)
-            )
+            settings = applied_settings(exploration)
+            new_text = applied_description(system.path.read_text(), exploration.benchmark, settings)
         except SpecError as error:
             apply_error = error
     exploration = dataclasses.replace(exploration, applied=new_text is not None)
@@ -168,6 +149,35 @@ def explore(
     if new_text is not None and system.path is not None:
         write_in_place(system.path, new_text)
     return ExploreOutcome(folder, exploration)
+
+
+def _check_folder_is_new(folder: Path) -> None:
+    """Points of two explorations never mix: the folder is new or empty."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise SpecError(
+            f"explore folder {folder} already exists and is not empty",
+            "give a new --experiment (or leave it out: a new folder under experiments/ is made)",
+        )
+
+
+def _exploration(
+    system: SystemSpec, options: ExploreOptions, image: str, started: str, results: tuple[PointResult, ...]
+) -> Exploration:
+    return Exploration(
+        system=system.name,
+        description=str(system.path),
+        benchmark=options.inputs.benchmark,
+        scenario=options.inputs.scenario,
+        image=image,
+        duration_ms=options.duration_ms,
+        count=options.inputs.count,
+        started=started,
+        finished=_now(),
+        results=results,
+        recommendation=recommend(options.inputs.scenario, results),
+        applied=False,
+        threads_explored=any(p.threads is not None for p in options.points),
+    )
 
 
 def write_report(final: Path, exploration: Exploration) -> None:
