@@ -319,6 +319,7 @@ def cmd_explore(project: Project, args: argparse.Namespace, console: Console) ->
     system = load_system_spec(project, args.system)
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    system.settings(args.benchmark, args.scenario)  # both name the default folder: known names only
     now = datetime.now(UTC)
     args.experiment = args.experiment or explore_run.default_folder(EXPERIMENTS, system.name, args.benchmark,
                                                                     args.scenario, now)  # fmt: skip

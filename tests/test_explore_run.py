@@ -165,3 +165,17 @@ def test_points_share_the_preprocessed_samples(setup, project) -> None:
     assert seen == [False, True, True]  # made by the first point only
     assert (tmp / "explore" / ".cache" / "preprocessed" / "ab" / "sample.npy").is_file()
     assert not any((tmp / "explore" / "points" / tag / ".cache").exists() for tag in ("bs1", "bs8", "bs32"))
+
+
+def test_the_default_folder_is_named_from_known_names_only(setup, project, capsys, monkeypatch) -> None:
+    tmp, engine, args = setup
+    monkeypatch.chdir(tmp)
+    without = [a for i, a in enumerate(args) if "--experiment" not in args[i - 1 : i + 1]]
+    at = without.index("--benchmark") + 1
+    assert cli.main([*without[:at], "../../escape", *without[at + 1 :], "--batch-sizes", "8"], project) == 2
+    assert "no settings for benchmark '../../escape'" in capsys.readouterr().err
+    assert not (tmp / "experiments").exists() and engine.started == []
+    assert cli.main([*without, "--batch-sizes", "8"], project) == 0
+    made = list((tmp / "experiments").iterdir())
+    assert len(made) == 1 and made[0].name.startswith("explore-cpu_demo-resnet50-Offline-")
+    assert (made[0] / "report" / "summary.md").is_file()
