@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -15,7 +16,7 @@ from rich.table import Table
 
 from harness.contract import SCENARIOS, Outcome
 from msb import datasets
-from msb.descriptions import detect
+from msb.descriptions import detect, edit
 from msb.descriptions.image import image_names, load_image_spec
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
@@ -29,6 +30,9 @@ from msb.errors import (
     RunFailed,
     report,
 )
+from msb.explore import grid as explore_grid
+from msb.explore import render as explore_render
+from msb.explore import run as explore_run
 from msb.image import bootstrap, builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
 from msb.nightly import config as nightly_config
@@ -38,6 +42,8 @@ from msb.run import compare, find_peak, find_peak_run, leftovers, manifest, matr
 from msb.run.expdir import Identity, identity, prepare
 from msb.submission import check, pack, truncate
 from msb.submission.report import print_report
+
+EXPERIMENTS = Path("experiments")  # where results go unless --experiment says otherwise
 
 
 def parser(project: Project) -> argparse.ArgumentParser:
@@ -101,6 +107,30 @@ def parser(project: Project) -> argparse.ArgumentParser:
     _run_inputs(peak)
     peak.add_argument("--dry-run", action="store_true", help="print the value found; leave the description as it is")
 
+    explore = sub.add_parser(
+        "explore",
+        help="short performance runs over a grid of batch sizes (and threads): CSV, plots, a recommended setting",
+        description="One short performance run per grid point in the system's image, each an experiment of its own"
+        " with its manifest, then report/ with results.csv, plots and summary.md, which recommends a setting. Exit 0:"
+        " a setting is recommended; 1: no point was VALID (or a run was interrupted); 2: bad input.",
+    )
+    explore.add_argument("--system", required=True, help="system description in systems/ or a YAML file's path")
+    explore.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
+    explore.add_argument("--scenario", required=True, help=f"one of {', '.join(SCENARIOS)}")
+    explore.add_argument("--batch-sizes", required=True, metavar="N,N,...", help="batch sizes to run, e.g. 1,8,32")
+    explore.add_argument("--threads", metavar="N,N,...", help="thread counts to run with each batch size (default:"
+                         " the description's)")  # fmt: skip
+    explore.add_argument(
+        "--duration-ms", type=int, metavar="MS", help="each run's min_duration_ms (default: the description's)"
+    )
+    explore.add_argument(
+        "--apply",
+        action="store_true",
+        help="write the recommended batch size (and threads) into the system description, one line each",
+    )
+    _run_inputs(explore, experiment_help="the exploration's folder, new or empty (default: "
+                "experiments/explore-SYSTEM-BENCHMARK-SCENARIO-TIME)")  # fmt: skip
+
     repro = sub.add_parser(
         "reproduce",
         help="re-run one result exactly as its manifest records it, into a new experiment, and compare",
@@ -151,10 +181,14 @@ def parser(project: Project) -> argparse.ArgumentParser:
     return top
 
 
-def _run_inputs(cmd: argparse.ArgumentParser) -> None:
+def _run_inputs(cmd: argparse.ArgumentParser, experiment_help: str | None = None) -> None:
+    """The run's inputs; with `experiment_help`, --experiment has no default (the command makes one)."""
     cmd.add_argument("--dataset", type=Path, required=True, help="dataset directory (mounted read-only)")
     cmd.add_argument("--model", type=Path, required=True, help="model file (its folder is mounted read-only)")
-    cmd.add_argument("--experiment", type=Path, default=Path("experiments"), help="results root (default: experiments)")
+    if experiment_help is None:
+        cmd.add_argument("--experiment", type=Path, default=EXPERIMENTS, help="results root (default: experiments)")
+    else:
+        cmd.add_argument("--experiment", type=Path, help=experiment_help)
     cmd.add_argument("--count", type=int, help="use only the first N samples of the dataset")
     cmd.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
     cmd.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
@@ -265,12 +299,47 @@ def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) 
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
     peak = find_peak_run.run_find_peak(system, run_inputs(args), ident, DockerEngine(), console)
-    shown = find_peak.format_value(peak.value)
+    shown = edit.format_value(peak.value)
     if args.dry_run or system.path is None:
         console.print(f"peak: {peak.setting}={shown} (description left as it is)")
         return 0
     find_peak.write_peak(system.path, args.benchmark, args.scenario, peak)
     console.print(f"peak: {peak.setting}={shown}, written to {system.path} ({args.benchmark} {args.scenario})")
+    return 0
+
+
+def cmd_explore(project: Project, args: argparse.Namespace, console: Console) -> int:
+    batch_sizes = explore_grid.parse_counts("--batch-sizes", args.batch_sizes)
+    threads = explore_grid.parse_counts("--threads", args.threads) if args.threads is not None else None
+    points = explore_grid.grid(batch_sizes, threads)
+    if args.duration_ms is not None and args.duration_ms < 1:
+        raise MsbError(
+            f"--duration-ms {args.duration_ms} is not a whole number of 1 or more", "e.g. --duration-ms 2000"
+        )
+    system = load_system_spec(project, args.system)
+    image_spec = load_image_spec(project, system.image)
+    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    system.settings(args.benchmark, args.scenario)  # both name the default folder: known names only
+    now = datetime.now(UTC)
+    args.experiment = args.experiment or explore_run.default_folder(EXPERIMENTS, system.name, args.benchmark,
+                                                                    args.scenario, now)  # fmt: skip
+    options = explore_run.ExploreOptions(
+        run_inputs(args, mode="performance"), tuple(points), args.duration_ms, args.apply
+    )
+    done = explore_run.explore(system, options, DockerEngine(), ident, lambda text: console.print(text))
+    print(explore_render.headline(done.exploration))
+    print(f"report: {done.report / explore_run.SUMMARY_FILE}, {done.report / explore_run.CSV_FILE}")
+    if done.exploration.recommendation is None:
+        print(
+            "error: no point of the grid was VALID, so no setting is recommended and the description is unchanged\n"
+            "  fix: read the notes in the summary and the points' logs; try a longer --duration-ms, other batch"
+            " sizes, or the scenario's target from `build.py find-peak`",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_CHECK
+    if done.exploration.applied:
+        print(f"applied: {', '.join(f'{k}: {v}' for k, v in explore_render.applied_settings(done.exploration).items())}"
+              f" written into {system.path} (benchmarks.{args.benchmark})")  # fmt: skip
     return 0
 
 
@@ -369,6 +438,7 @@ COMMANDS = {
     "lock": cmd_lock,
     "run": cmd_run,
     "find-peak": cmd_find_peak,
+    "explore": cmd_explore,
     "system": cmd_system,
     "reproduce": cmd_reproduce,
     "nightly": cmd_nightly,

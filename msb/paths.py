@@ -4,7 +4,10 @@ deleted there, so no name (validated at load or not) can lead outside the experi
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from msb.errors import SpecError
@@ -31,16 +34,29 @@ def remove_tree(path: Path) -> None:
     path.rmdir()
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write through a private temporary file and rename: a reader (or a crash) never sees half a file. Group-writable,
-    as everything in the experiment is shared through its group."""
+def atomic_write(path: Path, text: str, mode: int = 0o664) -> None:
+    """Write through a private temporary file and rename: a reader (or a crash) never sees half a file. Group-writable
+    by default, as everything in the experiment is shared through its group."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o664)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def staged(final: Path) -> Iterator[Path]:
+    """A temporary folder beside `final`, renamed to it when the block completes and removed when it does not."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the report from the people it is for
+        os.rename(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -5,6 +5,7 @@ Docker tests (test_docker_integration.py, test_docker_matrix.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,10 @@ class FakeEngine:
     removed: list[str] = field(default_factory=list)
     leftovers: list[ContainerInfo] = field(default_factory=list)
     on_run: Callable[[RunSpec], None] | None = None
+    # Per run instead of per key (explore's points share one key): a behaviour, and a performance run's figures and
+    # detail-log results (`result_*` key -> value) to place.
+    behaviour_of: Callable[[RunSpec], str] | None = None
+    results_of: Callable[[RunSpec], tuple[Figures, dict[str, object]]] | None = None
 
     def info(self) -> EngineInfo:
         return EngineInfo("fake", ("runc",))
@@ -68,6 +73,9 @@ class FakeEngine:
         self.leftovers = [c for c in self.leftovers if c.name != name]
 
     def run_container(self, spec: ContainerSpec, on_output: Callable[[str], None]) -> int:
+        # The experiment the container was given (explore gives each point its own).
+        mounted = [m.source for m in spec.mounts if m.target == CONTAINER_EXPERIMENT]
+        self.experiment = mounted[0] if mounted else self.experiment
         spec_path = self._host(spec.command[spec.command.index("--spec") + 1])
         run = spec_from_json(spec_path.read_text())
         key = run_key(run)
@@ -75,7 +83,7 @@ class FakeEngine:
         self.specs.append(run)
         if self.on_run is not None:
             self.on_run(run)
-        behaviour = self.script.get(key, PLACE)
+        behaviour = self.behaviour_of(run) if self.behaviour_of else self.script.get(key, PLACE)
         on_output(f"fake harness: {key} {behaviour}")
         record_path = spec_path.with_name(RECORD_FILE)
         if behaviour == INTERRUPT:
@@ -110,6 +118,12 @@ class FakeEngine:
         else:
             unit = root / "results" / scenario / "performance" / "run_1"
             files = ["mlperf_log_summary.txt"]
+        figures = Figures("VALID", "Samples per second", 100.0)
+        if self.results_of is not None and run.mode == "performance" and run.compliance is None:
+            figures, results = self.results_of(run)
+            lines = [f":::MLLOG {json.dumps({'key': k, 'value': v, 'metadata': {}})}" for k, v in results.items()]
+            (self.experiment / unit).mkdir(parents=True, exist_ok=True)
+            (self.experiment / unit / "mlperf_log_detail.txt").write_text("\n".join(lines) + "\n")
         for name in files:
             (self.experiment / unit / name).parent.mkdir(parents=True, exist_ok=True)
             (self.experiment / unit / name).write_text("TEST FAIL\n" if failed else "TEST PASS\nResult is : VALID\n")
@@ -129,6 +143,6 @@ class FakeEngine:
                 sorted(str(f.relative_to(self.experiment)) for f in (self.experiment / unit).rglob("*") if f.is_file())
             ),
             accuracy_dirs=accuracy_dirs,
-            figures=Figures("VALID", "Samples per second", 100.0),
+            figures=figures,
             verifications={"verify_performance": "TEST FAIL" if failed else "TEST PASS"} if run.compliance else {},
         )

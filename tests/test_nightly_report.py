@@ -11,6 +11,7 @@ import pytest
 
 from msb.nightly import report
 from msb.nightly.history import Figure, Night
+from msb.paths import staged
 from msb.run.compare import Check
 
 PERF = "closed/MSB/results/cpu_demo/resnet50/Offline/performance/run_1"
@@ -108,7 +109,7 @@ def test_the_night_verdict(statuses: list[str], image_error: str, expected: str)
 
 
 def test_the_report_folder_appears_whole(tmp_path: Path) -> None:
-    with report.staged(tmp_path / "report") as staging:
+    with staged(tmp_path / "report") as staging:
         report.write(staging, regressed())
         assert not (tmp_path / "report").exists()
     written = sorted(p.relative_to(tmp_path / "report").as_posix() for p in (tmp_path / "report").rglob("*"))
@@ -118,7 +119,7 @@ def test_the_report_folder_appears_whole(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_report_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt), report.staged(tmp_path / "report") as staging:
+    with pytest.raises(KeyboardInterrupt), staged(tmp_path / "report") as staging:
         (staging / "report.md").write_text("half")
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []

@@ -1,18 +1,13 @@
 """A night's report: `report.md` and a self-contained `report.html` (plots embedded as base64 PNGs). Both start with
 what regressed or failed (unit and figure), or say that everything reproduced. Rendering is pure (data in, text
-out); `write` and `staged` are the edges: the folder appears complete or not at all."""
+out); `write` is the edge, into a folder `msb.paths.staged` makes appear complete or not at all."""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,19 +122,6 @@ def write(folder: Path, data: ReportData) -> None:
         (folder / PLOTS_DIR / plot.file_name).write_bytes(plot.png)
     (folder / "report.md").write_text(render_markdown(data, shown))
     (folder / "report.html").write_text(render_html(data, shown))
-
-
-@contextmanager
-def staged(final: Path) -> Iterator[Path]:
-    """A temporary folder beside `final`, renamed to it when the block completes and removed when it does not."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        yield staging
-        os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the report from the people it is for
-        os.rename(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 _UNIT_HEADER = ("unit", "figure", "baseline", "tonight", "validity", "accuracy", "verdict", "note")

@@ -21,6 +21,7 @@ from msb.image.provenance import git_revision
 from msb.labels import LABEL_CONTENT, NAMESPACE
 from msb.nightly import history, report
 from msb.nightly.config import NightlyConfig, Unit, UnitKey, baseline_manifests, index_manifests
+from msb.paths import staged
 from msb.project import Project
 from msb.run import compare, manifest, reproduce, runner
 from msb.run.expdir import identity, prepare
@@ -245,7 +246,7 @@ def finish(
         history_nights=[*earlier, row],
         history_figures=history.figures(config.history, [n.night for n in earlier]) + figures,
     )
-    with report.staged(night.folder / "report") as staging:
+    with staged(night.folder / "report") as staging:
         report.write(staging, data)
         history.append(config.history, row, figures)  # before the rename: a report always has its history row
     return Finished(code, report.headline(data), night.folder / "report")

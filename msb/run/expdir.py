@@ -109,3 +109,15 @@ def hand_back(experiment: Path, ident: Identity) -> int:
     except OSError as exc:
         raise fs_error(f"chown {ident.invoking_uid}:{ident.gid}", path, exc, ident) from None
     return count
+
+
+def give_to_invoker(experiment: Path, ident: Identity) -> None:
+    """Under sudo, what this process wrote (state, logs, reports, truncated logs, calibration.md) belongs to the
+    user too."""
+    if os.geteuid() != 0 or ident.invoking_uid == 0:
+        return
+    for root, dirs, files in os.walk(experiment):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            if os.lstat(path).st_uid == 0:
+                os.lchown(path, ident.invoking_uid, ident.gid)

@@ -30,7 +30,7 @@ from msb.paths import atomic_write, inside
 from msb.run import leftovers, manifest, matrix, runner
 from msb.run.audit import render_audit_config
 from msb.run.calibration import calibration_doc
-from msb.run.expdir import Identity, prepare
+from msb.run.expdir import Identity, give_to_invoker, prepare
 from msb.run.matrix import MatrixRun
 from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
 from msb.submission.truncate import (
@@ -219,7 +219,7 @@ def run_matrix(
             if matrix.group_complete(group, {k: v.state for k, v in states.items()}):
                 truncate_group(experiment, group, states)
         write_calibration(experiment, system)
-    _give_to_invoker(experiment, ident)
+    give_to_invoker(experiment, ident)
     done = set(ran) | set(skipped) | set(failed)
     return MatrixOutcome(ran, skipped, failed, [r.key for r in runs if r.key not in done], unverified)
 
@@ -302,14 +302,3 @@ def summary_lines(outcome: MatrixOutcome) -> list[str]:
     elif outcome.failed:
         lines.append("run the same command again to redo the failed run(s); complete runs are skipped.")
     return lines + unverified
-
-
-def _give_to_invoker(experiment: Path, ident: Identity) -> None:
-    """Under sudo, what this process wrote (state, logs, truncated logs, calibration.md) belongs to the user too."""
-    if os.geteuid() != 0 or ident.invoking_uid == 0:
-        return
-    for root, dirs, files in os.walk(experiment):
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            if os.lstat(path).st_uid == 0:
-                os.lchown(path, ident.invoking_uid, ident.gid)
