@@ -268,7 +268,7 @@ def _provenance(request: _Run, benchmark: Benchmark, samples: list[Sample], log_
 
 def _sample_library(request: _Run, benchmark: Benchmark, samples: list[Sample]) -> tuple[SampleLibrary, int]:
     """The samples preprocessed (or read from the cache); returns the library and how many were made now."""
-    cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
+    cache = PreprocessedCache(request.cache_dir, cache_namespace(benchmark))
     entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, os.cpu_count() or 1)
     return SampleLibrary(entries, performance_count=len(entries)), preprocessed
 
@@ -331,7 +331,7 @@ def _write_records(
     (measurements / "README.md").write_text(readme)
     code_dir = staging.path / layout.code_dir
     code_dir.mkdir(parents=True)
-    preprocessing = _cache_namespace(benchmark)
+    preprocessing = cache_namespace(benchmark)
     (code_dir / "README.md").write_text(code_readme(benchmark.name, request.spec.implementation, info, preprocessing))
     if system_json is not None:
         (staging.path / layout.system_json).parent.mkdir(parents=True)
@@ -393,7 +393,7 @@ def _check_model(model: Path) -> None:
         raise RunError(f"model file {model} does not exist; pass --model with the path of the model file")
 
 
-def _cache_namespace(benchmark: Benchmark) -> str:
+def cache_namespace(benchmark: Benchmark) -> str:
     """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
     version = getattr(benchmark, "preprocessing_version", None)
     if version is None:
