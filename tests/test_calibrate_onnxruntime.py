@@ -79,16 +79,16 @@ def test_one_flat_image_breaks_the_calibration_and_the_gate_fails_with_both_figu
     flat.mkdir()
     Image.new("RGB", (64, 64), (128, 128, 128)).save(flat / "grey.JPEG")
     (flat / "list.txt").write_text("grey.JPEG\n")
-    spec = spec_for(
-        synthetic, tmp_path / "out", calibration_list=str(flat / "list.txt"), calibration_dataset=str(flat)
-    )
+    spec = spec_for(synthetic, tmp_path / "out", calibration_list=str(flat / "list.txt"), calibration_dataset=str(flat))
     status, data = calibrate(spec, tmp_path)
     record = calibration_record_from_json(json.dumps(data))
     assert status == Exit.VERIFICATION_FAILED and record.outcome is Outcome.VERIFICATION_FAILED
     assert record.gate is not None and not record.gate_passed
     assert record.gate.fp32 == 100.0 and record.gate.int8 < 50.0
-    assert "FAILED" in record.message and "fp32 100.000%" in record.message and f"int8 {record.gate.int8:.3f}%" in (
-        record.message
+    assert (
+        "FAILED" in record.message
+        and "fp32 100.000%" in record.message
+        and f"int8 {record.gate.int8:.3f}%" in (record.message)
     )
     assert (tmp_path / "out" / "model.int8.onnx").is_file()  # kept, so the user can look; its record says it failed
 
