@@ -70,7 +70,8 @@ class CalibrationSpec:
             raise ContractError(f"method {self.method!r} is not one of {self.backend.name}'s: {', '.join(valid)}")
         if isinstance(self.gate_samples, bool) or not isinstance(self.gate_samples, int) or self.gate_samples < 1:
             raise ContractError(f"gate_samples {self.gate_samples!r} is not a whole number of 1 or more")
-        if not isinstance(self.gate_fraction, int | float) or not 0 < self.gate_fraction <= 1:
+        fraction = self.gate_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
             raise ContractError(f"gate_fraction {self.gate_fraction!r} is not a fraction in (0, 1]")
         if self.backend.batch_size < 1:
             raise ContractError(f"backend.batch_size {self.backend.batch_size} is not a whole number of 1 or more")
@@ -151,6 +152,11 @@ def calibration_spec_from_json(text: str, where: str = "spec") -> CalibrationSpe
     for name in ("benchmark", "dataset", "model", "calibration_list", "calibration_dataset", "output", "method"):
         if not isinstance(getattr(spec, name), str):
             raise ContractError(f"{where}: {name} must be a string, not {getattr(spec, name)!r}")
+    batch = spec.backend.batch_size
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise ContractError(f"{where}: backend.batch_size must be a whole number, not {batch!r}")
+    if not isinstance(spec.backend.options, dict):
+        raise ContractError(f"{where}: backend.options must be a JSON object")
     return spec.validate()
 
 
