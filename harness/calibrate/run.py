@@ -112,6 +112,7 @@ def _inputs(spec: CalibrationSpec) -> _Inputs:
 def _onnxruntime(
     spec: CalibrationSpec, inputs: _Inputs, model: Path, artefact: Path
 ) -> tuple[Backend, str, dict[str, str]]:
+    # Each runtime is imported only for its own backend: the TensorRT images carry no ONNX Runtime quantizer.
     import onnx
     import onnxruntime
 
