@@ -3,6 +3,7 @@ as data, and the checks by which `build.py run` refuses an INT8 artefact whose g
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from msb.calibrate import artefact
 from msb.calibrate.plan import CalibrateArgs, check_inputs, plan
 from msb.cli import main
 from msb.descriptions.calibration_lists import load_defaults
-from msb.descriptions.system import load_system_spec
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
+from msb.run import runner
 from msb.run.calibration import system_section
 from msb.run.expdir import Identity
+from msb.run.runner import RunArgs
 
 IDENT = Identity(invoking_uid=1000, container_uid=1000, gid=1500)
 
@@ -141,3 +144,27 @@ def test_run_refuses_an_artefact_without_record_before_any_engine(
 
 def test_fp32_systems_need_no_artefact(project: Project, tmp_path: Path) -> None:
     assert artefact.check_runnable(load_system_spec(project, "cpu-demo-v61"), "resnet50", tmp_path / "x") is None
+
+
+def tensorrt_int8(project: Project) -> SystemSpec:
+    system = load_system_spec(project, "cpu-demo-v61-int8")
+    bench = dataclasses.replace(system.benchmarks["resnet50"], backend="tensorrt", device="cuda")
+    return dataclasses.replace(system, benchmarks={"resnet50": bench}, run=dataclasses.replace(system.run, gpus="all"))
+
+
+def test_tensorrt_runs_get_the_calibrated_cache_and_refuse_it_for_other_weights(
+    project: Project, tmp_path: Path
+) -> None:
+    system = tensorrt_int8(project)
+    model, _listed, made = calibrated(tmp_path)
+    cache = tmp_path / "model.calib"
+    made.rename(cache)
+    record = (tmp_path / "model.int8.onnx.json").read_text().replace('"onnxruntime"', '"tensorrt"')
+    (tmp_path / "model.calib.json").write_text(record.replace("model.int8.onnx", "model.calib"))
+    assert artefact.check_runnable(system, "resnet50", model) is not None
+    args = RunArgs("resnet50", "Offline", "accuracy", tmp_path / "exp", tmp_path, model)
+    options = runner.plan(system, args, IDENT).spec.backend.options
+    assert options["calibration_cache"] == f"{CONTAINER_MODEL_DIR}/model.calib"
+    model.write_bytes(b"retrained weights")
+    with pytest.raises(SpecError, match=r"full-precision model .* changed since model\.calib was calibrated"):
+        artefact.check_runnable(system, "resnet50", model)
