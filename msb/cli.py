@@ -330,9 +330,11 @@ def cmd_calibrate(project: Project, args: argparse.Namespace, console: Console) 
     record = calibrate_execute.execute(plan, engine, ident)
     where = f"{plan.destination} (record {calibrate_execute.record_path(plan.destination).name})"
     if not record.gate_passed:
-        console.print(f"[bold red]gate failed[/]: {record.message}; {where} is kept, and build.py run refuses it")
+        console.print(
+            f"[bold red]gate failed[/]: {record.message}; {where} is kept, and build.py run refuses it", soft_wrap=True
+        )
         return 1
-    console.print(f"[bold green]calibrated[/] {where}: {record.message}")
+    console.print(f"[bold green]calibrated[/] {where}: {record.message}", soft_wrap=True)
     return 0
 
 
