@@ -38,8 +38,14 @@ from harness.contract import (
     spec_from_json,
     to_json,
 )
+from harness.contract.calibration import (
+    CalibrationRecord,
+    CalibrationSpec,
+    calibration_spec_from_json,
+    calibration_to_json,
+)
 from harness.find_peak import PeakSearchError, format_peak, search, start_value, subprocess_trial
-from harness.flags import build_parser, build_spec_parser, spec_from_args
+from harness.flags import build_calibrate_parser, build_parser, build_spec_parser, spec_from_args
 from harness.loadgen_run import LoadGenError
 from harness.run import RunError, RunOutcome, execute
 from harness.staging import OutputError
@@ -66,6 +72,9 @@ class Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["calibrate"]:
+        calibrate_args = build_calibrate_parser().parse_args(arguments[1:])
+        return _calibrate(calibrate_args.spec, calibrate_args.record or calibrate_args.spec.with_name("record.json"))
     if arguments[:1] in (["run"], ["find-peak"]) and any(a == "--spec" or a.startswith("--spec=") for a in arguments):
         spec_args = build_spec_parser(arguments[0]).parse_args(arguments[1:])
         try:
@@ -126,7 +135,50 @@ def _run(spec: RunSpec, command: str, record_path: Path | None) -> int:
     return finish(outcome.record(Path(spec.output), started, _now()))
 
 
-def _check_user(spec: RunSpec) -> None:
+def _calibrate(spec_path: Path, record_path: Path) -> int:
+    """One calibration from its spec; the record says what was made and how the gate went, the exit status too."""
+    from harness.calibrate.run import calibrate, failed
+
+    os.umask(0o002)
+    started = _now()
+
+    def finish(record: CalibrationRecord) -> int:
+        try:
+            atomic_text(record_path, calibration_to_json(record))
+        except OSError as error:
+            print(f"error: cannot write the calibration record {record_path} ({error.strerror})", file=sys.stderr)
+        return record.exit_code
+
+    try:
+        spec = calibration_spec_from_json(spec_path.read_text(), str(spec_path))
+    except (OSError, UnicodeDecodeError) as error:
+        return _refuse(f"cannot read --spec {spec_path} ({error}); pass the calibration's spec.json")
+    except ContractError as error:
+        return _refuse(str(error))
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    if spec.exit_on_stdin_eof:
+        _stop_when_stdin_closes()
+    try:
+        _check_user(spec)
+        record = calibrate(spec)
+    except _INPUT_ERRORS as error:
+        message = " ".join(str(error).split())
+        print("error: " + message, file=sys.stderr)
+        return finish(failed(Outcome.REFUSED, message, started))
+    except (KeyboardInterrupt, Terminated) as interrupt:
+        name = "SIGTERM" if isinstance(interrupt, Terminated) else "SIGINT"
+        print(f"error: interrupted by {name}; no artefact was made", file=sys.stderr)
+        finish(failed(Outcome.INTERRUPTED, f"interrupted by {name}; no artefact was made", started))
+        return int(Exit.INTERRUPTED_SIGTERM if isinstance(interrupt, Terminated) else Exit.INTERRUPTED_SIGINT)
+    except Exception as error:
+        traceback.print_exc()
+        return finish(failed(Outcome.ERROR, f"{type(error).__name__}: {' '.join(str(error).split())}", started))
+    print(f"{spec.benchmark} {spec.backend.name}: {record.artefact} (sha256 {record.artefact_sha256[:12]}...)")
+    print(record.message)
+    return finish(record)
+
+
+def _check_user(spec: RunSpec | CalibrationSpec) -> None:
     if os.geteuid() == 0 and not spec.allow_root:
         raise RunError(
             "the harness runs as root (uid 0), so its results would belong to root; run the container as your user "
@@ -153,13 +205,17 @@ def _stop_when_stdin_closes() -> None:
 
 
 def _write_record(path: Path, record: RunRecord) -> None:
-    """Atomically, so the host never reads half a record."""
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(to_json(record))
-        os.replace(tmp, path)
+        atomic_text(path, to_json(record))
     except OSError as error:
         print(f"error: cannot write the run record {path} ({error.strerror})", file=sys.stderr)
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Through a temporary name, so the host never reads half a record."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _refuse(message: str) -> int:

@@ -55,6 +55,15 @@ example:
 """
 
 
+_CALIBRATE_EPILOG = """\
+the spec (JSON) names: benchmark, backend {name, device, batch_size, threads, options}, dataset, model,
+calibration_list, calibration_dataset, output, method (onnxruntime: minmax, entropy, percentile; tensorrt: entropy),
+gate_samples, gate_fraction. It writes into OUTPUT the artefact (onnxruntime: MODEL.int8.onnx, a QDQ model; tensorrt:
+MODEL.calib, the calibration cache) and record.json (hashes, method, tool versions, both accuracies).
+exit status: 0 the gate passed; 3 the artefact was made but failed the gate; 2 bad input; 1 an error.
+"""
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -95,6 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-trials", type=_positive_int, default=8, metavar="N", help="most trials to run (default 8)"
     )
     search_group.add_argument("--result-json", type=Path, metavar="FILE", help="write the setting, value and trials")
+    commands.add_parser(
+        "calibrate",
+        parents=[build_calibrate_parser()],
+        add_help=False,
+        help="INT8 from a full-precision model and a calibration list, with an accuracy gate (calibrate --help)",
+        description=build_calibrate_parser().description,
+        epilog=_CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def build_calibrate_parser() -> Parser:
+    """`calibrate --spec FILE`: the calibration is described by the spec.json the host wrote."""
+    parser = Parser(
+        prog="python -m harness calibrate",
+        description="Make the INT8 artefact of a backend from a full-precision ONNX model and a calibration list, "
+        "then score both models on held-out images and compare (harness.contract.calibration).",
+        epilog=_CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--spec", required=True, type=Path, metavar="FILE", help="the calibration's spec.json")
+    parser.add_argument("--record", type=Path, metavar="FILE", help="where record.json goes (default: beside FILE)")
     return parser
 
 

@@ -286,13 +286,13 @@ def _sample_library(
     )
     workers_count = os.cpu_count() or 1
     if workers:
-        namespace = f"{benchmark.name}-{form.version}" if form else _cache_namespace(benchmark)
+        namespace = f"{benchmark.name}-{form.version}" if form else cache_namespace(benchmark)
         compact = getattr(benchmark, "compact", None) if form else None
         preprocess = compact if callable(compact) else benchmark.preprocess
         cache = PreprocessedCache(request.cache_dir, namespace)
         entries, preprocessed = prepare_samples(samples, preprocess, cache, workers_count)
         return ResidentLibrary(entries, len(entries), workers), preprocessed
-    cache = PreprocessedCache(request.cache_dir, _cache_namespace(benchmark))
+    cache = PreprocessedCache(request.cache_dir, cache_namespace(benchmark))
     entries, preprocessed = prepare_samples(samples, benchmark.preprocess, cache, workers_count)
     return SampleLibrary(entries, performance_count=len(entries)), preprocessed
 
@@ -370,7 +370,7 @@ def _write_records(
     (measurements / "README.md").write_text(readme)
     code_dir = staging.path / layout.code_dir
     code_dir.mkdir(parents=True)
-    preprocessing = _cache_namespace(benchmark)
+    preprocessing = cache_namespace(benchmark)
     (code_dir / "README.md").write_text(code_readme(benchmark.name, request.spec.implementation, info, preprocessing))
     if system_json is not None:
         (staging.path / layout.system_json).parent.mkdir(parents=True)
@@ -450,7 +450,7 @@ def _check_model(model: Path) -> None:
         raise RunError(f"model file {model} does not exist; pass --model with the path of the model file")
 
 
-def _cache_namespace(benchmark: Benchmark) -> str:
+def cache_namespace(benchmark: Benchmark) -> str:
     """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
     version = getattr(benchmark, "preprocessing_version", None)
     if version is None:

@@ -16,7 +16,11 @@ from rich.table import Table
 
 from harness.contract import SCENARIOS, Outcome
 from msb import datasets
+from msb.calibrate import artefact
+from msb.calibrate import execute as calibrate_execute
+from msb.calibrate import plan as calibrate_plan
 from msb.descriptions import detect, edit
+from msb.descriptions.calibration_lists import load_defaults
 from msb.descriptions.image import image_names, load_image_spec
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import DEFAULT_ROUND, SystemSpec, load_system_spec, system_names
@@ -96,6 +100,37 @@ def parser(project: Project) -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="matrix: redo runs already complete in the tree")
     run.add_argument("--keep-going", action="store_true", help="matrix: run the rest after a failed run")
     run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="make the system backend's INT8 artefact from a model and a calibration list, with an accuracy gate",
+        description="Runs in the system's image: ONNX Runtime makes MODEL.int8.onnx (a QDQ model, ONNX Runtime's static"
+        " quantization), TensorRT MODEL.calib (its entropy calibration cache). Then both models are scored on held-out"
+        " images of --dataset; the record MODEL.int8.onnx.json / MODEL.calib.json beside the artefact keeps the hashes,"
+        " method, tool versions and both figures. Exit 0: the gate passed; 1: it failed (build.py run refuses the"
+        " artefact); 2: bad input.",
+    )
+    cal.add_argument("--system", required=True, help="system description in systems/ or a YAML file's path")
+    cal.add_argument("--benchmark", required=True, help="benchmark, as named in the system description")
+    cal.add_argument("--model", type=Path, required=True, help="the full-precision ONNX model (its folder: read-only)")
+    cal.add_argument("--dataset", type=Path, required=True, help="the validation set: the gate's held-out images")
+    cal.add_argument(
+        "--calibration-list",
+        type=Path,
+        help="image names, one a line (default: MLPerf's list for the benchmark, data/calibration/lists.yaml)",
+    )
+    cal.add_argument(
+        "--calibration-dataset",
+        type=Path,
+        help="folder of the listed images when they are not in --dataset (COCO's and OpenImages' lists name training"
+        " images)",
+    )
+    cal.add_argument("--output", type=Path, help="folder for the artefact and its record (default: the model's)")
+    cal.add_argument("--method", help="onnxruntime: minmax (default), entropy or percentile; tensorrt: entropy")
+    cal.add_argument("--gate-samples", type=int, metavar="N", help="held-out images (default: lists.yaml's)")
+    cal.add_argument("--experiment", type=Path, default=Path("experiments"), help="scratch and preprocessed cache")
+    cal.add_argument("--gpus", help="GPUs for the container, as docker's --gpus (all, 2, device=0,1)")
+    cal.add_argument("--image", help="image reference (default: msb/<system's image>:latest)")
 
     peak = sub.add_parser(
         "find-peak",
@@ -256,6 +291,8 @@ def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int
         raise MsbError("--mode runs one benchmark in one scenario", "give --benchmark and --scenario, or drop --mode")
     run_args = run_inputs(args, mode=args.mode)
     plan = runner.plan(system, run_args, ident)
+    if not args.print_command:
+        artefact.check_runnable(system, args.benchmark, args.model)
     if args.print_command:
         print(runner.command_line(plan))
         return 0
@@ -286,7 +323,12 @@ def _run_matrix(
         raise MsbError("--print-command shows one run's docker line", "add --mode (and --benchmark, --scenario)")
     inputs = run_inputs(args)
     runner.check_inputs(inputs)
-    options = matrix_run.MatrixOptions(inputs, force=args.force, keep_going=args.keep_going)
+    calibrated = {}
+    for benchmark in sorted({run.benchmark for run in runs}):
+        record = artefact.check_runnable(system, benchmark, args.model)
+        if record is not None:
+            calibrated[benchmark] = artefact.calibration_text(benchmark, record)
+    options = matrix_run.MatrixOptions(inputs, force=args.force, keep_going=args.keep_going, calibrated=calibrated)
     console.print(f"[bold]matrix[/] {system.name} in round {profile.name}: {len(runs)} run(s) into {args.experiment}")
     outcome = matrix_run.run_matrix(system, profile, runs, options, DockerEngine(), ident, console)
     for line in matrix_run.summary_lines(outcome):
@@ -294,10 +336,47 @@ def _run_matrix(
     return 1 if outcome.failed else 0
 
 
+def cmd_calibrate(project: Project, args: argparse.Namespace, console: Console) -> int:
+    system = load_system_spec(project, args.system)
+    image_spec = load_image_spec(project, system.image)
+    ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    defaults = load_defaults(project.calibration_lists, args.benchmark)
+    inputs = calibrate_plan.CalibrateArgs(
+        benchmark=args.benchmark,
+        model=args.model,
+        dataset=args.dataset,
+        experiment=args.experiment,
+        calibration_list=args.calibration_list,
+        calibration_dataset=args.calibration_dataset,
+        output=args.output,
+        method=args.method,
+        gate_samples=args.gate_samples,
+        image=args.image,
+        gpus=args.gpus,
+    )
+    plan = calibrate_plan.plan(system, inputs, defaults, ident)
+    calibrate_plan.check_inputs(inputs, plan.calibration_list)
+    engine = DockerEngine()
+    runner.check_image(plan.container, system.round, system.name, plan.spec.backend.name, engine)
+    prepare(plan.experiment, ident)
+    leftovers.remove(plan.experiment, engine, lambda text: console.print(f"[yellow]cleanup:[/] {text}"))
+    console.print(f"[bold]calibrate[/] {args.benchmark} on {plan.spec.backend.name} in {plan.name}")
+    record = calibrate_execute.execute(plan, engine, ident)
+    where = f"{plan.destination} (record {calibrate_execute.record_path(plan.destination).name})"
+    if not record.gate_passed:
+        console.print(
+            f"[bold red]gate failed[/]: {record.message}; {where} is kept, and build.py run refuses it", soft_wrap=True
+        )
+        return 1
+    console.print(f"[bold green]calibrated[/] {where}: {record.message}", soft_wrap=True)
+    return 0
+
+
 def cmd_find_peak(project: Project, args: argparse.Namespace, console: Console) -> int:
     system = load_system_spec(project, args.system)
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    artefact.check_runnable(system, args.benchmark, args.model)
     peak = find_peak_run.run_find_peak(system, run_inputs(args), ident, DockerEngine(), console)
     shown = edit.format_value(peak.value)
     if args.dry_run or system.path is None:
@@ -433,6 +512,7 @@ def cmd_datasets(project: Project, args: argparse.Namespace, console: Console) -
 
 
 COMMANDS = {
+    "calibrate": cmd_calibrate,
     "datasets": cmd_datasets,
     "image": cmd_image,
     "lock": cmd_lock,

@@ -27,6 +27,11 @@ class Project:
         return self.root / "rounds"
 
     @property
+    def calibration_lists(self) -> Path:
+        """MLPerf's calibration lists and the calibration defaults per benchmark (lists.yaml)."""
+        return self.root / "data" / "calibration"
+
+    @property
     def harness(self) -> Path:
         return self.root / "harness"
 

@@ -12,12 +12,10 @@ import pytest
 from harness.backends.tensorrt.calibration import (
     CacheProvenance,
     CalibrationCache,
-    CalibrationError,
     CalibrationSession,
     calibration_batches,
-    list_sha256,
-    read_calibration_list,
 )
+from harness.calibrate.lists import CalibrationError, list_sha256, read_calibration_list
 
 WEIGHTS_A = CacheProvenance("a" * 64, "l" * 64)
 WEIGHTS_B = CacheProvenance("b" * 64, "l" * 64)

@@ -15,6 +15,7 @@ from harness.backends.base import BackendError, BackendInfo, NoOptions
 
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
+_PRECISIONS = ("fp32", "int8")
 
 
 class OnnxRuntimeBackend:
@@ -32,11 +33,12 @@ class OnnxRuntimeBackend:
         cache_dir: Path | None = None,  # unused: ONNX Runtime builds nothing worth keeping between runs
     ) -> None:
         """`output_names` are the outputs fetched by name, in the benchmark's order (empty = all, as stored);
-        `benchmark` is named in errors. ONNX Runtime takes no backend options."""
-        if precision != "fp32":
+        `benchmark` is named in errors. ONNX Runtime takes no backend options. The model runs as stored: precision
+        int8 states that it is a quantised (QDQ) model, as `build.py calibrate` makes them."""
+        if precision not in _PRECISIONS:
             raise BackendError(
-                f"onnxruntime backend runs the model as stored (fp32); --precision {precision} "
-                "is not supported, use --precision fp32"
+                f"onnxruntime backend runs the model as stored; --precision {precision} is not supported, use "
+                "--precision fp32, or int8 with a QDQ model made by `build.py calibrate`"
             )
         if threads is not None and threads < 1:
             raise BackendError(f"--threads {threads} must be 1 or more")

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -53,6 +53,7 @@ class MatrixOptions:
     inputs: runner.RunArgs  # what every run shares (experiment, dataset, model, count, image, gpus)
     force: bool = False
     keep_going: bool = False
+    calibrated: Mapping[str, str] = field(default_factory=dict)  # INT8 benchmark -> its calibration.md text
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,12 @@ def files_present(experiment: Path, state: RunState | None) -> bool:
     return state is not None and bool(state.files) and all((experiment / f).is_file() for f in state.files)
 
 
-def write_calibration(experiment: Path, system: SystemSpec) -> Path:
+def write_calibration(experiment: Path, system: SystemSpec, calibrated: Mapping[str, str] | None = None) -> Path:
     tree = SubmitterLayout(system.division, system.submitter, layout_of_round(system.round))
     path = inside(experiment, experiment / tree.calibration_doc, "calibration.md")
     path.parent.mkdir(parents=True, exist_ok=True)
     existing = path.read_text() if path.is_file() else None
-    text = calibration_doc(existing, system)
+    text = calibration_doc(existing, system, calibrated)
     if text != existing:
         atomic_write(path, text)
     return path
@@ -218,7 +219,7 @@ def run_matrix(
                 progress.update(run.key, DONE, note)
             if matrix.group_complete(group, {k: v.state for k, v in states.items()}):
                 truncate_group(experiment, group, states)
-        write_calibration(experiment, system)
+        write_calibration(experiment, system, options.calibrated)
     give_to_invoker(experiment, ident)
     done = set(ran) | set(skipped) | set(failed)
     return MatrixOutcome(ran, skipped, failed, [r.key for r in runs if r.key not in done], unverified)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 from harness.contract import (
     CONTAINER_DATASET,
@@ -38,9 +38,10 @@ from harness.contract import (
     record_from_json,
     to_json,
 )
+from harness.contract.calibration import artefact_name
 from msb.container import ContainerSpec, Mount, docker_run_argv
 from msb.descriptions.rounds import load_round
-from msb.descriptions.system import SystemSpec
+from msb.descriptions.system import BenchmarkSettings, SystemSpec
 from msb.engine import Engine, has_nvidia_runtime
 from msb.errors import GpuUnavailable, RunFailed, SpecError
 from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN, image_ref
@@ -87,6 +88,29 @@ class RunPlan:
     @property
     def name(self) -> str:
         return self.container.name
+
+    @property
+    def spec_json(self) -> str:
+        return to_json(self.spec)
+
+
+class ContainedJob(Protocol):
+    """What runs in a container on a folder of `<experiment>/.msb/runs/`: a run, find-peak, a calibration."""
+
+    @property
+    def experiment(self) -> Path: ...
+
+    @property
+    def run_dir(self) -> Path: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def container(self) -> ContainerSpec: ...
+
+    @property
+    def spec_json(self) -> str: ...
 
 
 class RunInterrupted(RunFailed):
@@ -159,7 +183,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
             precision=bench.precision,
             batch_size=bench.batch_size,
             threads=bench.threads,
-            options=dict(bench.backend_options),
+            options=_backend_options(bench, args.model),
         ),
         benchmark_options=dict(bench.benchmark_options),
         loadgen=LoadGenSettings(**loadgen),
@@ -202,27 +226,40 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
     return RunPlan(run_id, experiment, spec, container)
 
 
+def _backend_options(bench: BenchmarkSettings, model: Path) -> dict[str, Any]:
+    """The system's backend options; TensorRT in INT8 also gets the calibration cache `build.py calibrate` made beside
+    the model (`build.py run` checked its gate), which it uses as it is and never recalibrates."""
+    options = dict(bench.backend_options)
+    if bench.precision == "int8" and bench.backend == "tensorrt":
+        options.setdefault("calibration_cache", f"{CONTAINER_MODEL_DIR}/{artefact_name('tensorrt', model.name)}")
+    return options
+
+
 def check_engine(run: RunPlan, engine: Engine) -> None:
     """Fail before starting anything: image present, of the system's round (its LoadGen carries that round's seeds)
     and carrying the backend, GPUs only where a runtime exists."""
-    labels = engine.image_labels(run.container.image)
+    check_image(run.container, run.spec.round, run.spec.system, run.spec.backend.name, engine)
+
+
+def check_image(container: ContainerSpec, round_name: str, system: str, backend: str, engine: Engine) -> None:
+    """check_engine's checks, for any container of a system (a run, a calibration)."""
+    labels = engine.image_labels(container.image)
     image_round = labels.get(LABEL_ROUND)
-    if image_round is not None and image_round != run.spec.round:
+    if image_round is not None and image_round != round_name:
         raise SpecError(
-            f"image {run.container.image} is built for round {image_round}, but system '{run.spec.system}' follows "
-            f"round {run.spec.round}",
-            f"use an image of round {run.spec.round} (images/*.yaml `round:`, e.g. `image: cpu-v5.0` for v5.0) "
-            "or --image",
+            f"image {container.image} is built for round {image_round}, but system '{system}' follows "
+            f"round {round_name}",
+            f"use an image of round {round_name} (images/*.yaml `round:`, e.g. `image: cpu-v5.0` for v5.0) or --image",
         )
     carried = [b for b in labels.get(LABEL_BACKENDS, "").split(",") if b]
-    if run.spec.backend.name not in carried:
+    if backend not in carried:
         raise SpecError(
-            f"image {run.container.image} carries backends {carried or '(none)'}, not '{run.spec.backend.name}'",
+            f"image {container.image} carries backends {carried or '(none)'}, not '{backend}'",
             "use an image that carries it (images/*.yaml `backends:`) or change the system's backend",
         )
-    if run.container.gpus is not None and not has_nvidia_runtime(engine.info()):
+    if container.gpus is not None and not has_nvidia_runtime(engine.info()):
         raise GpuUnavailable(
-            f"--gpus {run.container.gpus} was asked for, but this Docker engine has no NVIDIA runtime",
+            f"--gpus {container.gpus} was asked for, but this Docker engine has no NVIDIA runtime",
             "install the NVIDIA Container Toolkit and restart dockerd, or run on a GPU host; we never fall back to CPU",
         )
 
@@ -237,10 +274,10 @@ def execute(
     compliance verification failed: `record.outcome` says so). Raises RunInterrupted, RunRefused or RunFailed,
     with nothing partial left in the tree."""
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-    record = _contained(run, engine, ident, _keeping(tail, on_output), lambda d, s: _read_record(d, s, tail))
+    record = contained(run, engine, ident, keeping(tail, on_output), lambda d, s: _read_record(d, s, tail))
     if record.placed:
         return record
-    text = record.message + _shown(tail)
+    text = record.message + shown(tail)
     fix = "nothing partial was written into the submission tree"
     if record.outcome is Outcome.REFUSED:
         raise RunRefused(f"the harness refused run {run.name}: {text}", f"fix the input it names; {fix}")
@@ -256,21 +293,21 @@ def search(run: RunPlan, engine: Engine, ident: Identity, on_output: Callable[[s
     def read(run_dir: Path, status: int) -> str:
         answer = run_dir / PEAK_FILE
         if status != 0 or not answer.is_file():
-            raise RunFailed(f"find-peak exited with status {status} and found no peak{_shown(tail)}", "read its output")
+            raise RunFailed(f"find-peak exited with status {status} and found no peak{shown(tail)}", "read its output")
         return answer.read_text()
 
-    return _contained(run, engine, ident, _keeping(tail, on_output), read)
+    return contained(run, engine, ident, keeping(tail, on_output), read)
 
 
-def _contained(
-    run: RunPlan,
+def contained(
+    run: ContainedJob,
     engine: Engine,
     ident: Identity,
     on_output: Callable[[str], None],
     read: Callable[[Path, int], T],
 ) -> T:
     """The container run on the run's folder; `read` takes what it left there (folder, exit status) before the
-    folder is removed."""
+    folder is removed. Ctrl-C or SIGTERM raise RunInterrupted."""
     prepare(run.experiment, ident)
     with _run_folder(run, ident) as run_dir, _sigterm_raises():
         try:
@@ -282,7 +319,9 @@ def _contained(
         return read(run_dir, status)
 
 
-def _keeping(tail: deque[str], on_output: Callable[[str], None]) -> Callable[[str], None]:
+def keeping(tail: deque[str], on_output: Callable[[str], None]) -> Callable[[str], None]:
+    """`on_output` that also keeps the last lines in `tail`, for the error message of a failed container."""
+
     def output(line: str) -> None:
         tail.append(line)
         on_output(line)
@@ -297,14 +336,14 @@ def command_line(run: RunPlan) -> str:
 
 
 @contextmanager
-def _run_folder(run: RunPlan, ident: Identity) -> Iterator[Path]:
+def _run_folder(run: ContainedJob, ident: Identity) -> Iterator[Path]:
     """The run's folder with its spec, locked by this process while the run lasts, removed afterwards."""
     run_dir = inside(run.experiment, run.run_dir, "the run folder")
     run_dir.mkdir(parents=True)
     lock: IO[str] = (run_dir / LOCK_FILE).open("w")
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
-        (run_dir / SPEC_FILE).write_text(to_json(run.spec))
+        (run_dir / SPEC_FILE).write_text(run.spec_json)
         for path in (run_dir.parent.parent, run_dir.parent, run_dir):
             # The container's uid writes its record here: owner the invoking user, group the image's, setgid.
             if os.geteuid() == 0:
@@ -322,14 +361,14 @@ def _read_record(run_dir: Path, status: int, tail: deque[str]) -> RunRecord:
         return record_from_json(path.read_text(), str(path))
     except FileNotFoundError:
         raise RunFailed(
-            f"the harness exited with status {status} and wrote no record{_shown(tail)}",
+            f"the harness exited with status {status} and wrote no record{shown(tail)}",
             "read the output above; the image may be older than this tool (rebuild it: build.py image NAME)",
         ) from None
     except ContractError as error:
         raise RunFailed(str(error), "rebuild the image with this version of the tool (build.py image NAME)") from None
 
 
-def _shown(tail: deque[str]) -> str:
+def shown(tail: deque[str]) -> str:
     return "".join(f"\n    {line}" for line in tail)
 
 

@@ -8,7 +8,8 @@ nearest palette colour, which is linear in the mean (argmax_c 2·x·μ_c − |μ
 preprocessing its top-1 is the image's class exactly and a run's accuracy is 100% (or exactly
 (n − k)/n with k labels flipped in val_map.txt).
 
-Run `python -m msb.synthetic.imagenet OUTDIR --count N` to write OUTDIR/dataset and OUTDIR/model.onnx.
+Run `python -m msb.synthetic.imagenet OUTDIR --count N` to write OUTDIR/dataset, OUTDIR/model.onnx and
+OUTDIR/calibration_list.txt (two images of each class, for `build.py calibrate`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 LABEL_STRIDE = 111
 MLPERF_MEANS = (123.68, 116.78, 103.94)
 _NUM_OUTPUTS = 1001  # background + 1000 ImageNet classes, as MLPerf's resnet50_v1.onnx
+# The logit of the classes no colour maps to: below every winning logit (|x|^2 - |x - mu|^2 > -2,000 for any image
+# here) and within the range of the others (down to about -140,000), so INT8 quantisation of the logits keeps their
+# order; -1e9 would stretch the logits' 8-bit range until every class looks alike.
+_NO_CLASS_LOGIT = -1.0e5
 # Image sizes cycle through these so both resize directions (portrait/landscape, up/down) are exercised.
 _SIZES: tuple[tuple[int, int], ...] = ((64, 48), (48, 80), (300, 260), (96, 96))
 
@@ -91,6 +96,20 @@ def write_dataset(
     return SyntheticImageNet(dataset_dir=out_dir, true_labels=tuple(true_labels), flipped=flip)
 
 
+def write_calibration_list(dataset_dir: Path, path: Path, per_class: int = 2) -> Path:
+    """A calibration list of the dataset's first `per_class` images of each class (a custom list: MLPerf's names
+    images of the real set that a small synthetic one lacks). The rest of the dataset stays for the accuracy gate."""
+    chosen: list[str] = []
+    seen: dict[int, int] = {}
+    for line in (dataset_dir / "val_map.txt").read_text().splitlines():
+        name, label = line.split()
+        if seen.get(int(label), 0) < per_class:
+            seen[int(label)] = seen.get(int(label), 0) + 1
+            chosen.append(name)
+    path.write_text("".join(f"{name}\n" for name in chosen))
+    return path
+
+
 def write_model(path: Path, work: int = 0) -> Path:
     """Write the nearest-palette-colour classifier (MLPerf resnet50 signature) to `path`.
 
@@ -100,7 +119,7 @@ def write_model(path: Path, work: int = 0) -> Path:
     """
     centred = np.array(PALETTE, dtype=np.float32) - np.array(MLPERF_MEANS, dtype=np.float32)
     weights = np.zeros((3, _NUM_OUTPUTS), dtype=np.float32)
-    bias = np.full((_NUM_OUTPUTS,), -1e9, dtype=np.float32)  # classes with no colour never win
+    bias = np.full((_NUM_OUTPUTS,), _NO_CLASS_LOGIT, dtype=np.float32)  # classes with no colour never win
     for colour, mean in enumerate(centred):
         column = label_of(colour) + 1  # index 0 is the background class
         weights[:, column] = 2.0 * mean
@@ -193,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     model = write_model(args.outdir / "model.onnx", work=args.work)
+    calibration = write_calibration_list(data.dataset_dir, args.outdir / "calibration_list.txt")
     expected = 100.0 * (args.count - args.flip) / args.count
     print(f"dataset: {data.dataset_dir} ({args.count} images)")
     print(f"model:   {model}")
+    print(f"calibration list: {calibration} (a custom list for build.py calibrate --calibration-list)")
     print(f"expected accuracy: {expected:.3f}%")
     return 0
 

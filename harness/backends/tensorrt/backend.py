@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +12,7 @@ import numpy as np
 
 from harness.backends.base import BackendError, BackendInfo
 from harness.backends.tensorrt.buffers import BufferPlan, SlotPool, allocate_slots, plan_buffers, run_on_slot
-from harness.backends.tensorrt.calibration import (
-    CacheProvenance,
-    CalibrationCache,
-    CalibrationError,
-    CalibrationSession,
-    list_sha256,
-    read_calibration_list,
-)
+from harness.backends.tensorrt.calibration import CacheProvenance, CalibrationCache, CalibrationSession
 from harness.backends.tensorrt.engine_cache import EngineCache, EngineKey, check_prebuilt
 from harness.backends.tensorrt.hashing import file_sha256
 from harness.backends.tensorrt.interface import BuildRequest, GpuIdentity, TrtRuntime
@@ -27,6 +21,7 @@ from harness.backends.tensorrt.onnx_inputs import read_onnx_input
 from harness.backends.tensorrt.options import TensorRTOptions
 from harness.backends.tensorrt.plugins import LoadedPlugin, load_plugins
 from harness.backends.tensorrt.profiles import ProfileTable
+from harness.calibrate.lists import CalibrationError, list_sha256, read_calibration_list
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -176,6 +171,8 @@ class TensorRTBackend:
         if self.precision != "int8":
             return None
         opts = self.options
+        if opts.calibration_cache is not None:
+            return _calibrated_session(opts.calibration_cache, model_sha)
         if opts.calibration_list is None or opts.calibration_loader is None:
             raise CalibrationError(
                 "precision int8 needs calibration: pass MLPerf's calibration list (--calibration-list) "
@@ -235,3 +232,22 @@ class TensorRTBackend:
         if self._loaded is not None:
             self._loaded.pool.release_all()
             self._loaded = None
+
+
+def _calibrated_session(path: Path, model_sha: str) -> CalibrationSession:
+    """A session over a given cache that serves no batches: a cache missing or made for other weights is refused."""
+    if not path.is_file():
+        raise CalibrationError(f"calibration cache {path} does not exist; make it with build.py calibrate")
+    meta = path.with_name(path.name + ".json")
+    try:
+        list_sha = json.loads(meta.read_text())["calibration_list_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CalibrationError(
+            f"{meta} is missing or unreadable ({error}); make the cache with build.py calibrate"
+        ) from None
+    cache = CalibrationCache(path, CacheProvenance(model_sha, str(list_sha)), rebuild_mismatched=False)
+
+    def no_images(name: str) -> np.ndarray:
+        raise CalibrationError(f"calibration cache {path} was not used, so TensorRT asked for image {name}")
+
+    return CalibrationSession([], 1, no_images, cache)

@@ -1,4 +1,4 @@
-"""INT8 calibration: the MLPerf calibration list, calibration batches and the calibration cache file.
+"""INT8 calibration in TensorRT: calibration batches and the calibration cache file (the list: harness.calibrate.lists).
 
 The cache TensorRT writes is opaque bytes; next to it we keep `<cache>.json` naming the sha256 of the ONNX
 weights and of the calibration list it was computed from. A cache is reused only when both match, so a cache
@@ -7,41 +7,18 @@ left over from other weights is never applied silently: it is rebuilt (the defau
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.backends.base import BackendError
+from harness.calibrate.lists import CalibrationError
 
 _LOG = logging.getLogger(__name__)
-
-
-class CalibrationError(BackendError):
-    """Calibration input or cache is unusable; the message names the file and the fix."""
-
-
-def read_calibration_list(path: Path) -> list[str]:
-    """Image names, one a line (MLPerf's cal_image_list_option_*.txt); blank lines ignored."""
-    if not path.is_file():
-        raise CalibrationError(f"calibration list {path} does not exist; pass MLPerf's calibration list file")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if not names:
-        raise CalibrationError(f"calibration list {path} is empty; it needs one image name per line")
-    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
-    if duplicates:
-        raise CalibrationError(f"calibration list {path} names {duplicates[:3]} more than once")
-    return names
-
-
-def list_sha256(names: list[str]) -> str:
-    return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
 def calibration_batches(names: list[str], batch_size: int, load: Callable[[str], np.ndarray]) -> Iterator[np.ndarray]:
@@ -92,7 +69,10 @@ class CalibrationCache:
             return f"{self.meta_path} is missing, so the weights it was made from are unknown"
         try:
             recorded = json.loads(self.meta_path.read_text())
-            found = CacheProvenance(recorded["onnx_sha256"], recorded["calibration_list_sha256"])
+            # `build.py calibrate` records the model as model_sha256 (harness.contract.calibration); older caches
+            # as onnx_sha256.
+            model_sha = recorded.get("model_sha256", recorded.get("onnx_sha256"))
+            found = CacheProvenance(model_sha, recorded["calibration_list_sha256"])
         except (ValueError, KeyError, TypeError) as exc:
             return f"{self.meta_path} is unreadable ({exc})"
         if found.onnx_sha256 != self.provenance.onnx_sha256:

@@ -22,6 +22,9 @@ class TensorRTOptions:
     calibration_list: Path | None = None
     calibration_loader: Callable[[str], np.ndarray] | None = None  # image name -> preprocessed sample
     calibration_batch_size: int = 32
+    # A cache made by `build.py calibrate` (its record beside it as <cache>.json): used as it is, never recalibrated,
+    # so the INT8 engine is the one whose accuracy gate passed; a cache for other weights is refused.
+    calibration_cache: Path | None = None
     recalibrate_mismatched: bool = True
     nms: str = "host"
     nms_outputs: tuple[str, str] = ("boxes", "scores")
