@@ -12,7 +12,7 @@ import pytest
 from harness.benchmarks.options import BenchmarkOptionError
 from harness.benchmarks.registry import benchmark_options, effective_options, get_benchmark
 from harness.benchmarks.yolo import Yolo
-from harness.run import _cache_namespace
+from harness.run import cache_namespace
 
 
 def test_yolo_declares_padding_and_the_others_take_none() -> None:
@@ -58,6 +58,6 @@ def test_padding_reaches_the_benchmark_and_keys_the_preprocessing_cache() -> Non
     square, minimal = get_benchmark("yolo-99"), get_benchmark("yolo-99", {"padding": "minimal"})
     assert isinstance(square, Yolo) and isinstance(minimal, Yolo)
     assert (square.padding, minimal.padding) == ("square", "minimal")
-    assert _cache_namespace(square) == "yolo-99-coco-letterbox640-square-v1"
-    assert _cache_namespace(minimal) == "yolo-99-coco-letterbox640-minimal-v1"
+    assert cache_namespace(square) == "yolo-99-coco-letterbox640-square-v1"
+    assert cache_namespace(minimal) == "yolo-99-coco-letterbox640-minimal-v1"
     assert square.varying_input is None and "padding=minimal" in str(minimal.varying_input)
