@@ -111,12 +111,12 @@ class SampleLibrary:
         without `out`, a view of the store."""
         slots = self._map.slots(indices)
         if self._ragged is not None:
+            # Each sample has its own shape: a batch of one is the sample itself; `out` (shaped for the first
+            # loaded sample) only takes rows of its shape.
             rows = [self._ragged[int(slot)] for slot in slots]
-            return (
-                rows[0][None]
-                if len(rows) == 1 and out is None
-                else np.stack(rows, out=None if out is None else out[: len(rows)])
-            )
+            if len(rows) == 1 and (out is None or out.shape[1:] != rows[0].shape):
+                return rows[0][None]
+            return np.stack(rows, out=out[: len(rows)] if out is not None and out.shape[1:] == rows[0].shape else None)
         assert self._store is not None, "LoadGen queried before loading any sample"
         if out is None:
             if len(slots) == 1:
