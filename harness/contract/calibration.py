@@ -21,6 +21,8 @@ from harness.contract import (
     Outcome,
     check_name,
 )
+from harness.contract import _fields as _known  # the strict decoding every contract file shares
+from harness.contract import _load as _object
 
 # How ONNX Runtime's static quantization collects activation ranges; TensorRT's calibrator is always entropy.
 ORT_METHODS = ("minmax", "entropy", "percentile")
@@ -171,26 +173,6 @@ def calibration_record_from_json(text: str, where: str = "record") -> Calibratio
         return CalibrationRecord(**values)
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise ContractError(f"{where} is not a calibration record: {error}") from None
-
-
-def _object(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ContractError(f"{where} is not valid JSON ({error})") from None
-    if not isinstance(data, dict):
-        raise ContractError(f"{where} must be a JSON object, not {type(data).__name__}")
-    return data
-
-
-def _known(cls: type, data: object, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ContractError(f"{where} must be a JSON object, not {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ContractError(f"{where}: unknown field(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-    return dict(data)
 
 
 def _plain(value: Any) -> Any:
