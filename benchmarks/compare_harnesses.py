@@ -2,14 +2,15 @@
 
     python benchmarks/compare_harnesses.py WORKDIR [--precision fp16] [--compile-mode MODE] [--run-ms 10000]
         [--cases resnet50:Offline:256[:COMPILE[:QPS[:STREAMS]]],...] [--streams N] [--again] [--scaling]
-        [--json benchmarks/results/GPU.json]
+        [--json benchmarks/results/GPU.json] [--reference INFERENCE_CHECKOUT [--reference-threads 16]]
 
 For each case (benchmark, scenario, batch): (a) the raw loop: the same PyTorch model, precision, batch, compile
 and CUDA-graph settings, inputs gathered and expanded from samples resident on the GPU, on-device
 postprocessing, results copied back; no LoadGen, no threads; (b) our harness: `python -m harness run` with real
 LoadGen, performance mode, the same settings, random weights and synthetic images, on every visible GPU (one
-worker each). (c) MLCommons' reference harness is not run by this version (benchmarks/results/nvidia-h200.md says
-why). Figures: samples/s (Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, Server / Offline;
+worker each); (c) with --reference, MLCommons' reference harness from that checkout of mlcommons/inference, for the
+ResNet50 cases (benchmarks/reference_harness.py: what it is given and why only ResNet50). Figures: samples/s
+(Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, ours / reference, Server / Offline;
 with --scaling on a host of N GPUs, each Offline and Server case also runs on one GPU (Server at 1/N of the QPS)
 for the scaling efficiency N-GPU / (N x 1-GPU). `--again` reruns compiled cases: the second finds the compile
 cache. LoadGen runs are shortened (--run-ms), so LoadGen may call them INVALID; the figures are what the harness
@@ -35,6 +36,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import reference_harness  # noqa: E402
+from benchmarks.reference_harness import summary_figures  # noqa: E402
 from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
 from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402
 from harness.benchmarks.base import compact_form_of  # noqa: E402
@@ -82,11 +85,28 @@ def raw_loop(
     worker.store(np.arange(count), samples)
     device = worker.device
     index = torch.from_numpy(rng.integers(0, count, batch)).to(device)
-    lane = worker._lanes[0]
-    lane.index_dev.copy_(index)
+    # The raw loop's own graph of gather -> expand -> network (-> argmax), as a person would write it; the copy
+    # back and detection's NMS outside it. It shares only the model and the sample store with our worker.
+    network = worker._network
+    finish = worker._finish
+    in_graph = worker._finish_in_graph
+    with torch.inference_mode():
+        for _ in range(3):
+            network(index)
+        torch.cuda.synchronize(device)
+        graph = torch.cuda.CUDAGraph() if not args.no_graphs else None
+        if graph is not None:
+            with torch.cuda.graph(graph):
+                captured = network(index)
 
     def step() -> list[torch.Tensor]:
-        return [o.to("cpu", non_blocking=True) for o in worker._outputs(lane, batch)]
+        if graph is not None:
+            graph.replay()
+            raw = captured
+        else:
+            raw = network(index)
+        outputs = raw if in_graph else finish(raw)
+        return [o.to("cpu", non_blocking=True) for o in outputs]
 
     with torch.inference_mode():
         for _ in range(5):
@@ -108,8 +128,11 @@ def raw_loop(
                 worker.launch(slots).result()
                 pipeline.append(time.perf_counter() - start)
             pipeline.sort()
-            return {"p90_ms": 1000 * latencies[int(0.9 * len(latencies))], "warmup_s": warm_s,
-                    "launch_path_p90_ms": 1000 * pipeline[int(0.9 * len(pipeline))]}  # fmt: skip
+            figures = {"p90_ms": 1000 * latencies[int(0.9 * len(latencies))], "warmup_s": warm_s,
+                       "launch_path_p90_ms": 1000 * pipeline[int(0.9 * len(pipeline))]}  # fmt: skip
+            if graph is not None and in_graph:
+                figures["raw_copy_in_graph_p90_ms"] = _copy_in_graph_p90(network, index, device)
+            return figures
         iterations = max(20, int(args.raw_samples // batch))
         start = time.perf_counter()
         for _ in range(iterations):
@@ -118,6 +141,25 @@ def raw_loop(
         elapsed = time.perf_counter() - start
     return {"samples_per_s": iterations * batch / elapsed, "warmup_s": warm_s,
             "store_bytes": float(worker.device_bytes())}  # fmt: skip
+
+
+def _copy_in_graph_p90(network: Any, index: torch.Tensor, device: torch.device) -> float:
+    """The raw loop at its tightest: the copy back to pinned memory captured in the graph too (as our launch)."""
+    with torch.inference_mode():
+        pinned = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True) for o in network(index)]
+        torch.cuda.synchronize(device)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for host, out in zip(pinned, network(index), strict=True):
+                host.copy_(out, non_blocking=True)
+        latencies = []
+        for _ in range(2000):
+            start = time.perf_counter()
+            graph.replay()
+            torch.cuda.synchronize(device)
+            latencies.append(time.perf_counter() - start)
+    latencies.sort()
+    return 1000 * latencies[int(0.9 * len(latencies))]
 
 
 def ours(
@@ -162,19 +204,7 @@ def ours(
     if result.returncode != 0:
         return {"error": result.stderr[-2000:], "wall_s": wall}
     summary = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).read_text()
-    figures: dict[str, Any] = {"wall_s": wall, "command": " ".join(command[1:])}
-    for key, pattern in {
-        "samples_per_s": r"Samples per second\s*:\s*([\d.]+)",
-        "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.]+)",
-        "completed_qps": r"Completed samples per second\s*:\s*([\d.]+)",
-        "p90_ms": r"90.00 percentile latency \(ns\)\s*:\s*(\d+)",
-        "p99_ms": r"99.00 percentile latency \(ns\)\s*:\s*(\d+)",
-    }.items():
-        match = re.search(pattern, summary)
-        if match:
-            value = float(match.group(1))
-            figures[key] = value / 1e6 if key.endswith("_ms") else value
-    figures["valid"] = "Result is : VALID" in summary
+    figures: dict[str, Any] = {"wall_s": wall, "command": " ".join(command[1:]), **summary_figures(summary)}
     figures["details"] = {
         k: v for k, v in re.findall(r"^- (\w+): (.*)$", next(out.rglob("README.md")).read_text(), re.M)
     }
@@ -210,7 +240,11 @@ def main() -> int:
         "--scaling", action="store_true", help="also run each Offline/Server case on one GPU: scaling efficiency"
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reference", type=Path, help="a checkout of mlcommons/inference: its harness, ResNet50")
+    parser.add_argument("--reference-threads", type=int, default=16, help="the reference's worker threads")
     args = parser.parse_args()
+    if args.reference:
+        reference_harness.check_checkout(args.reference)
     args.work.mkdir(parents=True, exist_ok=True)
     data = datasets(args.work)
     report = {
@@ -239,6 +273,13 @@ def main() -> int:
                 row["raw"] = {"error": f"{type(error).__name__}: {error}"}
             torch.cuda.empty_cache()
         row["ours"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps, streams=streams)
+        # Not Server: the reference answers each Server query with an inference of its own (no batching), so
+        # at our QPS it would only queue; its own Server figure needs a search of its own.
+        if args.reference and name == "resnet50" and scenario != "Server":
+            row["reference"] = reference_harness.run(
+                args.reference, args.work, data[name], scenario, batch, args.precision, args.run_ms,
+                args.reference_threads, qps=qps,
+            )  # fmt: skip
         gpu_count = torch.cuda.device_count()
         if args.scaling and gpu_count > 1 and scenario != "SingleStream":
             # Scaling efficiency: N GPUs against N times one GPU of the same host.
@@ -251,10 +292,13 @@ def main() -> int:
                 row["gpus"] = gpu_count
         if compile_mode and args.again:  # the compile cache: a second run of the same settings
             row["ours_again"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, attempt=2)
-        key = "p90_ms" if scenario == "SingleStream" else "samples_per_s"
+        key = {"SingleStream": "p90_ms", "Server": "completed_qps"}.get(scenario, "samples_per_s")
         raw, our = row.get("raw", {}).get(key), row["ours"].get(key)
         if raw and our:
             row["ours_over_raw"] = our / raw  # throughput: higher is better; p90 latency: lower is
+        reference = row.get("reference", {}).get(key)
+        if reference and our:
+            row["ours_over_reference"] = our / reference  # as ours_over_raw: p90 latency lower is better
         if scenario == "Offline" and our:
             offline[name] = our
         if scenario == "Server" and row["ours"].get("completed_qps") and name in offline:
@@ -262,7 +306,7 @@ def main() -> int:
         rows.append(row)
         brief = {k: v for k, v in row["ours"].items() if k not in ("details", "command")}
         ratios = {k: v for k, v in row.items() if "over" in k or k == "scaling_efficiency"}
-        print(case, "raw", row.get("raw"), "ours", brief, ratios, flush=True)
+        print(case, "raw", row.get("raw"), "ours", brief, "reference", row.get("reference"), ratios, flush=True)
         if args.json:  # after every case: a later one running out of time loses nothing
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps({**report, "rows": rows}, indent=2) + "\n")

@@ -52,7 +52,32 @@ def test_detection_outputs_have_the_benchmark_shapes_on_the_gpu(tmp_path: Path) 
     assert np.all((labels[kept] >= 1) & (labels[kept] <= 80))
 
 
-def _resident(tmp_path: Path, batch: int, **options: object) -> tuple[PyTorchBackend, list]:  # type: ignore[type-arg]
+def discriminating_resnet50(tmp_path: Path) -> Path:
+    """A random ResNet50 whose answers differ between flat images of different colours.
+
+    With random weights every input gets the same class (the features share one large positive part); centring
+    each class's weights over the features cancels that part, so a wrong sample shows as a wrong class.
+    """
+    from harness.backends.pytorch.models import ResNet50 as Net
+    from harness.backends.pytorch.models import init_random
+
+    net = Net()
+    init_random(net, 0)
+    with torch.no_grad():
+        net.fc.weight -= net.fc.weight.mean(dim=1, keepdim=True)
+        net.fc.bias.zero_()
+    torch.save(net.state_dict(), tmp_path / "resnet50-centred.pt")
+    path = tmp_path / "resnet50-centred.json"
+    path.write_text(json.dumps({"architecture": "resnet50", "weights": str(tmp_path / "resnet50-centred.pt")}))
+    return path
+
+
+def flat_images(count: int, seed: int) -> np.ndarray:
+    colours = np.random.default_rng(seed).integers(0, 256, (count, 3, 1, 1))
+    return np.ascontiguousarray(np.broadcast_to(colours, (count, 3, 224, 224)).astype(np.uint8))
+
+
+def _resident(tmp_path: Path, batch: int, model: Path | None = None, **options: object) -> tuple[PyTorchBackend, list]:  # type: ignore[type-arg]
     from harness.benchmarks.resnet50 import ResNet50
 
     backend = PyTorchBackend(
@@ -61,7 +86,7 @@ def _resident(tmp_path: Path, batch: int, **options: object) -> tuple[PyTorchBac
         precision="fp32",
         options=PyTorchOptions(**options),  # type: ignore[arg-type]
     )
-    backend.load(spec(tmp_path, "resnet50"))
+    backend.load(model or spec(tmp_path, "resnet50"))
     workers = backend.resident_workers(ResNet50.compact_form, (3, 224, 224), batch)
     assert workers is not None
     return backend, workers
@@ -81,12 +106,14 @@ def test_resident_graphs_on_two_streams_answer_as_the_host_path(tmp_path: Path) 
     from harness.benchmarks.base import expand
     from harness.benchmarks.resnet50 import ResNet50
 
-    compact = np.random.default_rng(2).integers(0, 256, (10, 3, 224, 224)).astype(np.uint8)
+    compact = flat_images(10, seed=2)
+    model = discriminating_resnet50(tmp_path)
     host = PyTorchBackend(benchmark="resnet50", device="cuda", precision="fp32",
                           options=PyTorchOptions(resident=False, cuda_graphs=False))  # fmt: skip
-    host.load(spec(tmp_path, "resnet50"))
+    host.load(model)
     expected = host.infer(expand(ResNet50.compact_form, compact, channel_axis=1))[0]
-    backend, workers = _resident(tmp_path, 4, streams=2, workers_per_device=2)
+    assert len(set(expected.tolist())) > 1, "the samples must get different answers, or a wrong slot goes unseen"
+    backend, workers = _resident(tmp_path, 4, model, streams=2, workers_per_device=2)
     assert len(workers) == 2 and backend.info().details["resident_workers"] == "cuda:0-0,cuda:0-1"
     slots = np.arange(10)[::-1].copy()  # slot s holds sample 9 - s
     for worker in workers:
@@ -98,6 +125,12 @@ def test_resident_graphs_on_two_streams_answer_as_the_host_path(tmp_path: Path) 
     ]
     answers = np.concatenate([item.result()[0] for item in launched])
     np.testing.assert_array_equal(answers, expected)
+    # The lanes again with other slots: the slots' copy in is captured in each graph, so a replay must read the
+    # lane's index buffer as written for this launch, not as it was at capture or at the last launch.
+    again = [workers[0].launch(np.array([0, 1, 2])), workers[0].launch(np.array([9])), workers[1].launch(slots[:4])]
+    np.testing.assert_array_equal(again[0].result()[0], expected[[9, 8, 7]])
+    np.testing.assert_array_equal(again[1].result()[0], expected[[0]])
+    np.testing.assert_array_equal(again[2].result()[0], expected[:4])
 
 
 def test_a_batch_too_big_for_the_gpu_is_named_with_the_largest_that_fits(tmp_path: Path) -> None:

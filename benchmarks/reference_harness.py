@@ -1,0 +1,125 @@
+"""MLCommons' reference harness (vision/classification_and_detection/python/main.py) on the same GPU, for the ratio.
+
+The reference checkout is given by the user (`--reference DIR`), is never copied into this repository and runs
+unmodified in its own process. What we supply is what its command line asks for:
+- a pickled module for its `pytorch-native` backend (which `torch.load`s the file and calls the module on a float32
+  batch): our ResNet50 in the same precision and memory format as our harness, returning the scores as the first
+  output on the host, since its ImageNet post-processing takes `argmax(results[0], axis=1)` there;
+- a user.conf with the run's LoadGen settings, and its own preprocessed cache (its loader, OpenCV and PIL).
+Only ResNet50 is wired: its RetinaNet and SSD-ResNet34 paths need OpenImages/COCO annotation layouts and
+torchvision-style detection outputs that our synthetic sets and models do not have.
+
+    python benchmarks/compare_harnesses.py WORK --reference ~/inference --cases resnet50:Offline:256
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+MAIN = Path("vision/classification_and_detection/python/main.py")
+
+
+class ReferenceResNet50(nn.Module):
+    """What the reference's pytorch-native backend calls: float32 NCHW in, (scores,) on the host out."""
+
+    def __init__(self, precision: str, seed: int = 0) -> None:
+        super().__init__()
+        from harness.backends.pytorch.models import ResNet50
+
+        torch.manual_seed(seed)
+        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+        self.net = ResNet50().to(self.dtype).to(memory_format=torch.channels_last).eval()
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        # The reference's loader normalises as torchvision does: the network without our input conversion (which
+        # takes MLPerf's mean-subtracted 0-255 input), and the scores, not our argmax, for its post-processing.
+        x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
+        features = self.net.avgpool(self.net.stages(x)[-1])
+        return (self.net.fc(torch.flatten(features, 1)).float().cpu(),)
+
+
+def check_checkout(reference: Path) -> Path:
+    main = reference / MAIN
+    if not main.is_file():
+        raise SystemExit(f"--reference {reference}: no {MAIN} there; give a checkout of mlcommons/inference")
+    return main
+
+
+def prepare_model(work: Path, precision: str) -> Path:
+    path = work / "reference" / f"resnet50-{precision}.pt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(ReferenceResNet50(precision), path)
+    return path
+
+
+def run(
+    reference: Path,
+    work: Path,
+    dataset: Path,
+    scenario: str,
+    batch: int,
+    precision: str,
+    run_ms: int,
+    threads: int,
+    qps: float | None = None,
+) -> dict[str, Any]:
+    """One performance run of the reference harness; the same figures as ours from its summary."""
+    main = check_checkout(reference.resolve())
+    model = prepare_model(work, precision)
+    out = work / "reference" / "out" / f"resnet50-{scenario}-{batch}-{qps or ''}"
+    out.mkdir(parents=True, exist_ok=True)
+    conf = out / "user.conf"
+    conf.write_text(
+        f"resnet50.{scenario}.target_qps = {qps or 6000}\n"
+        f"resnet50.{scenario}.target_latency = 1\n"
+        f"resnet50.{scenario}.min_query_count = {1024 if scenario == 'SingleStream' else 1}\n"
+    )
+    seconds = max(1, run_ms // 1000)
+    command = [
+        sys.executable, str(main), "--profile", "resnet50-pytorch", "--backend", "pytorch-native",
+        "--model", str(model), "--dataset-path", str(dataset), "--cache_dir", str(work / "reference" / "cache"),
+        "--output", str(out), "--scenario", scenario, "--threads", str(threads), "--max-batchsize", str(batch),
+        "--time", str(seconds), "--performance-sample-count", "1024", "--user_conf", str(conf),
+    ]  # fmt: skip
+    if qps:
+        command += ["--qps", str(int(qps))]
+    # Its own modules (dataset, backend, ...) first; ours for the pickled model's classes.
+    env = {**os.environ, "PYTHONPATH": f"{main.parent}{os.pathsep}{REPO}"}
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=main.parent.parent, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    summary = out / "mlperf_log_summary.txt"
+    if result.returncode != 0 or not summary.exists():
+        return {"error": (result.stderr or result.stdout)[-2000:], "wall_s": wall}
+    return {**summary_figures(summary.read_text()), "wall_s": wall, "command": " ".join(command[1:])}
+
+
+def summary_figures(summary: str) -> dict[str, Any]:
+    """Samples/s, scheduled and completed QPS, p90 and p99 in ms and validity from an mlperf_log_summary.txt."""
+    figures: dict[str, Any] = {}
+    for key, pattern in {
+        "samples_per_s": r"Samples per second\s*:\s*([\d.]+)",
+        "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.]+)",
+        "completed_qps": r"Completed samples per second\s*:\s*([\d.]+)",
+        "p90_ms": r"90.00 percentile latency \(ns\)\s*:\s*(\d+)",
+        "p99_ms": r"99.00 percentile latency \(ns\)\s*:\s*(\d+)",
+    }.items():
+        match = re.search(pattern, summary)
+        if match:
+            value = float(match.group(1))
+            figures[key] = value / 1e6 if key.endswith("_ms") else value
+    figures["valid"] = "Result is : VALID" in summary
+    # Which of LoadGen's conditions an INVALID run missed ("Min duration satisfied : NO", ...).
+    figures["unmet"] = re.findall(r"^\s*\*?\s*([\w ]+?) satisfied\s*:\s*NO", summary, re.M)
+    return figures
