@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -184,22 +185,17 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
         help="samples per inference (default: SingleStream 1, MultiStream 8, Server 8, Offline 32)",
     )
     how.add_argument("--threads", type=_positive_int, metavar="N", help="backend intra-op threads")
-    how.add_argument(
+    _add_option_list(
+        how,
         "--backend-option",
-        action="append",
-        type=_backend_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="a backend-specific setting, repeatable; VALUE is read as JSON where it parses (true, 3, "
-        '"x"), else as text',
+        _backend_key_value,
+        'a backend-specific setting, repeatable; VALUE is read as JSON where it parses (true, 3, "x"), else as text',
     )
-    how.add_argument(
+    _add_option_list(
+        how,
         "--benchmark-option",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help=f"a setting of the benchmark itself, repeatable, VALUE read as for --backend-option; {_taken()}",
+        _key_value,
+        f"a setting of the benchmark itself, repeatable, VALUE read as for --backend-option; {_taken()}",
     )
 
     loadgen = run.add_argument_group("LoadGen settings, written to user.conf (default: the round's values)")
@@ -344,6 +340,13 @@ def _taken() -> str:
         if options:
             takers.setdefault(", ".join(options), []).append(name)
     return "; ".join(f"{', '.join(names)}: {options}" for options, names in takers.items()) or "none take any"
+
+
+def _add_option_list(
+    group: argparse._ArgumentGroup, flag: str, parse: Callable[[str], tuple[str, object]], help_text: str
+) -> None:
+    """A repeatable KEY=VALUE flag gathered into a list of (key, value) pairs (the spec takes it as a dict)."""
+    group.add_argument(flag, action="append", type=parse, default=[], metavar="KEY=VALUE", help=help_text)
 
 
 def _key_value(text: str) -> tuple[str, object]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from harness.benchmarks.base import Benchmark
 from harness.resident import DeviceWorker, Launched, ResidentLibrary
+from harness.sut import complete
 
 
 @dataclass
@@ -63,7 +64,7 @@ class _Completer:
         except Exception as error:  # kept and re-raised after the test; LoadGen must not wait forever
             self.fail(error)
             payloads = [b""] * len(item.ids)
-        self._respond(item.ids, payloads)
+        complete(item.ids, payloads)
 
     @staticmethod
     def _respond_rows(ids: Sequence[int], rows: np.ndarray) -> None:
@@ -73,16 +74,6 @@ class _Completer:
         base, width = rows.ctypes.data, rows.strides[0]
         size = rows.shape[1] if rows.ndim > 1 else rows.itemsize
         lg.QuerySamplesComplete([lg.QuerySampleResponse(i, base + n * width, size) for n, i in enumerate(ids)])
-
-    @staticmethod
-    def _respond(ids: Sequence[int], payloads: Sequence[bytes]) -> None:
-        # The arrays must stay alive until QuerySamplesComplete returns: LoadGen reads them there.
-        buffers = [np.frombuffer(payload, dtype=np.uint8) for payload in payloads]
-        responses = [
-            lg.QuerySampleResponse(i, buffer.ctypes.data if buffer.size else 0, buffer.size)
-            for i, buffer in zip(ids, buffers, strict=True)
-        ]
-        lg.QuerySamplesComplete(responses)
 
 
 class _WorkerLane:
@@ -152,7 +143,7 @@ class PipelinedSUT:
             slots = self._library.slots(indices)
         except KeyError as error:  # raising into LoadGen's thread would abort the process without a record
             self._completer.fail(error)
-            _Completer._respond(ids, [b""] * len(ids))
+            complete(ids, [b""] * len(ids))
             return
         single = len(ids) <= self.batch_size
         for start in range(0, len(ids), self.batch_size):
@@ -213,7 +204,7 @@ class PipelinedServerSUT(PipelinedSUT):
                 slots = self._library.slots(indices)
             except KeyError as error:
                 self._completer.fail(error)
-                _Completer._respond(ids, [b""] * len(ids))
+                complete(ids, [b""] * len(ids))
             else:
                 next(self._next).launch(slots, ids, indices, inline=False)
             if stop:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from harness.benchmarks.base import CompactForm
 from harness.cache import load_entry
 from harness.qsl import SlotMap
 
@@ -43,6 +44,18 @@ class DeviceWorker(Protocol):
 
     def device_bytes(self) -> int:
         """Device memory the sample store holds now."""
+        ...
+
+
+@runtime_checkable
+class ResidentBackend(Protocol):
+    """Optional: a backend that can keep samples on its devices; the run asks with isinstance."""
+
+    def resident_workers(
+        self, form: CompactForm | None, sample_shape: Sequence[int], batch_size: int
+    ) -> Sequence[DeviceWorker] | None:
+        """Warmed-up workers holding samples in `form` (None: float32 as preprocessed), or None where the backend,
+        as configured, keeps them on the host."""
         ...
 
 

@@ -18,9 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends.base import Backend, BackendInfo
+from harness.backends.base import Backend, BackendInfo, ShapeReportingBackend
 from harness.backends.registry import get_backend
-from harness.benchmarks.base import AccuracyReport, Benchmark, Sample, compact_form_of
+from harness.benchmarks.base import (
+    AccuracyReport,
+    Benchmark,
+    CompactBenchmark,
+    Sample,
+    VersionedBenchmark,
+    varying_input_of,
+)
 from harness.benchmarks.registry import effective_options, get_benchmark
 from harness.cache import PreprocessedCache
 from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
@@ -37,7 +44,7 @@ from harness.records import (
     measurements_readme,
     parse_summary,
 )
-from harness.resident import ResidentLibrary
+from harness.resident import ResidentBackend, ResidentLibrary
 from harness.staging import Staging
 from harness.sut import BatchingSUT, Responder, ServerSUT
 from harness.userconf import render_user_conf
@@ -274,21 +281,18 @@ def _sample_library(
 ) -> tuple[QuerySampleLibrary, int]:
     """The samples preprocessed (or read from the cache); returns the library and how many were made now.
 
-    A backend that keeps samples on its devices (`resident_workers`) gets them in the benchmark's compact form
+    A backend that keeps samples on its devices (ResidentBackend) gets them in the benchmark's compact form
     where it has one; the others get the preprocessed arrays in host memory."""
-    workers_of = getattr(backend, "resident_workers", None)
-    form = compact_form_of(benchmark)
-    fixed_shape = not getattr(benchmark, "varying_input_shape", False)
-    workers = (
-        workers_of(form, benchmark.input_shape, request.spec.backend.batch_size)
-        if callable(workers_of) and fixed_shape
-        else None
-    )
+    compact = benchmark if isinstance(benchmark, CompactBenchmark) else None
+    workers = None
+    # Samples of varying shape take the host path: no one-shape device store holds them.
+    if isinstance(backend, ResidentBackend) and varying_input_of(benchmark) is None:
+        form = compact.compact_form if compact else None
+        workers = backend.resident_workers(form, benchmark.input_shape, request.spec.backend.batch_size)
     workers_count = os.cpu_count() or 1
     if workers:
-        namespace = f"{benchmark.name}-{form.version}" if form else cache_namespace(benchmark)
-        compact = getattr(benchmark, "compact", None) if form else None
-        preprocess = compact if callable(compact) else benchmark.preprocess
+        namespace = f"{benchmark.name}-{compact.compact_form.version}" if compact else cache_namespace(benchmark)
+        preprocess = compact.compact if compact else benchmark.preprocess
         cache = PreprocessedCache(request.cache_dir, namespace)
         entries, preprocessed = prepare_samples(samples, preprocess, cache, workers_count)
         return ResidentLibrary(entries, len(entries), workers), preprocessed
@@ -398,17 +402,16 @@ def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
 def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> None:
     """A model made for another input size fails here with both sizes named, not deep inside the runtime.
 
-    Backends that can read the model's declared input offer `model_input_shape()` (batch axis first, None
-    where symbolic); for the others the warm-up batch is the check.
+    Backends that can read the model's declared input offer it (ShapeReportingBackend); for the others the
+    warm-up batch is the check.
     """
-    reader = getattr(backend, "model_input_shape", None)
-    if not callable(reader):
+    if not isinstance(backend, ShapeReportingBackend):
         return
-    declared = tuple(reader())
+    declared = tuple(backend.model_input_shape())
     if not declared:
         return
     sample = declared[1:]
-    varying = getattr(benchmark, "varying_input", None)
+    varying = varying_input_of(benchmark)
     if varying is not None and any(dim is not None for dim in sample[1:]):
         shown = "x".join("?" if dim is None else str(dim) for dim in sample)
         raise RunError(
@@ -429,7 +432,7 @@ def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> N
 
 def _check_batching(benchmark: Benchmark, batch_size: int) -> None:
     """A benchmark whose samples differ in size (YOLO's minimal padding) cannot stack them: one per inference."""
-    varying = getattr(benchmark, "varying_input", None)
+    varying = varying_input_of(benchmark)
     if varying is not None and batch_size > 1:
         raise RunError(
             f"{benchmark.name} feeds samples of varying size ({varying}), which do not stack into a batch of "
@@ -452,7 +455,7 @@ def _check_model(model: Path) -> None:
 
 def cache_namespace(benchmark: Benchmark) -> str:
     """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
-    version = getattr(benchmark, "preprocessing_version", None)
+    version = benchmark.preprocessing_version if isinstance(benchmark, VersionedBenchmark) else None
     if version is None:
         source = inspect.getsourcefile(type(benchmark))
         digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] if source else "unversioned"

@@ -28,6 +28,18 @@ from harness.benchmarks.base import Benchmark
 from harness.qsl import SampleLibrary
 
 
+def complete(ids: Sequence[int], payloads: Sequence[bytes]) -> None:
+    """Complete the samples `ids` with one QuerySamplesComplete for all of them (an empty payload: no data).
+    Both SUT families answer through this (harness.pipeline too, for payloads of varying size)."""
+    # The arrays must stay alive until QuerySamplesComplete returns: LoadGen reads them there.
+    buffers = [np.frombuffer(payload, dtype=np.uint8) for payload in payloads]
+    responses = [
+        lg.QuerySampleResponse(i, buffer.ctypes.data if buffer.size else 0, buffer.size)
+        for i, buffer in zip(ids, buffers, strict=True)
+    ]
+    lg.QuerySamplesComplete(responses)
+
+
 class Responder:
     """Runs one batch of query samples through the backend and completes them with LoadGen."""
 
@@ -53,7 +65,7 @@ class Responder:
             with self._lock:
                 self._error = self._error or error
             payloads = [b""] * len(indices)
-        self._complete(query_samples, payloads)
+        complete([sample.id for sample in query_samples], payloads)
 
     def batch_buffer(self, size: int) -> np.ndarray:
         return self._library.batch_buffer(size)
@@ -61,16 +73,6 @@ class Responder:
     def raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
-
-    @staticmethod
-    def _complete(query_samples: Sequence[lg.QuerySample], payloads: Sequence[bytes]) -> None:
-        # The arrays must stay alive until QuerySamplesComplete returns: LoadGen reads them there.
-        buffers = [np.frombuffer(payload, dtype=np.uint8) for payload in payloads]
-        responses = [
-            lg.QuerySampleResponse(sample.id, buffer.ctypes.data if buffer.size else 0, buffer.size)
-            for sample, buffer in zip(query_samples, buffers, strict=True)
-        ]
-        lg.QuerySamplesComplete(responses)
 
 
 class BatchingSUT:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,3 +47,13 @@ class Backend(Protocol):
     def infer(self, batch: np.ndarray) -> list[np.ndarray]: ...
 
     def info(self) -> BackendInfo: ...
+
+
+@runtime_checkable
+class ShapeReportingBackend(Protocol):
+    """Optional: a backend that can read the loaded model's declared input shape, so a model made for another input
+    size fails before the run with both sizes named (for the others the warm-up batch is the check)."""
+
+    def model_input_shape(self) -> tuple[int | None, ...]:
+        """Batch axis first; None where a dimension is symbolic."""
+        ...

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.backends.base import Backend, BackendError
+from harness.registries import checked_options
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def get_backend(
     `cache_dir` is where a backend may keep what it builds across runs (the PyTorch backend's compiled kernels).
     """
     entry = _entry(name)
-    checked = _checked_options(name, _load(entry.options), options)
+    checked = checked_options("backend", name, _load(entry.options), options, BackendError)
     factory = _load(entry.backend)
     return factory(
         benchmark=benchmark,
@@ -92,17 +93,3 @@ def _entry(name: str) -> _Entry:
 def _load(target: str) -> Any:
     module_name, attr = target.split(":")
     return getattr(importlib.import_module(module_name), attr)
-
-
-def _checked_options(name: str, options_class: Any, given: Mapping[str, object]) -> object:
-    """`given` as an instance of the backend's options dataclass; a key it does not declare is a BackendError."""
-    declared = [field.name for field in dataclasses.fields(options_class)]
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        plural = "s" if len(unknown) > 1 else ""
-        takes = ", ".join(declared) if declared else "none"
-        raise BackendError(
-            f"the {name} backend has no option{plural} {', '.join(map(repr, unknown))}; it takes: {takes}; "
-            f"drop backend option{plural} {', '.join(unknown)}"
-        )
-    return options_class(**given)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -76,7 +76,12 @@ class Benchmark(Protocol):
     def accuracy(self, accuracy_log: Path, dataset_dir: Path, samples: list[Sample]) -> AccuracyReport: ...
 
 
-class CompactBenchmark(Benchmark, Protocol):
+# Optional capabilities: a benchmark has them or not, and the run asks with isinstance (runtime_checkable), so the
+# attribute each one offers is typed where it is used instead of read with getattr.
+
+
+@runtime_checkable
+class CompactBenchmark(Protocol):
     """A benchmark whose samples also have a compact form (see CompactForm): `preprocess(s)` equals
     `expand(compact_form, compact(s))` exactly, so a backend that keeps samples on its device stores the compact
     arrays and expands them there."""
@@ -86,7 +91,28 @@ class CompactBenchmark(Benchmark, Protocol):
     def compact(self, sample: Sample) -> np.ndarray: ...
 
 
+@runtime_checkable
+class VaryingInputBenchmark(Protocol):
+    """A benchmark whose samples may each have their own input shape (YOLO with minimal padding)."""
+
+    # Why its samples do not stack into a batch, or None where (with its options) they do. When set, no one-shape
+    # device store or graph holds them: the run refuses batch sizes above 1 and models of a fixed input size.
+    varying_input: str | None
+
+
+@runtime_checkable
+class VersionedBenchmark(Protocol):
+    """A benchmark that names its preprocessing (part of the cache key); the others are keyed by a hash of their
+    source."""
+
+    preprocessing_version: str
+
+
 def compact_form_of(benchmark: Benchmark) -> CompactForm | None:
     """The benchmark's compact form, None for one that has none."""
-    form = getattr(benchmark, "compact_form", None)
-    return form if isinstance(form, CompactForm) else None
+    return benchmark.compact_form if isinstance(benchmark, CompactBenchmark) else None
+
+
+def varying_input_of(benchmark: Benchmark) -> str | None:
+    """Why the benchmark's samples do not stack into a batch, None where they do."""
+    return benchmark.varying_input if isinstance(benchmark, VaryingInputBenchmark) else None

@@ -3,7 +3,7 @@
 Each entry names a "module:attr" factory, imported only when chosen, so a benchmark's dependencies (pycocotools,
 ...) are needed only by runs of that benchmark; and, for a benchmark that takes options, its frozen options
 dataclass in harness/benchmarks/options.py, which imports nothing heavy. Options are checked against that dataclass
-before the benchmark's module is imported, as the backends' are (harness/backends/registry.py).
+before the benchmark's module is imported, as the backends' are (harness/registries.py checks both).
 Adding a benchmark is one entry in `_ENTRIES`.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.benchmarks.base import Benchmark
 from harness.benchmarks.options import BenchmarkOptionError
+from harness.registries import checked_options
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,6 @@ def _load(target: str) -> Any:
 
 
 def _checked_options(name: str, entry: _Entry, given: Mapping[str, object]) -> Any:
-    """`given` as an instance of the benchmark's options dataclass (None when it takes none); a key it does not
-    declare is a BenchmarkOptionError naming the ones it does."""
-    declared = benchmark_options(name)
-    unknown = sorted(set(given) - set(declared))
-    if unknown:
-        plural = "s" if len(unknown) > 1 else ""
-        takes = ", ".join(declared) if declared else "none"
-        raise BenchmarkOptionError(
-            f"the {name} benchmark has no option{plural} {', '.join(map(repr, unknown))}; it takes: {takes}; "
-            f"drop benchmark option{plural} {', '.join(unknown)}"
-        )
-    return None if entry.options is None else _load(entry.options)(**given)
+    """`given` as an instance of the benchmark's options dataclass (None when it takes none)."""
+    options_class = None if entry.options is None else _load(entry.options)
+    return checked_options("benchmark", name, options_class, given, BenchmarkOptionError)

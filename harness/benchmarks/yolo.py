@@ -67,11 +67,10 @@ class Yolo(DetectionBenchmark):
             raise ValueError(f"{name} padding={padding!r}; use 'square' (batched runs) or 'minimal' (the reference)")
         self.name = name
         self.padding: Padding = padding
-        # Minimal padding gives each image its own input size: no one-shape device store or graph holds them.
-        self.varying_input_shape = padding == "minimal"
         self.params = params or YoloParams()
         self.preprocessing_version = f"coco-letterbox{IMAGE_SIZE}-{padding}-v1"
-        # Why samples cannot be batched, or None: the run refuses batch sizes above 1 and fixed-size models then.
+        # Minimal padding gives each image its own input size (VaryingInputBenchmark): why samples cannot be
+        # batched, or None. The run then refuses batch sizes above 1 and fixed-size models, and takes the host path.
         self.varying_input = (
             "padding=minimal letterboxes each image to its own multiple of 32; padding=square batches"
             if padding == "minimal"

@@ -26,7 +26,7 @@ from msb.descriptions.system import SystemSpec
 from msb.errors import GpuUnavailable, SpecError
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_RUN, image_ref
 from msb.run.expdir import Identity
-from msb.run.runner import RUNS_DIR
+from msb.run.runner import RUNS_DIR, ContainedRun
 
 CONTAINER_CALIBRATION_LIST_DIR = "/data/calibration-list"
 CONTAINER_CALIBRATION_IMAGES = "/data/calibration-images"
@@ -49,22 +49,10 @@ class CalibrateArgs:
 
 
 @dataclass(frozen=True)
-class CalibrationPlan:
-    run_id: str
-    experiment: Path
-    spec: CalibrationSpec
-    container: ContainerSpec
+class CalibrationPlan(ContainedRun[CalibrationSpec]):
     model: Path  # the full-precision model, on the host
     calibration_list: Path  # on the host
     destination: Path  # where the artefact goes on the host; its record beside it as <artefact>.json
-
-    @property
-    def run_dir(self) -> Path:
-        return self.experiment / RUNS_DIR / self.run_id
-
-    @property
-    def name(self) -> str:
-        return self.container.name
 
     @property
     def spec_json(self) -> str:

@@ -13,13 +13,14 @@ import re
 import shlex
 import signal
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from harness.contract import (
     CONTAINER_DATASET,
@@ -72,13 +73,17 @@ class RunArgs:
     audit_config: str | None = None  # the compliance test's audit.config text
 
 
+S = TypeVar("S")
+
+
 @dataclass(frozen=True)
-class RunPlan:
-    """Everything about one run that follows from the inputs; made without side effects."""
+class ContainedRun(ABC, Generic[S]):
+    """A spec run in a container on a folder of `<experiment>/.msb/runs/`: a run, find-peak, a calibration.
+    `contained` needs only this; each plan adds what its own command reads and writes."""
 
     run_id: str
     experiment: Path  # on the host, absolute
-    spec: RunSpec
+    spec: S
     container: ContainerSpec
 
     @property
@@ -90,27 +95,18 @@ class RunPlan:
         return self.container.name
 
     @property
+    @abstractmethod
+    def spec_json(self) -> str:
+        """The spec as its contract writes it (each contract has its own typed serialiser)."""
+
+
+@dataclass(frozen=True)
+class RunPlan(ContainedRun[RunSpec]):
+    """Everything about one run that follows from the inputs; made without side effects."""
+
+    @property
     def spec_json(self) -> str:
         return to_json(self.spec)
-
-
-class ContainedJob(Protocol):
-    """What runs in a container on a folder of `<experiment>/.msb/runs/`: a run, find-peak, a calibration."""
-
-    @property
-    def experiment(self) -> Path: ...
-
-    @property
-    def run_dir(self) -> Path: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def container(self) -> ContainerSpec: ...
-
-    @property
-    def spec_json(self) -> str: ...
 
 
 class RunInterrupted(RunFailed):
@@ -300,7 +296,7 @@ def search(run: RunPlan, engine: Engine, ident: Identity, on_output: Callable[[s
 
 
 def contained(
-    run: ContainedJob,
+    run: ContainedRun[Any],
     engine: Engine,
     ident: Identity,
     on_output: Callable[[str], None],
@@ -336,7 +332,7 @@ def command_line(run: RunPlan) -> str:
 
 
 @contextmanager
-def _run_folder(run: ContainedJob, ident: Identity) -> Iterator[Path]:
+def _run_folder(run: ContainedRun[Any], ident: Identity) -> Iterator[Path]:
     """The run's folder with its spec, locked by this process while the run lasts, removed afterwards."""
     run_dir = inside(run.experiment, run.run_dir, "the run folder")
     run_dir.mkdir(parents=True)
