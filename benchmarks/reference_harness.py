@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,58 @@ def prepare_model(work: Path, precision: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One performance run of the reference's main.py: what its command line and user.conf are given."""
+
+    profile: str  # one of its SUPPORTED_PROFILES, e.g. resnet50-pytorch, resnet50-onnxruntime
+    backend: str
+    model: Path
+    dataset: Path
+    scenario: str
+    batch: int
+    threads: int  # its Python worker threads
+    run_ms: int
+    out: Path
+    qps: float | None = None
+    min_queries: int = 1
+    performance_samples: int = 1024
+    pythonpath: tuple[Path, ...] = ()  # after its own modules: what its model or loader imports
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def run_main(reference: Path, spec: ReferenceRun) -> dict[str, Any]:
+    """Run the reference harness once; the same figures as ours, from its summary."""
+    main = check_checkout(reference.resolve())
+    spec.out.mkdir(parents=True, exist_ok=True)
+    conf = spec.out / "user.conf"
+    conf.write_text(
+        f"resnet50.{spec.scenario}.target_qps = {spec.qps or 6000}\n"
+        f"resnet50.{spec.scenario}.target_latency = 1\n"
+        f"resnet50.{spec.scenario}.min_query_count = {spec.min_queries}\n"
+    )
+    command = [
+        sys.executable, str(main), "--profile", spec.profile, "--backend", spec.backend, "--model", str(spec.model),
+        "--dataset-path", str(spec.dataset), "--cache_dir", str(spec.out.parent.parent / "cache"),
+        "--output", str(spec.out), "--scenario", spec.scenario, "--threads", str(spec.threads),
+        "--max-batchsize", str(spec.batch), "--time", str(max(1, spec.run_ms // 1000)),
+        "--performance-sample-count", str(spec.performance_samples), "--user_conf", str(conf),
+    ]  # fmt: skip
+    if spec.qps:
+        command += ["--qps", str(int(spec.qps))]
+    # Its own modules (dataset, backend, ...) first; what this process's PYTHONPATH has (OpenCV, say) last.
+    inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    path = os.pathsep.join([str(main.parent), *map(str, spec.pythonpath), *inherited])
+    env = {**os.environ, **dict(spec.env), "PYTHONPATH": path}
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=main.parent.parent, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    summary = spec.out / "mlperf_log_summary.txt"
+    if result.returncode != 0 or not summary.exists():
+        return {"error": (result.stderr or result.stdout)[-2000:], "wall_s": wall}
+    return {**summary_figures(summary.read_text()), "wall_s": wall, "command": " ".join(command[1:])}
+
+
 def run(
     reference: Path,
     work: Path,
@@ -74,35 +127,14 @@ def run(
     threads: int,
     qps: float | None = None,
 ) -> dict[str, Any]:
-    """One performance run of the reference harness; the same figures as ours from its summary."""
-    main = check_checkout(reference.resolve())
-    model = prepare_model(work, precision)
-    out = work / "reference" / "out" / f"resnet50-{scenario}-{batch}-{qps or ''}"
-    out.mkdir(parents=True, exist_ok=True)
-    conf = out / "user.conf"
-    conf.write_text(
-        f"resnet50.{scenario}.target_qps = {qps or 6000}\n"
-        f"resnet50.{scenario}.target_latency = 1\n"
-        f"resnet50.{scenario}.min_query_count = {1024 if scenario == 'SingleStream' else 1}\n"
-    )
-    seconds = max(1, run_ms // 1000)
-    command = [
-        sys.executable, str(main), "--profile", "resnet50-pytorch", "--backend", "pytorch-native",
-        "--model", str(model), "--dataset-path", str(dataset), "--cache_dir", str(work / "reference" / "cache"),
-        "--output", str(out), "--scenario", scenario, "--threads", str(threads), "--max-batchsize", str(batch),
-        "--time", str(seconds), "--performance-sample-count", "1024", "--user_conf", str(conf),
-    ]  # fmt: skip
-    if qps:
-        command += ["--qps", str(int(qps))]
-    # Its own modules (dataset, backend, ...) first; ours for the pickled model's classes.
-    env = {**os.environ, "PYTHONPATH": f"{main.parent}{os.pathsep}{REPO}"}
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=main.parent.parent, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - started
-    summary = out / "mlperf_log_summary.txt"
-    if result.returncode != 0 or not summary.exists():
-        return {"error": (result.stderr or result.stdout)[-2000:], "wall_s": wall}
-    return {**summary_figures(summary.read_text()), "wall_s": wall, "command": " ".join(command[1:])}
+    """The reference's pytorch-native backend on the GPU with our ResNet50 pickled for it."""
+    spec = ReferenceRun(
+        profile="resnet50-pytorch", backend="pytorch-native", model=prepare_model(work, precision),
+        dataset=dataset, scenario=scenario, batch=batch, threads=threads, run_ms=run_ms, qps=qps,
+        out=work / "reference" / "out" / f"resnet50-{scenario}-{batch}-{qps or ''}",
+        min_queries=1024 if scenario == "SingleStream" else 1, pythonpath=(REPO,),
+    )  # fmt: skip
+    return run_main(reference, spec)
 
 
 def summary_figures(summary: str) -> dict[str, Any]:
