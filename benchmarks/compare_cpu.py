@@ -90,7 +90,8 @@ def ours(work: Path, dataset: Path, model: Path, scenario: str, args: argparse.N
 
 def reference(work: Path, dataset: Path, model: Path, scenario: str, args: argparse.Namespace) -> dict[str, Any]:
     spec = ReferenceRun(
-        profile="resnet50-onnxruntime", backend="onnxruntime", model=model, dataset=dataset, scenario=scenario,
+        profile="resnet50-onnxruntime", model_name="resnet50", backend="onnxruntime", model=model, dataset=dataset,
+        scenario=scenario,
         batch=1 if scenario == "SingleStream" else args.batch, threads=args.threads, run_ms=args.run_ms,
         out=work / "reference" / "out" / scenario, qps=args.expected_qps,
         min_queries=args.min_queries if scenario == "SingleStream" else 1, performance_samples=args.images,

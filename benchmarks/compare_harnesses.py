@@ -8,9 +8,10 @@ For each case (benchmark, scenario, batch): (a) the raw loop: the same PyTorch m
 and CUDA-graph settings, inputs gathered and expanded from samples resident on the GPU, on-device
 postprocessing, results copied back; no LoadGen, no threads; (b) our harness: `python -m harness run` with real
 LoadGen, performance mode, the same settings, random weights and synthetic images, on every visible GPU (one
-worker each); (c) with --reference, MLCommons' reference harness from that checkout of mlcommons/inference, for the
-ResNet50 cases (benchmarks/reference_harness.py: what it is given and why only ResNet50). Figures: samples/s
-(Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, ours / reference, Server / Offline;
+worker each); (c) with --reference, MLCommons' reference harness from that checkout of mlcommons/inference, for
+the ResNet50 and RetinaNet cases (benchmarks/reference_harness.py: what it is given, and why not SSD-ResNet34).
+Figures: samples/s (Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, ours / reference,
+Server / Offline;
 with --scaling on a host of N GPUs, each Offline and Server case also runs on one GPU (Server at 1/N of the QPS)
 for the scaling efficiency N-GPU / (N x 1-GPU). `--again` reruns compiled cases: the second finds the compile
 cache. LoadGen runs are shortened (--run-ms), so LoadGen may call them INVALID; the figures are what the harness
@@ -275,10 +276,10 @@ def main() -> int:
         row["ours"] = ours(args.work, data[name], name, scenario, batch, compile_mode, args, qps=qps, streams=streams)
         # Not Server: the reference answers each Server query with an inference of its own (no batching), so
         # at our QPS it would only queue; its own Server figure needs a search of its own.
-        if args.reference and name == "resnet50" and scenario != "Server":
+        if args.reference and name in reference_harness.WIRED and scenario != "Server":
             row["reference"] = reference_harness.run(
-                args.reference, args.work, data[name], scenario, batch, args.precision, args.run_ms,
-                args.reference_threads, qps=qps,
+                args.reference, args.work, name, data[name], scenario, batch, args.precision, args.run_ms,
+                args.reference_threads, STORE_SAMPLES[name], qps=qps,
             )  # fmt: skip
         gpu_count = torch.cuda.device_count()
         if args.scaling and gpu_count > 1 and scenario != "SingleStream":

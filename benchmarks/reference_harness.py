@@ -3,11 +3,14 @@
 The reference checkout is given by the user (`--reference DIR`), is never copied into this repository and runs
 unmodified in its own process. What we supply is what its command line asks for:
 - a pickled module for its `pytorch-native` backend (which `torch.load`s the file and calls the module on a float32
-  batch): our ResNet50 in the same precision and memory format as our harness, returning the scores as the first
-  output on the host, since its ImageNet post-processing takes `argmax(results[0], axis=1)` there;
-- a user.conf with the run's LoadGen settings, and its own preprocessed cache (its loader, OpenCV and PIL).
-Only ResNet50 is wired: its RetinaNet and SSD-ResNet34 paths need OpenImages/COCO annotation layouts and
-torchvision-style detection outputs that our synthetic sets and models do not have.
+  batch): our network, from its definition (batch norms unfolded: folding is our backend's work), in the same
+  precision and memory format as our harness, answering as the reference's post-processing reads:
+  - ResNet50 (`resnet50-pytorch`): the scores as the first output, on the host (it takes `argmax(results[0], 1)`);
+  - RetinaNet (`retinanet-pytorch`, OpenImages at 800x800): per image a dict of boxes (pixels), labels and scores,
+    sorted by score, after the same decode and NMS as our backend (`harness/backends/pytorch/postprocess.py`);
+- a user.conf with the run's LoadGen settings, and its own preprocessed cache (its loaders: OpenCV and PIL).
+Our synthetic RetinaNet set has the OpenImages layout its loader reads. SSD-ResNet34 is not wired: its
+`coco-1200-pt` path wants the COCO label map and an output layout of its own.
 
     python benchmarks/compare_harnesses.py WORK --reference ~/inference --cases resnet50:Offline:256
 """
@@ -38,7 +41,7 @@ class ReferenceResNet50(nn.Module):
         from harness.backends.pytorch.models import ResNet50
 
         torch.manual_seed(seed)
-        self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+        self.dtype = _DTYPES[precision]
         self.net = ResNet50().to(self.dtype).to(memory_format=torch.channels_last).eval()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
@@ -49,6 +52,41 @@ class ReferenceResNet50(nn.Module):
         return (self.net.fc(torch.flatten(features, 1)).float().cpu(),)
 
 
+class ReferenceRetinaNet(nn.Module):
+    """RetinaNet for the reference's pytorch-native backend: [{boxes, labels, scores}] per image out."""
+
+    anchors: torch.Tensor
+
+    def __init__(self, precision: str, seed: int = 0) -> None:
+        super().__init__()
+        from harness.backends.pytorch.models import RetinaNet, init_random
+        from harness.detection.anchors import retinanet_anchors
+
+        net = RetinaNet()
+        init_random(net, seed)
+        self.dtype = _DTYPES[precision]
+        self.net = net.to(self.dtype).to(memory_format=torch.channels_last).eval()
+        anchor_set = retinanet_anchors(800)
+        self.per_level = tuple(anchor_set.per_level)
+        self.register_buffer("anchors", torch.from_numpy(anchor_set.boxes), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        from harness.backends.pytorch.postprocess import retinanet_detections
+
+        cls_logits, bbox_regression = self.net(x.to(self.dtype).contiguous(memory_format=torch.channels_last))
+        boxes, labels, scores = retinanet_detections(cls_logits, bbox_regression, self.anchors, self.per_level, 800)
+        # Invalid slots score -1 and sort last; the reference stops at the first score under its threshold.
+        return [{"boxes": b, "labels": label, "scores": s} for b, label, s in zip(boxes, labels, scores, strict=True)]
+
+
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+# Our benchmark name -> the module the reference is given and its profile there.
+WIRED: dict[str, tuple[type[nn.Module], str]] = {
+    "resnet50": (ReferenceResNet50, "resnet50-pytorch"),
+    "retinanet": (ReferenceRetinaNet, "retinanet-pytorch"),
+}
+
+
 def check_checkout(reference: Path) -> Path:
     main = reference / MAIN
     if not main.is_file():
@@ -56,11 +94,11 @@ def check_checkout(reference: Path) -> Path:
     return main
 
 
-def prepare_model(work: Path, precision: str) -> Path:
-    path = work / "reference" / f"resnet50-{precision}.pt"
+def prepare_model(work: Path, name: str, precision: str) -> Path:
+    path = work / "reference" / f"{name}-{precision}.pt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(ReferenceResNet50(precision), path)
+        torch.save(WIRED[name][0](precision), path)
     return path
 
 
@@ -69,6 +107,7 @@ class ReferenceRun:
     """One performance run of the reference's main.py: what its command line and user.conf are given."""
 
     profile: str  # one of its SUPPORTED_PROFILES, e.g. resnet50-pytorch, resnet50-onnxruntime
+    model_name: str  # its name for the benchmark in user.conf (resnet50, retinanet)
     backend: str
     model: Path
     dataset: Path
@@ -80,6 +119,7 @@ class ReferenceRun:
     qps: float | None = None
     min_queries: int = 1
     performance_samples: int = 1024
+    dataset_list: Path | None = None  # its --dataset-list (OpenImages: the annotations file)
     pythonpath: tuple[Path, ...] = ()  # after its own modules: what its model or loader imports
     env: tuple[tuple[str, str], ...] = ()
 
@@ -90,9 +130,9 @@ def run_main(reference: Path, spec: ReferenceRun) -> dict[str, Any]:
     spec.out.mkdir(parents=True, exist_ok=True)
     conf = spec.out / "user.conf"
     conf.write_text(
-        f"resnet50.{spec.scenario}.target_qps = {spec.qps or 6000}\n"
-        f"resnet50.{spec.scenario}.target_latency = 1\n"
-        f"resnet50.{spec.scenario}.min_query_count = {spec.min_queries}\n"
+        f"{spec.model_name}.{spec.scenario}.target_qps = {spec.qps or 6000}\n"
+        f"{spec.model_name}.{spec.scenario}.target_latency = 1\n"
+        f"{spec.model_name}.{spec.scenario}.min_query_count = {spec.min_queries}\n"
     )
     command = [
         sys.executable, str(main), "--profile", spec.profile, "--backend", spec.backend, "--model", str(spec.model),
@@ -103,6 +143,8 @@ def run_main(reference: Path, spec: ReferenceRun) -> dict[str, Any]:
     ]  # fmt: skip
     if spec.qps:
         command += ["--qps", str(int(spec.qps))]
+    if spec.dataset_list:
+        command += ["--dataset-list", str(spec.dataset_list)]
     # Its own modules (dataset, backend, ...) first; what this process's PYTHONPATH has (OpenCV, say) last.
     inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
     path = os.pathsep.join([str(main.parent), *map(str, spec.pythonpath), *inherited])
@@ -119,20 +161,26 @@ def run_main(reference: Path, spec: ReferenceRun) -> dict[str, Any]:
 def run(
     reference: Path,
     work: Path,
+    name: str,
     dataset: Path,
     scenario: str,
     batch: int,
     precision: str,
     run_ms: int,
     threads: int,
+    samples: int,
     qps: float | None = None,
 ) -> dict[str, Any]:
-    """The reference's pytorch-native backend on the GPU with our ResNet50 pickled for it."""
+    """The reference's pytorch-native backend with our `name` network pickled for it (see WIRED)."""
+    # Its OpenImages loader takes the images' folder and the annotations file apart.
+    listed = (dataset / "validation" / "data", dataset / "annotations" / "openimages-mlperf.json")
+    images, dataset_list = listed if name == "retinanet" else (dataset, None)
     spec = ReferenceRun(
-        profile="resnet50-pytorch", backend="pytorch-native", model=prepare_model(work, precision),
-        dataset=dataset, scenario=scenario, batch=batch, threads=threads, run_ms=run_ms, qps=qps,
-        out=work / "reference" / "out" / f"resnet50-{scenario}-{batch}-{qps or ''}",
-        min_queries=1024 if scenario == "SingleStream" else 1, pythonpath=(REPO,),
+        profile=WIRED[name][1], model_name=name, backend="pytorch-native", model=prepare_model(work, name, precision),
+        dataset=images, dataset_list=dataset_list, scenario=scenario, batch=batch, threads=threads, run_ms=run_ms,
+        qps=qps,
+        out=work / "reference" / "out" / f"{name}-{scenario}-{batch}-{qps or ''}",
+        min_queries=1024 if scenario == "SingleStream" else 1, performance_samples=samples, pythonpath=(REPO,),
     )  # fmt: skip
     return run_main(reference, spec)
 
