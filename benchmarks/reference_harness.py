@@ -192,6 +192,7 @@ def summary_figures(summary: str) -> dict[str, Any]:
         "samples_per_s": r"Samples per second\s*:\s*([\d.]+)",
         "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.]+)",
         "completed_qps": r"Completed samples per second\s*:\s*([\d.]+)",
+        "p50_ms": r"50.00 percentile latency \(ns\)\s*:\s*(\d+)",
         "p90_ms": r"90.00 percentile latency \(ns\)\s*:\s*(\d+)",
         "p99_ms": r"99.00 percentile latency \(ns\)\s*:\s*(\d+)",
     }.items():

@@ -145,10 +145,12 @@ class PipelinedSUT:
             self._completer.fail(error)
             complete(ids, [b""] * len(ids))
             return
-        single = len(ids) <= self.batch_size
+        if len(ids) <= self.batch_size:  # one batch (SingleStream, MultiStream): no slicing, answered inline
+            next(self._next).launch(slots, ids, indices, inline=True)
+            return
         for start in range(0, len(ids), self.batch_size):
             end = start + self.batch_size
-            next(self._next).launch(slots[start:end], ids[start:end], indices[start:end], inline=single)
+            next(self._next).launch(slots[start:end], ids[start:end], indices[start:end], inline=False)
 
     def flush_queries(self) -> None:
         """Every issued sample is launched at once; completion threads finish them without a flush."""
