@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.records import parse_detail
+
 PASS = "TEST PASS"
 COMPLIANCE_TESTS = ("TEST01", "TEST04")
 # TEST01 (detail log): the scenario's headline figure, compared within +-10 % (20 % for short latencies).
@@ -29,7 +31,6 @@ _SUMMARY_RESULT_LINE = {
     "MultiStream": re.compile(r"^.*Early stopping (99th|99\.0th) percentile estimate"),
     "Server": re.compile(r"^Completed samples per second\s*:"),
 }
-_MLLOG = ":::MLLOG "
 
 
 class ComplianceError(ValueError):
@@ -154,19 +155,11 @@ def _read_accuracy_log(path: Path) -> list[dict[str, Any]]:  # JSON values, as L
 
 def read_detail(path: Path) -> dict[str, object]:
     """The last value of each key of an mlperf_log_detail.txt."""
-    values: dict[str, object] = {}
     try:
         text = path.read_text()
     except OSError as error:
         raise ComplianceError(f"cannot read {path} ({error.strerror})") from error
-    for line in text.splitlines():
-        if line.startswith(_MLLOG):
-            try:
-                record = json.loads(line[len(_MLLOG) :])
-            except json.JSONDecodeError:
-                continue  # a line LoadGen cut off; the keys verified are on whole lines
-            values[str(record.get("key"))] = record.get("value")
-    return values
+    return parse_detail(text)  # a line LoadGen cut off is skipped; the keys verified are on whole lines
 
 
 def _read_summary(path: Path) -> tuple[str, float, str]:

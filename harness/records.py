@@ -1,4 +1,4 @@
-"""The text files written next to LoadGen's logs, and the facts read back from LoadGen's summary.
+"""The text files written next to LoadGen's logs, and the facts read back from LoadGen's summary and detail log.
 
 Pure functions of their inputs: the run writes what these return.
 """
@@ -10,8 +10,11 @@ import re
 from dataclasses import dataclass
 
 from harness.backends.base import BackendInfo
+from harness.contract import Figures
 
 _LINE = re.compile(r"^\s*(?P<key>[^:]+?)\s*:\s*(?P<value>\S.*?)\s*$")
+_MLLOG = ":::MLLOG "
+_NS_PER_MS = 1e6
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,72 @@ def parse_summary(text: str) -> SummaryResult:
                 return SummaryResult(match["value"], previous["key"], float(previous["value"]))
             return SummaryResult(match["value"], "", None)
     return SummaryResult("", "", None)
+
+
+def parse_detail(text: str) -> dict[str, object]:
+    """The last value of each key of an mlperf_log_detail.txt (one `:::MLLOG {json}` record a line); a line LoadGen
+    cut off is skipped."""
+    values: dict[str, object] = {}
+    for line in text.splitlines():
+        if line.startswith(_MLLOG):
+            try:
+                record = json.loads(line[len(_MLLOG) :])
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                values[str(record.get("key"))] = record.get("value")
+    return values
+
+
+def performance_figures(detail: str, scenario: str) -> Figures:
+    """The performance figures LoadGen logged in a detail log (its text), in the record's units: latencies in ms,
+    rates as logged. A figure LoadGen did not log (an accuracy run's log has none) stays None; validity, metric and
+    value are the summary's (`parse_summary`), left empty here.
+
+    MultiStream's latencies are per query (`result_*_query_latency_ns`), the figures its summary states; the keys
+    of the other scenarios serve where a LoadGen logs no per-query keys."""
+    values = parse_detail(detail)
+    per_query = scenario == "MultiStream"
+
+    def latency(stat: str) -> float | None:  # "mean", "min", "max"
+        keys = (f"result_{stat}_query_latency_ns",) if per_query else ()
+        return _ms(_first_number(values, (*keys, f"result_{stat}_latency_ns")))
+
+    def percentile(p: str) -> float | None:  # as LoadGen writes it: "50.00", "99.90"
+        keys = (f"result_{p}_percentile_per_query_latency_ns",) if per_query else ()
+        return _ms(_first_number(values, (*keys, f"result_{p}_percentile_latency_ns")))
+
+    def rate(*keys: str) -> float | None:
+        return _first_number(values, keys)
+
+    return Figures(
+        mean_ms=latency("mean"),
+        min_ms=latency("min"),
+        max_ms=latency("max"),
+        p50_ms=percentile("50.00"),
+        p90_ms=percentile("90.00"),
+        p95_ms=percentile("95.00"),
+        p97_ms=percentile("97.00"),
+        p99_ms=percentile("99.00"),
+        p99_9_ms=percentile("99.90"),
+        samples_per_second=rate("result_samples_per_second", "result_completed_samples_per_sec"),  # Offline, Server
+        scheduled_samples_per_second=rate("result_scheduled_samples_per_sec"),  # Server
+        qps_with_loadgen_overhead=rate("result_qps_with_loadgen_overhead"),  # SingleStream
+        qps_without_loadgen_overhead=rate("result_qps_without_loadgen_overhead"),  # SingleStream
+    )
+
+
+def _first_number(values: dict[str, object], keys: tuple[str, ...]) -> float | None:
+    """The value of the first of `keys` logged as a number (bool is not one)."""
+    for key in keys:
+        value = values.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _ms(nanoseconds: float | None) -> float | None:
+    return None if nanoseconds is None else nanoseconds / _NS_PER_MS
 
 
 def measurements_json(model_file: str, info: BackendInfo) -> str:

@@ -43,6 +43,7 @@ from harness.records import (
     measurements_json,
     measurements_readme,
     parse_summary,
+    performance_figures,
 )
 from harness.resident import ResidentBackend, ResidentLibrary
 from harness.staging import Staging
@@ -115,6 +116,7 @@ class RunOutcome:
     compliance: ComplianceVerdict | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     readme: Path | None = None  # relative to the experiment
+    performance: Figures = field(default_factory=Figures)  # LoadGen's performance figures (harness.records)
 
     def record(self, experiment: Path, started: str, finished: str) -> RunRecord:
         accepted = self.compliance is None or self.compliance.accepted
@@ -135,7 +137,8 @@ class RunOutcome:
             units=tuple(str(path.relative_to(experiment)) for path in self.placed),
             files=tuple(sorted(str(f.relative_to(experiment)) for f in _files(self.placed))),
             accuracy_dirs=tuple(str(path) for path in self.accuracy_dirs),
-            figures=Figures(
+            figures=replace(
+                self.performance,
                 validity=self.summary.validity,
                 metric=self.summary.metric,
                 value=self.summary.value,
@@ -225,6 +228,7 @@ def _run_staged(
         backend=info,
         provenance=provenance,
         readme=layout.measurements_dir / "README.md",
+        performance=_performance(placed[0], request.spec),
     )
 
 
@@ -268,7 +272,15 @@ def _run_compliance(
         backend=backend.info(),
         compliance=verdict,
         provenance=provenance,
+        performance=_performance(placed[0] / "performance" / "run_1", request.spec),
     )
+
+
+def _performance(run_dir: Path, spec: RunSpec) -> Figures:
+    """LoadGen's performance figures, from the detail log placed beside the summary; none in an accuracy run."""
+    if spec.mode == ACCURACY:
+        return Figures()
+    return performance_figures((run_dir / "mlperf_log_detail.txt").read_text(), spec.scenario)
 
 
 def _provenance(request: _Run, benchmark: Benchmark, samples: list[Sample], log_dir: Path) -> dict[str, Any]:

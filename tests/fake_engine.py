@@ -51,8 +51,8 @@ class FakeEngine:
     removed: list[str] = field(default_factory=list)
     leftovers: list[ContainerInfo] = field(default_factory=list)
     on_run: Callable[[RunSpec], None] | None = None
-    # Per run instead of per key (explore's points share one key): a behaviour, and a performance run's figures and
-    # detail-log results (`result_*` key -> value) to place.
+    # Per run instead of per key (explore's points share one key): a behaviour, and a performance run's figures (for
+    # its record) and detail-log results (`result_*` key -> value) to place, as the harness places the log.
     behaviour_of: Callable[[RunSpec], str] | None = None
     results_of: Callable[[RunSpec], tuple[Figures, dict[str, object]]] | None = None
 

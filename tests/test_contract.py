@@ -11,6 +11,7 @@ import pytest
 
 from harness import cli, flags
 from harness.contract import (
+    SCHEMA,
     BackendSpec,
     ComplianceSpec,
     ContractError,
@@ -50,6 +51,55 @@ def test_a_spec_and_a_record_survive_json_unchanged_and_in_a_stable_order() -> N
     record = RunRecord(Outcome.VERIFICATION_FAILED, "x", ("open/a",), ("open/a/f",), (), Figures("VALID", "m", 1.0))
     assert record_from_json(to_json(record)) == record
     assert record.placed and record.exit_code == Exit.VERIFICATION_FAILED != Exit.ERROR
+
+
+# A record as the harness wrote it before the figures carried LoadGen's performance figures (schema 1).
+SCHEMA_1_RECORD = """{
+  "accuracy_dirs": [],
+  "backend": {"backend": "onnxruntime", "details": {}, "device": "cpu", "precision": "fp32", "version": "1.22.0"},
+  "figures": {"accuracy": null, "metric": "90.0th percentile latency (ns)", "validity": "INVALID", "value": 215052.0},
+  "files": ["closed/ACME/results/host_cpu/resnet50/SingleStream/performance/run_1/mlperf_log_detail.txt"],
+  "finished": "2025-11-02T06:00:58+00:00",
+  "message": "",
+  "outcome": "placed",
+  "provenance": {},
+  "readme": "closed/ACME/measurements/host_cpu/resnet50/SingleStream/README.md",
+  "schema": 1,
+  "started": "2025-11-02T06:00:51+00:00",
+  "units": ["closed/ACME/results/host_cpu/resnet50/SingleStream/performance/run_1"],
+  "verifications": {}
+}
+"""
+
+
+def test_a_record_written_before_the_performance_figures_still_decodes_with_them_empty() -> None:
+    record = record_from_json(SCHEMA_1_RECORD)
+    assert record.schema == 1 and record.outcome is Outcome.PLACED
+    assert record.figures == Figures("INVALID", "90.0th percentile latency (ns)", 215052.0)
+    assert record.figures.p90_ms is None and record.figures.qps_with_loadgen_overhead is None
+
+
+def test_the_performance_figures_survive_json() -> None:
+    figures = Figures("VALID", "Samples per second", 1306.95, p50_ms=63.19, p99_9_ms=67.33, samples_per_second=1306.95)
+    record = record_from_json(to_json(RunRecord(Outcome.PLACED, figures=figures)))
+    assert record.figures == figures and record.schema == SCHEMA == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda f: f.__setitem__("p99_9_ms", "67.3"), "figures.p99_9_ms must be float or None, not '67.3'"),
+        (lambda f: f.__setitem__("mean_ms", True), "figures.mean_ms must be float or None, not True"),
+        (lambda f: f.__setitem__("validity", 1), "figures.validity must be str, not 1"),
+        (lambda f: f.__setitem__("p99.9_ms", 1.0), "figures: unknown field(s) p99.9_ms"),
+    ],
+)
+def test_a_bad_figure_in_a_record_is_named(change, words: str) -> None:
+    data = json.loads(to_json(RunRecord(Outcome.PLACED, figures=Figures("VALID", "m", 1.0, p90_ms=2.0))))
+    change(data["figures"])
+    with pytest.raises(ContractError) as err:
+        record_from_json(json.dumps(data))
+    assert words in str(err.value)
 
 
 @pytest.mark.parametrize(

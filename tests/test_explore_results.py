@@ -1,4 +1,4 @@
-"""What a point measured (the record's headline, the detail log's percentiles) and the rule that picks a setting."""
+"""What a point measured (every figure the record's) and the rule that picks a setting."""
 
 from __future__ import annotations
 
@@ -6,52 +6,38 @@ import pytest
 
 from harness.contract import Figures
 from msb.explore.grid import Point
-from msb.explore.results import FAILED, INVALID, REFUSED, VALID, PointResult, detail_values, measured, recommend
+from msb.explore.results import FAILED, INVALID, REFUSED, VALID, PointResult, measured, recommend
 
-DETAIL = {
-    "result_samples_per_second": 1086.94,
-    "result_mean_latency_ns": 2_500_000,
-    "result_50.00_percentile_latency_ns": 2_000_000,
-    "result_90.00_percentile_latency_ns": 4_000_000,
-    "result_99.00_percentile_latency_ns": 9_000_000,
-}
+LATENCIES = {"mean_ms": 2.5, "p50_ms": 2.0, "p90_ms": 4.0, "p95_ms": 5.0, "p99_ms": 9.0, "p99_9_ms": 12.0}
 
 
-def test_offline_throughput_is_the_records_and_percentiles_come_from_the_detail_log() -> None:
-    figures = Figures("VALID", "Samples per second", 1100.5)
-    result = measured(Point(8, 2), "Offline", figures, DETAIL, threads=2)
+def test_offline_figures_are_the_records() -> None:
+    figures = Figures("VALID", "Samples per second", 1100.5, samples_per_second=1100.5, **LATENCIES)
+    result = measured(Point(8, 2), figures, threads=2)
     assert result.status == VALID and result.threads == 2
-    assert result.samples_per_second == 1100.5  # the record's figure, not the log's
+    assert result.samples_per_second == 1100.5
     assert (result.mean_ms, result.p50_ms, result.p90_ms, result.p99_ms) == (2.5, 2.0, 4.0, 9.0)
 
 
-def test_singlestream_p90_is_the_records_and_throughput_is_queries_per_second() -> None:
-    detail = {**DETAIL, "result_qps_with_loadgen_overhead": 400.0}
-    figures = Figures("INVALID", "90.0th percentile latency (ns)", 3_500_000)
-    result = measured(Point(1), "SingleStream", figures, detail, threads=None)
+def test_singlestream_throughput_is_queries_per_second_with_loadgens_overhead() -> None:
+    figures = Figures("INVALID", "90.0th percentile latency (ns)", 4e6, qps_with_loadgen_overhead=400.0,
+                      qps_without_loadgen_overhead=420.0, **LATENCIES)  # fmt: skip
+    result = measured(Point(1), figures, threads=None)
     assert result.status == INVALID
-    assert result.p90_ms == 3.5 and result.samples_per_second == 400.0
+    assert result.p90_ms == 4.0 and result.samples_per_second == 400.0
 
 
-def test_multistream_throughput_counts_the_samples_of_each_query() -> None:
-    detail = {**DETAIL, "result_qps_with_loadgen_overhead": 100.0, "effective_samples_per_query": 8}
-    result = measured(Point(8), "MultiStream", Figures("VALID", "99.0th percentile latency (ns)", 1e7), detail, 2)
-    assert result.samples_per_second == 800.0 and result.p99_ms == 10.0
+def test_server_throughput_is_the_completed_rate_and_multistream_has_none() -> None:
+    server = Figures("VALID", "Completed samples per second", 95.5, samples_per_second=95.5,
+                     scheduled_samples_per_second=100.0)  # fmt: skip
+    assert measured(Point(4), server, 2).samples_per_second == 95.5
+    multi = measured(Point(8), Figures("VALID", "99.0th percentile latency (ns)", 9e6, **LATENCIES), 2)
+    assert multi.samples_per_second is None and multi.p99_ms == 9.0
 
 
-def test_server_throughput_is_the_completed_rate() -> None:
-    detail = {**DETAIL, "result_completed_samples_per_sec": 95.5}
-    assert measured(Point(4), "Server", Figures("VALID", "", None), detail, 2).samples_per_second == 95.5
-
-
-def test_missing_figures_stay_empty() -> None:
-    result = measured(Point(4), "Offline", Figures("VALID", "", None), {}, None)
+def test_a_record_without_performance_figures_leaves_them_empty() -> None:
+    result = measured(Point(4), Figures("VALID", "Samples per second", 10.0), None)
     assert result.samples_per_second is None and result.p99_ms is None
-
-
-def test_detail_values_keep_the_first_of_each_key() -> None:
-    records = [{"key": "a", "value": 1}, {"key": "a", "value": 2}, {"value": 3}, {"key": "b", "value": None}]
-    assert detail_values(records) == {"a": 1, "b": None}
 
 
 def point(

@@ -14,14 +14,14 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import onnx
 import pytest
 
 from harness import flags
-from harness.contract import Outcome, record_from_json, to_json
+from harness.contract import Figures, Outcome, record_from_json, to_json
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,9 +86,12 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], output: Path,
 def test_accuracy_run_scores_the_synthetic_set_at_100_percent_in_the_official_wording(
     synthetic: Path, tmp_path: Path
 ) -> None:
-    result = harness(*run_args(synthetic, tmp_path))
+    result = harness(*run_args(synthetic, tmp_path), "--record", tmp_path / "record.json")
     assert result.returncode == 0, result.stderr
     accuracy_dir = scenario_dir(tmp_path, "Offline") / "accuracy"
+    figures = record_from_json((tmp_path / "record.json").read_text()).figures
+    assert figures.accuracy == f"accuracy=100.000%, good={COUNT}, total={COUNT}"
+    assert figures == Figures(accuracy=figures.accuracy)  # no performance figure in an accuracy run
     line = (accuracy_dir / "accuracy.txt").read_text().strip()
     assert line == f"accuracy=100.000%, good={COUNT}, total={COUNT}"
     assert f"accuracy: {line}" in result.stdout
@@ -167,13 +170,50 @@ def test_offline_performance_run_fills_the_v51_layout(synthetic: Path, tmp_path:
         ("Offline", ["--target-qps=400"], r"Samples per second: [\d.]+"),
     ],
 )
-def test_every_scenario_completes_a_short_performance_run(
+def test_every_scenario_completes_a_short_performance_run_and_records_loadgens_figures(
     synthetic: Path, tmp_path: Path, scenario: str, extra: list[str], metric: str
 ) -> None:
-    result = harness(*run_args(synthetic, tmp_path, scenario, "performance"), *SHORT, *extra)
+    record_path = tmp_path / "record.json"
+    result = harness(*run_args(synthetic, tmp_path, scenario, "performance"), *SHORT, *extra, "--record", record_path)
     assert result.returncode == 0, result.stderr
     assert re.search(rf"{metric} \[(VALID|INVALID)\]", result.stdout), result.stdout
-    assert (scenario_dir(tmp_path, scenario) / "performance" / "run_1" / "mlperf_log_summary.txt").is_file()
+    summary = scenario_dir(tmp_path, scenario) / "performance" / "run_1" / "mlperf_log_summary.txt"
+    # The record's figures (read from the detail log) are those LoadGen printed in its summary, which it writes apart.
+    figures = record_from_json(record_path.read_text()).figures
+    recorded = {name: getattr(figures, name) for name in PERFORMANCE_FIGURES if getattr(figures, name) is not None}
+    printed = summary_figures(summary.read_text())
+    assert recorded == pytest.approx(printed, rel=1e-4)  # the summary rounds rates to 2 decimals
+    assert set(recorded) >= set(PERFORMANCE_FIGURES[:9])  # every scenario has its latencies
+    assert set(PERFORMANCE_FIGURES) == {f.name for f in fields(Figures)} - {"validity", "metric", "value", "accuracy"}
+
+
+# The summary's lines (its headline and "Additional Stats") holding the record's performance figures.
+SUMMARY_FIGURES = {
+    "Mean latency (ns)": "mean_ms",
+    "Min latency (ns)": "min_ms",
+    "Max latency (ns)": "max_ms",
+    "50.00 percentile latency (ns)": "p50_ms",
+    "90.00 percentile latency (ns)": "p90_ms",
+    "95.00 percentile latency (ns)": "p95_ms",
+    "97.00 percentile latency (ns)": "p97_ms",
+    "99.00 percentile latency (ns)": "p99_ms",
+    "99.90 percentile latency (ns)": "p99_9_ms",
+    "Samples per second": "samples_per_second",
+    "Completed samples per second": "samples_per_second",
+    "Scheduled samples per second": "scheduled_samples_per_second",
+    "QPS w/ loadgen overhead": "qps_with_loadgen_overhead",
+    "QPS w/o loadgen overhead": "qps_without_loadgen_overhead",
+}
+PERFORMANCE_FIGURES = tuple(dict.fromkeys(SUMMARY_FIGURES.values()))
+
+
+def summary_figures(text: str) -> dict[str, float]:
+    figures = {}
+    for line in text.splitlines():
+        key, colon, value = (part.strip() for part in line.partition(":"))
+        if colon and key in SUMMARY_FIGURES:
+            figures[SUMMARY_FIGURES[key]] = float(value) / 1e6 if key.endswith("(ns)") else float(value)
+    return figures
 
 
 def test_second_run_reads_preprocessed_samples_from_the_cache(synthetic: Path, tmp_path: Path) -> None:

@@ -17,7 +17,10 @@ import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-SCHEMA = 1
+# One version for spec and record, host and image: the harness refuses a spec of another schema, so a host never runs
+# an image whose record it cannot read. Bumped when either side could not read what the other writes (2: the
+# record's figures carry LoadGen's performance figures). Records of an earlier schema still decode.
+SCHEMA = 2
 SCENARIOS = ("SingleStream", "MultiStream", "Server", "Offline")
 MODES = ("accuracy", "performance")
 ACCURACY, PERFORMANCE = MODES
@@ -180,12 +183,31 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class Figures:
-    """The headline figures of a run, as the harness read them from LoadGen's logs."""
+    """The figures of a run, as the harness read them from LoadGen's logs: the headline from the summary, the
+    performance figures from the detail log (`result_*` keys), so that the host never parses LoadGen's logs.
+
+    Every performance figure is None in an accuracy run, and where LoadGen logged none for the scenario (a latency
+    scenario has no samples/s, Offline no QPS, MultiStream no throughput at all). Latencies are in milliseconds;
+    MultiStream's are per query, as its summary states them (one query holds samples_per_query samples)."""
 
     validity: str = ""  # "VALID", "INVALID", "" (accuracy runs)
     metric: str = ""  # e.g. "Samples per second"
     value: float | None = None
     accuracy: str | None = None  # accuracy.txt's line
+    # Added in schema 2: a record of schema 1 decodes with all of these None.
+    mean_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p95_ms: float | None = None
+    p97_ms: float | None = None
+    p99_ms: float | None = None
+    p99_9_ms: float | None = None
+    samples_per_second: float | None = None  # Offline: samples per second; Server: completed samples per second
+    scheduled_samples_per_second: float | None = None  # Server
+    qps_with_loadgen_overhead: float | None = None  # SingleStream
+    qps_without_loadgen_overhead: float | None = None  # SingleStream
 
 
 @dataclass(frozen=True)
@@ -246,9 +268,11 @@ def record_from_json(text: str, where: str = "record") -> RunRecord:
         values["figures"] = Figures(**_fields(Figures, values.get("figures") or {}, f"{where} figures"))
         for key in ("units", "files", "accuracy_dirs"):
             values[key] = tuple(str(item) for item in values.get(key) or ())
-        return RunRecord(**values)
+        record = RunRecord(**values)
     except (TypeError, ValueError, KeyError) as error:
         raise ContractError(f"{where} is not a run record: {error}") from None
+    _check_scalars(record.figures, "figures.", where)
+    return record
 
 
 def with_output(spec: RunSpec, output: str, cache_dir: str | None) -> RunSpec:
@@ -290,22 +314,26 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _check_types(spec: RunSpec, where: str) -> None:
-    """The scalar fields have the JSON type their annotation says (bool is not taken for a number)."""
     for obj, prefix in ((spec, ""), (spec.backend, "backend."), (spec.loadgen, "loadgen.")):
-        for f in fields(obj):
-            value = getattr(obj, f.name)
-            kinds = str(f.type).replace(" ", "").split("|")
-            if value is None and "None" in kinds:
-                continue
-            wanted = [t for k in kinds for t in _TYPES.get(k, ())]
-            if not wanted:
-                continue
-            ok = isinstance(value, tuple(wanted)) and not (isinstance(value, bool) and bool not in wanted)
-            if not ok:
-                raise ContractError(f"{where}: {prefix}{f.name} must be {' or '.join(kinds)}, not {value!r}")
+        _check_scalars(obj, prefix, where)
     for name, options in (("backend.options", spec.backend.options), ("benchmark_options", spec.benchmark_options)):
         if not isinstance(options, dict):
             raise ContractError(f"{where}: {name} must be a JSON object, not {options!r}")
+
+
+def _check_scalars(obj: Any, prefix: str, where: str) -> None:
+    """The scalar fields of `obj` have the JSON type their annotation says (bool is not taken for a number)."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        kinds = str(f.type).replace(" ", "").split("|")
+        if value is None and "None" in kinds:
+            continue
+        wanted = [t for k in kinds for t in _TYPES.get(k, ())]
+        if not wanted:
+            continue
+        ok = isinstance(value, tuple(wanted)) and not (isinstance(value, bool) and bool not in wanted)
+        if not ok:
+            raise ContractError(f"{where}: {prefix}{f.name} must be {' or '.join(kinds)}, not {value!r}")
 
 
 def _plain(value: Any) -> Any:

@@ -1,11 +1,11 @@
 """What one point of the grid measured, and the setting the grid recommends. Pure: figures in, figures out.
 
-The headline figure is the record's (the harness read it from LoadGen's summary); the other figures come from the
-detail log the record names, as LoadGen logs them (`result_*` keys)."""
+Every figure is the run's record's: the harness read validity and headline from LoadGen's summary, latencies and
+rates from its detail log (harness.records.performance_figures); explore parses no LoadGen log."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.contract import Figures
@@ -14,11 +14,6 @@ from msb.explore.grid import Point
 # A point's status: LoadGen's verdict on a run that completed, or why there is none.
 VALID, INVALID, REFUSED, FAILED = "VALID", "INVALID", "REFUSED", "FAILED"
 PERCENTILES = ("p50", "p90", "p99")
-_NS_PER_MS = 1e6
-_THROUGHPUT_KEY = {"Offline": "result_samples_per_second", "Server": "result_completed_samples_per_sec"}
-_HEADLINE_THROUGHPUT = {"Offline": "Samples per second", "Server": "Completed samples per second"}
-_HEADLINE_LATENCY = {"SingleStream": ("p90", "90.0th percentile latency (ns)"),
-                     "MultiStream": ("p99", "99.0th percentile latency (ns)")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,31 +67,21 @@ class Recommendation:
         return float(value)
 
 
-def measured(
-    point: Point, scenario: str, figures: Figures, detail: Mapping[str, object], threads: int | None
-) -> PointResult:
-    """A completed run's figures: validity and the headline from the record, the rest from the detail log."""
-    latencies = {p: _ns_to_ms(detail.get(f"result_{p[1:]}.00_percentile_latency_ns")) for p in PERCENTILES}
-    throughput = _number(detail.get(_THROUGHPUT_KEY.get(scenario, "")))
-    if scenario in _HEADLINE_LATENCY:
-        # LoadGen logs queries per second for the latency scenarios; a MultiStream query holds several samples.
-        qps = _number(detail.get("result_qps_with_loadgen_overhead"))
-        per_query = _number(detail.get("effective_samples_per_query")) or 1.0
-        throughput = None if qps is None else qps * per_query
-    if figures.value is not None and figures.metric == _HEADLINE_THROUGHPUT.get(scenario):
-        throughput = figures.value
-    headline = _HEADLINE_LATENCY.get(scenario)
-    if headline is not None and figures.value is not None and figures.metric == headline[1]:
-        latencies[headline[0]] = figures.value / _NS_PER_MS
+def measured(point: Point, figures: Figures, threads: int | None) -> PointResult:
+    """A completed run's figures, from its record. Throughput is samples/s (Offline; Server's completed rate) or, for
+    SingleStream, LoadGen's queries per second (one sample a query); LoadGen logs none for MultiStream."""
+    throughput = figures.samples_per_second
+    if throughput is None:
+        throughput = figures.qps_with_loadgen_overhead
     return PointResult(
         point=point,
         status=VALID if figures.validity == VALID else INVALID,
         threads=threads,
         samples_per_second=throughput,
-        mean_ms=_ns_to_ms(detail.get("result_mean_latency_ns")),
-        p50_ms=latencies["p50"],
-        p90_ms=latencies["p90"],
-        p99_ms=latencies["p99"],
+        mean_ms=figures.mean_ms,
+        p50_ms=figures.p50_ms,
+        p90_ms=figures.p90_ms,
+        p99_ms=figures.p99_ms,
     )
 
 
@@ -112,22 +97,3 @@ def recommend(scenario: str, results: Sequence[PointResult]) -> Recommendation |
         return (sign * getattr(result, rule.figure), result.point.batch_size, result.threads or 0)
 
     return Recommendation(min(candidates, key=key), rule)
-
-
-def detail_values(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
-    """The first value of each key in a detail log's records (LoadGen logs each result once)."""
-    values: dict[str, object] = {}
-    for record in records:
-        key = record.get("key")
-        if isinstance(key, str) and key not in values:
-            values[key] = record.get("value")
-    return values
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _ns_to_ms(value: object) -> float | None:
-    number = _number(value)
-    return None if number is None else number / _NS_PER_MS

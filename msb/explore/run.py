@@ -36,19 +36,17 @@ from msb.explore.render import (
     render_csv,
     render_summary,
 )
-from msb.explore.results import FAILED, REFUSED, PointResult, detail_values, measured, recommend
+from msb.explore.results import FAILED, REFUSED, PointResult, measured, recommend
 from msb.paths import atomic_write, inside, staged
 from msb.run import manifest, runner
 from msb.run.expdir import Identity, give_to_invoker, prepare
 from msb.run.matrix_run import LOGS_DIR
-from msb.submission.mlperf_log import DetailLogError, read_detail_log
 
 POINTS_DIR = "points"
 REPORT_DIR = "report"
 POINT_FILE = "point.json"
 POINT_SYSTEM = "system.yaml"
 SUMMARY_FILE, CSV_FILE = "summary.md", "results.csv"
-_DETAIL_LOG = "mlperf_log_detail.txt"
 CACHE_DIR = ".cache"  # where the harness keeps preprocessed samples in the experiment it writes
 
 
@@ -212,8 +210,7 @@ def _run_point(
         result = PointResult(point, status, threads=threads, message=error.message.splitlines()[0])
     else:
         manifest_file, _sha = manifest.record_result(plan, record, planned.system, engine)
-        detail = _detail(point_dir, record.files)
-        result = measured(point, plan.spec.scenario, record.figures, detail, threads)
+        result = measured(point, record.figures, threads)
         result = dataclasses.replace(result, manifest=str(manifest_file.relative_to(folder)))
     result = dataclasses.replace(result, experiment=str(point_dir.relative_to(folder)))
     atomic_write(point_dir / POINT_FILE, _point_json(planned, result))
@@ -234,17 +231,6 @@ def _shared_cache(folder: Path, point_dir: Path) -> Iterator[None]:
     finally:
         if lent.is_dir() and not shared.exists():
             lent.rename(shared)
-
-
-def _detail(point_dir: Path, files: tuple[str, ...]) -> dict[str, object]:
-    """The result_* values of the detail log the record placed; none when it placed no detail log."""
-    named = [f for f in files if Path(f).name == _DETAIL_LOG]
-    if not named:
-        return {}
-    try:
-        return detail_values(read_detail_log(inside(point_dir, point_dir / named[0], "the detail log")).records)
-    except DetailLogError:
-        return {}
 
 
 def _point_json(planned: PlannedPoint, result: PointResult) -> str:
