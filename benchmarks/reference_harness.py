@@ -9,8 +9,10 @@ unmodified in its own process. What we supply is what its command line asks for:
   - RetinaNet (`retinanet-pytorch`, OpenImages at 800x800): per image a dict of boxes (pixels), labels and scores,
     sorted by score, after the same decode and NMS as our backend (`harness/backends/pytorch/postprocess.py`);
 - a user.conf with the run's LoadGen settings, and its own preprocessed cache (its loaders: OpenCV and PIL).
-Our synthetic RetinaNet set has the OpenImages layout its loader reads. SSD-ResNet34 is not wired: its
-`coco-1200-pt` path wants the COCO label map and an output layout of its own.
+Our synthetic RetinaNet set has the OpenImages layout its loader reads. SSD-ResNet34 is not wired: its COCO
+loader (`coco.py`) ends with `np.array(label_list)` over images with different numbers of objects, which NumPy
+1.24 and later refuse ("inhomogeneous shape"), so it stops before loading on any current NumPy (tried with 2.4
+on our synthetic COCO set, whose images hold one to three objects, as COCO's do).
 
     python benchmarks/compare_harnesses.py WORK --reference ~/inference --cases resnet50:Offline:256
 """
