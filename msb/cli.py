@@ -417,8 +417,9 @@ def cmd_explore(project: Project, args: argparse.Namespace, console: Console) ->
         )
         return EXIT_FAILED_CHECK
     if done.exploration.applied:
-        print(f"applied: {', '.join(f'{k}: {v}' for k, v in explore_render.applied_settings(done.exploration).items())}"
-              f" written into {system.path} (benchmarks.{args.benchmark})")  # fmt: skip
+        settings = ", ".join(f"{k}: {v}" for k, v in explore_render.applied_settings(done.exploration).items())
+        where = f"benchmarks.{args.benchmark}; batch_size for {args.scenario} only"
+        print(f"applied: {settings} written into {system.path} ({where})")
     return 0
 
 

@@ -151,6 +151,27 @@ def test_wrong_type_names_file_field_and_type(
     fails(capsys, run_argv("bad", tmp_path), proj, f"{path} {field}: {expected}")
 
 
+BATCH_FORMS = "fix: give one size for every scenario (batch_size: 8) or one per scenario (batch_size: {Offline: 256"
+BAD_BATCH_SIZES: list[tuple[object, str, str]] = [
+    ({"Ofline": 8}, "batch_size: 'Ofline' is not a scenario (did you mean Offline?)", "fix: use SingleStream, "),
+    ({"Server": 64, "all": 8}, "batch_size: 'all' is not a scenario", "or default for the scenarios not listed"),
+    ({"Server": 0}, "batch_size.Server: expected a whole number of 1 or more, got 0", "e.g. Server: 1"),
+    ({"Offline": "256"}, "batch_size.Offline: expected a whole number of 1 or more, got '256'", "without quotes"),
+    ({}, "batch_size: a mapping with no batch size in it, got a mapping {}", BATCH_FORMS),
+    ({"Offline": None}, "batch_size: a mapping with no batch size in it", BATCH_FORMS),
+    ([8, 64], "batch_size: expected a whole number of 1 or more, got a list [8, 64]", BATCH_FORMS),
+]
+
+
+@pytest.mark.parametrize(("value", "problem", "fix"), BAD_BATCH_SIZES, ids=[p for _, p, _ in BAD_BATCH_SIZES])
+def test_bad_per_scenario_batch_sizes_name_file_benchmark_key_and_fix(
+    proj: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: object, problem: str, fix: str
+) -> None:
+    path = write_system(proj, lambda d: bench(d).update(batch_size=value))
+    fails(capsys, run_argv("bad", tmp_path), proj, f"{path} benchmarks.resnet50.{problem}", fix)
+    assert not (tmp_path / "exp").exists()
+
+
 # 3. Names that would become paths outside the experiment.
 
 

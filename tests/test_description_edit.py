@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msb.descriptions.edit import set_value, write_in_place
+from msb.descriptions.edit import set_scenario_value, set_value, write_in_place
 from msb.errors import SpecError
 
 FOUR_SPACES = """benchmarks:
@@ -49,6 +49,80 @@ def test_what_cannot_be_set_on_one_line_is_refused_not_written() -> None:
     with pytest.raises(SpecError, match=r"could not set benchmarks\.resnet50\.batch_size in place") as error:
         set_value(text, ["benchmarks", "resnet50"], "batch_size", 32)
     assert error.value.fix == "set it by hand to 32"
+
+
+H200 = """benchmarks:
+  resnet50:
+    backend: tensorrt
+    batch_size: {batch}   # what fits
+    scenarios:
+      Offline: {{}}
+      Server: {{target_qps: 1000}}
+"""
+
+
+def server(text: str, size: int = 64) -> str:
+    return set_scenario_value(text, ["benchmarks", "resnet50"], "batch_size", "Server", size, "default")
+
+
+def changed(old: str, new: str) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in zip(old.splitlines(), new.splitlines(), strict=True) if a != b]
+
+
+def sizes(text: str) -> object:
+    return yaml.safe_load(text)["benchmarks"]["resnet50"]["batch_size"]
+
+
+def test_one_size_for_all_becomes_the_fallback_beside_the_scenarios_own() -> None:
+    """`batch_size: 8` and a Server recommendation of 64: Offline keeps 8, on the same line, comment and all."""
+    text = H200.format(batch="8")
+    new = server(text)
+    assert changed(text, new) == [
+        ("    batch_size: 8   # what fits", "    batch_size: {default: 8, Server: 64}   # what fits")
+    ]
+    assert sizes(new) == {"default": 8, "Server": 64}
+    assert server(text, 8) == text  # already the size of every scenario: nothing to write
+
+
+def test_a_flow_mapping_gets_the_scenarios_entry() -> None:
+    text = H200.format(batch="{Offline: 256, Server: 32}")
+    new = server(text)
+    assert changed(text, new) == [
+        (
+            "    batch_size: {Offline: 256, Server: 32}   # what fits",
+            "    batch_size: {Offline: 256, Server: 64}   # what fits",
+        )
+    ]
+    added = set_scenario_value(text, ["benchmarks", "resnet50"], "batch_size", "SingleStream", 1, "default")
+    assert sizes(added) == {"SingleStream": 1, "Offline": 256, "Server": 32}
+
+
+def test_a_block_mapping_changes_or_gains_one_line() -> None:
+    block = "batch_size:   # what fits\n      # the largest that fits\n      Offline: 256\n      Server: 32  # tuned"
+    text = H200.format(batch="8").replace("batch_size: 8   # what fits", block)
+    new = server(text)
+    assert changed(text, new) == [("      Server: 32  # tuned", "      Server: 64  # tuned")]
+    without_server = text.replace("      Server: 32  # tuned\n", "")
+    added = server(without_server)
+    assert [line for line in added.splitlines() if line not in without_server.splitlines()] == ["      Server: 64"]
+    assert sizes(added) == {"Offline": 256, "Server": 64}
+
+
+def test_no_batch_size_gets_one_line_for_the_scenario() -> None:
+    text = H200.format(batch="8").replace("    batch_size: 8   # what fits\n", "")
+    new = server(text)
+    assert [line for line in new.splitlines() if line not in text.splitlines()] == ["    batch_size: {Server: 64}"]
+
+
+def test_what_cannot_be_set_for_one_scenario_in_place_is_refused() -> None:
+    nested = "benchmarks:\n  resnet50: {backend: onnxruntime, batch_size: {Offline: 8}}\n"
+    with pytest.raises(
+        SpecError, match=r"in place: benchmarks\.resnet50 is written as a one-line \{\.\.\.\} mapping"
+    ) as error:
+        server(nested)
+    assert error.value.fix == "set it by hand to 64"
+    with pytest.raises(SpecError, match=r"could not set benchmarks\.resnet50\.batch_size in place \(it holds 'x'\)"):
+        server(H200.format(batch="x"))
 
 
 def test_writing_in_place_keeps_the_files_mode(tmp_path: Path) -> None:

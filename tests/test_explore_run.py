@@ -16,6 +16,7 @@ from fake_engine import INTERRUPT, PLACE, REFUSE, FakeEngine
 
 from harness.contract import Figures, RunSpec
 from msb import cli
+from msb.descriptions.system import BatchSizes, load_system_spec
 from msb.project import Project
 
 SYSTEM = "cpu-demo-v61.yaml"
@@ -92,15 +93,40 @@ def test_apply_changes_only_the_settings_lines(setup, project, capsys) -> None:
     assert "written into `benchmarks.resnet50`" in (tmp / "explore" / "report" / "summary.md").read_text()
 
 
-def test_apply_writes_a_new_batch_size_as_one_line(setup, project) -> None:
+def test_apply_writes_a_new_batch_size_for_the_scenario_alone_as_one_line(setup, project, capsys) -> None:
     tmp, engine, args = setup
     engine.results_of = lambda spec: offline_results(spec) if spec.backend.batch_size != 8 else (
         Figures("INVALID", "Samples per second", 9999.0), {})  # fmt: skip
     assert cli.main([*args, "--batch-sizes", "1,8", "--apply"], project) == 0
     before, after = (project.systems / SYSTEM).read_text().splitlines(), (tmp / SYSTEM).read_text().splitlines()
+    # Offline's batch size is the explored one; SingleStream and MultiStream keep the 8 they had.
     assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
-        ("    batch_size: 8", "    batch_size: 1")
+        ("    batch_size: 8", "    batch_size: {default: 8, Offline: 1}")
     ]
+    system = load_system_spec(project, str(tmp / SYSTEM)).benchmarks["resnet50"]
+    assert [system.batch_size(s) for s in ("Offline", "SingleStream", "MultiStream")] == [1, 8, 8]
+    assert "batch_size for Offline only" in capsys.readouterr().out
+    assert "The batch size is Offline's alone" in (tmp / "explore" / "report" / "summary.md").read_text()
+
+
+def test_apply_on_a_per_scenario_mapping_changes_the_scenarios_entry(setup, project) -> None:
+    tmp, _engine, args = setup
+    before = (
+        (tmp / SYSTEM).read_text().replace("    batch_size: 8\n", "    batch_size: {Offline: 4, SingleStream: 1}\n")
+    )
+    (tmp / SYSTEM).write_text(before)
+    assert cli.main([*args, "--batch-sizes", "1,8", "--apply"], project) == 0
+    after = (tmp / SYSTEM).read_text()
+    assert [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b] == [
+        ("    batch_size: {Offline: 4, SingleStream: 1}", "    batch_size: {Offline: 8, SingleStream: 1}")
+    ]
+
+
+def test_a_points_description_gives_the_batch_size_to_the_explored_scenario(setup, project) -> None:
+    tmp, _engine, args = setup
+    assert cli.main([*args, "--batch-sizes", "1"], project) == 0
+    point = load_system_spec(project, str(tmp / "explore" / "points" / "bs1" / "system.yaml"))
+    assert point.benchmarks["resnet50"].batch_sizes == BatchSizes(8, {"Offline": 1})
 
 
 def test_no_valid_point_is_an_error_and_nothing_is_applied(setup, project, capsys) -> None:

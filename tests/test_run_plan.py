@@ -139,3 +139,18 @@ def test_the_spec_carries_the_rounds_seeds(project: Project, tmp_path: Path) -> 
         "sample_index_rng_seed": 14771362308971278857,
         "schedule_rng_seed": 18209322760996052031,
     }
+
+
+def test_each_scenario_runs_with_its_own_batch_size(project: Project, tmp_path: Path) -> None:
+    """One description, `batch_size: {default: 8, Server: 64}`: a Server run asks for 64, the others for 8."""
+    text = (project.systems / "cpu-demo-dc-v50.yaml").read_text()
+    assert text.count("    batch_size: 8\n") == 1
+    path = tmp_path / "h200.yaml"
+    path.write_text(text.replace("    batch_size: 8\n", "    batch_size: {default: 8, Server: 64}\n"))
+
+    def sizes(system: str) -> dict[str, int]:
+        scenarios = ("Server", "Offline")
+        return {s: planned(project, tmp_path, system, scenario=s).spec.backend.batch_size for s in scenarios}
+
+    assert sizes(str(path)) == {"Server": 64, "Offline": 8}
+    assert sizes("cpu-demo-dc-v50") == {"Server": 8, "Offline": 8}  # one size for every scenario, as before

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from msb.descriptions.image import load_image_spec, parse_image_spec
-from msb.descriptions.system import RunOptions, load_system_spec, parse_system_spec
+from msb.descriptions.system import BatchSizes, BenchmarkSettings, RunOptions, load_system_spec, parse_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 
@@ -94,3 +94,28 @@ def test_backend_options_keep_lists_and_numbers(project: Project) -> None:
     data["benchmarks"]["resnet50"]["backend_options"] = {"plugins": ["/models/a.so"], "batch_sizes": [1, 8], "n": 2}
     options = parse_system_spec(data, "systems/x.yaml").benchmarks["resnet50"].backend_options
     assert options == {"plugins": ["/models/a.so"], "batch_sizes": [1, 8], "n": 2}
+
+
+@pytest.mark.parametrize(
+    ("written", "sizes"),
+    [
+        ("batch_size: 8", {"Offline": 8, "Server": 8, "SingleStream": 8}),  # one size, every scenario (as before)
+        ("batch_size:", {"Offline": 1, "Server": 1, "SingleStream": 1}),  # blank: as if the line were not there
+        ("batch_size: {Offline: 256, Server: 64}", {"Offline": 256, "Server": 64, "SingleStream": 1}),
+        ("batch_size: {default: 8, Server: 64}", {"Offline": 8, "Server": 64, "SingleStream": 8}),
+        ("batch_size:\n      Offline: 256  # fits\n      Server:\n      default: 4", {"Offline": 256, "Server": 4}),
+    ],
+)
+def test_batch_size_is_one_for_all_scenarios_or_one_per_scenario(written: str, sizes: dict[str, int]) -> None:
+    text = f"resnet50:\n    backend: onnxruntime\n    {written}\n    scenarios: {{Offline: {{}}}}\n"
+    bench = parse_system_spec_benchmarks(yaml.safe_load(text))["resnet50"]
+    assert {scenario: bench.batch_size(scenario) for scenario in sizes} == sizes
+
+
+def parse_system_spec_benchmarks(benchmarks: dict[str, object]) -> dict[str, BenchmarkSettings]:
+    data = {"name": "x", "submitter": "y", "division": "closed", "system_type": "edge", "image": "cpu"}
+    return parse_system_spec({**data, "systems_json": {}, "benchmarks": benchmarks}, "systems/x.yaml").benchmarks
+
+
+def test_calibration_batches_at_the_largest_size_given() -> None:
+    assert BatchSizes(8, {"Server": 64, "Offline": 256}).largest == 256 and BatchSizes(4).largest == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
@@ -50,6 +51,8 @@ BENCHMARK_SETTINGS = (
 DEFAULT_ROUND = "v5.1"
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
+# In a per-scenario `batch_size:` mapping, the key whose size the scenarios not listed take (1 when it is absent).
+BATCH_FALLBACK = "default"
 # What `build.py system detect` leaves for a person to fill in; validation refuses it.
 TODO_MARK = "TODO"
 
@@ -65,11 +68,28 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class BatchSizes:
+    """A benchmark's `batch_size:`: one size for every scenario (`batch_size: 8`), or sizes per scenario
+    (`batch_size: {Offline: 256, Server: 64}`) over a fallback for the scenarios not listed (`default:`, else 1)."""
+
+    default: int = 1
+    scenarios: Mapping[str, int] = field(default_factory=dict)
+
+    def of(self, scenario: str) -> int:
+        return self.scenarios.get(scenario, self.default)
+
+    @property
+    def largest(self) -> int:
+        """The largest size given: for work of no scenario (INT8 calibration's batches and its accuracy gate)."""
+        return max([self.default, *self.scenarios.values()])
+
+
+@dataclass(frozen=True)
 class BenchmarkSettings:
     backend: str
     device: str
     precision: str
-    batch_size: int
+    batch_sizes: BatchSizes
     threads: int | None
     impl: str | None
     scenarios: dict[str, dict[str, float]]
@@ -82,6 +102,10 @@ class BenchmarkSettings:
     # Settings of the benchmark itself (YOLO's `padding`), passed as the spec's benchmark_options; the harness
     # refuses keys the benchmark does not declare (harness/benchmarks/options.py).
     benchmark_options: dict[str, object] = field(default_factory=dict)
+
+    def batch_size(self, scenario: str) -> int:
+        """The batch size of this benchmark's runs in `scenario`."""
+        return self.batch_sizes.of(scenario)
 
 
 @dataclass(frozen=True)
@@ -211,7 +235,7 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend=get_name(data, "backend", where),
         device=get_str(data, "device", where, "cpu"),
         precision=get_str(data, "precision", where, "fp32"),
-        batch_size=get_int(data, "batch_size", where, 1, minimum=1),
+        batch_sizes=_parse_batch_sizes(data, where),
         threads=get_int(data, "threads", where, None, minimum=1),
         impl=get_name(data, "impl", where, None),
         scenarios=scenarios,
@@ -220,6 +244,40 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend_options=dict(get_mapping(data, "backend_options", where, {})),
         benchmark_options=dict(get_mapping(data, "benchmark_options", where, {})),
     )
+
+
+_BATCH_FORMS = (
+    "give one size for every scenario (batch_size: 8) or one per scenario (batch_size: {Offline: 256, Server: 64}, "
+    f"with {BATCH_FALLBACK}: N for the scenarios not listed)"
+)
+
+
+def _parse_batch_sizes(data: dict[str, Any], where: Where) -> BatchSizes:
+    """`batch_size:` as a whole number for every scenario, or a mapping (flow or block) of scenario to size; a blank
+    one, or a blank entry, is as if the line were not there."""
+    field_at = where.at("batch_size")
+    value = data.get("batch_size")
+    if value is None:
+        return BatchSizes()
+    if not isinstance(value, Mapping):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"{field_at}: expected a whole number of 1 or more, got {shown(value)}", _BATCH_FORMS)
+        return BatchSizes(value)
+    keys = (*SCENARIOS, BATCH_FALLBACK)
+    for key in value:
+        if key not in keys:
+            close = get_close_matches(str(key), keys, 1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            raise SpecError(
+                f"{field_at}: {shown(key)} is not a scenario{guess}",
+                f"use {', '.join(SCENARIOS)}, or {BATCH_FALLBACK} for the scenarios not listed",
+            )
+    sizes = {key: get_int(value, key, field_at, None, minimum=1) for key in keys}
+    given = {key: size for key, size in sizes.items() if size is not None}
+    if not given:
+        raise SpecError(f"{field_at}: a mapping with no batch size in it, got {shown(value)}", _BATCH_FORMS)
+    fallback = given.pop(BATCH_FALLBACK, 1)
+    return BatchSizes(fallback, given)
 
 
 def _parse_scenario(data: dict[str, Any], where: Where) -> dict[str, float]:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from msb.descriptions.edit import set_value, write_in_place
-from msb.descriptions.system import SystemSpec, parse_system_spec
+from msb.descriptions.edit import set_scenario_value, set_value, write_in_place
+from msb.descriptions.system import BATCH_FALLBACK, SystemSpec, parse_system_spec
 from msb.engine import Engine
 from msb.errors import RunFailed, SpecError
 from msb.explore import plots
@@ -80,8 +80,9 @@ def default_folder(root: Path, system: str, benchmark: str, scenario: str, now: 
 
 
 def point_description(text: str, benchmark: str, scenario: str, point: Point, duration_ms: int | None) -> str:
-    """The description with the point's settings: one line changed (or added) per setting."""
-    text = set_value(text, ["benchmarks", benchmark], "batch_size", point.batch_size)
+    """The description with the point's settings: one line changed (or added) per setting; the batch size is the
+    scenario's own."""
+    text = set_batch_size(text, benchmark, scenario, point.batch_size)
     if point.threads is not None:
         text = set_value(text, ["benchmarks", benchmark], "threads", point.threads)
     if duration_ms is not None:
@@ -89,10 +90,21 @@ def point_description(text: str, benchmark: str, scenario: str, point: Point, du
     return text
 
 
-def applied_description(text: str, benchmark: str, settings: dict[str, int]) -> str:
+def applied_description(text: str, benchmark: str, scenario: str, settings: dict[str, int]) -> str:
+    """The description with the recommended settings: the batch size for `scenario` alone (the other scenarios
+    keep theirs), the threads for the whole benchmark."""
     for key, value in settings.items():
-        text = set_value(text, ["benchmarks", benchmark], key, value)
+        if key == "batch_size":
+            text = set_batch_size(text, benchmark, scenario, value)
+        else:
+            text = set_value(text, ["benchmarks", benchmark], key, value)
     return text
+
+
+def set_batch_size(text: str, benchmark: str, scenario: str, size: int) -> str:
+    """benchmarks.<benchmark>.batch_size giving `size` to `scenario`: `batch_size: 8` becomes
+    `batch_size: {default: 8, Server: 64}`, a mapping gets the scenario's entry (msb/descriptions/edit.py)."""
+    return set_scenario_value(text, ["benchmarks", benchmark], "batch_size", scenario, size, BATCH_FALLBACK)
 
 
 def plan_points(system: SystemSpec, options: ExploreOptions, ident: Identity, folder: Path) -> list[PlannedPoint]:
@@ -136,7 +148,9 @@ def explore(
     if options.apply and exploration.recommendation is not None and system.path is not None:
         try:  # the file as it is now: it may have been edited while the grid ran
             settings = applied_settings(exploration)
-            new_text = applied_description(system.path.read_text(), exploration.benchmark, settings)
+            new_text = applied_description(
+                system.path.read_text(), exploration.benchmark, exploration.scenario, settings
+            )
         except SpecError as error:
             apply_error = error
     exploration = dataclasses.replace(exploration, applied=new_text is not None)

@@ -177,7 +177,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
             name=bench.backend,
             device=bench.device,
             precision=bench.precision,
-            batch_size=bench.batch_size,
+            batch_size=bench.batch_size(args.scenario),
             threads=bench.threads,
             options=_backend_options(bench, args.model),
         ),
