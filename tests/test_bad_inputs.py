@@ -172,6 +172,29 @@ def test_bad_per_scenario_batch_sizes_name_file_benchmark_key_and_fix(
     assert not (tmp_path / "exp").exists()
 
 
+THREADS_FORMS = "fix: give one count for every scenario (threads: 4) or one per scenario (threads: {Offline: 16"
+BAD_THREADS: list[tuple[object, str, str]] = [
+    ({"Sever": 4}, "threads: 'Sever' is not a scenario (did you mean Server?)", "fix: use SingleStream, "),
+    ({"Offline": 0}, "threads.Offline: expected a whole number of 1 or more, got 0", "e.g. Offline: 1"),
+    ({"Server": -4}, "threads.Server: expected a whole number of 1 or more, got -4", "e.g. Server: 1"),
+    ({"Server": 2.5}, "threads.Server: expected a whole number of 1 or more, got 2.5", "fix:"),
+    ({"default": True}, "threads.default: expected a whole number of 1 or more, got true", "fix:"),
+    ({}, "threads: a mapping with no thread count in it, got a mapping {}", THREADS_FORMS),
+    (0, "threads: expected a whole number of 1 or more, got 0", THREADS_FORMS),
+    ("all", "threads: expected a whole number of 1 or more, got 'all'", "leave it out for the runtime's default"),
+    ([4, 2], "threads: expected a whole number of 1 or more, got a list [4, 2]", THREADS_FORMS),
+]
+
+
+@pytest.mark.parametrize(("value", "problem", "fix"), BAD_THREADS, ids=[p for _, p, _ in BAD_THREADS])
+def test_bad_per_scenario_threads_name_file_benchmark_key_and_fix(
+    proj: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: object, problem: str, fix: str
+) -> None:
+    path = write_system(proj, lambda d: bench(d).update(threads=value))
+    fails(capsys, run_argv("bad", tmp_path), proj, f"{path} benchmarks.resnet50.{problem}", fix)
+    assert not (tmp_path / "exp").exists()
+
+
 # 3. Names that would become paths outside the experiment.
 
 

@@ -16,7 +16,7 @@ from fake_engine import INTERRUPT, PLACE, REFUSE, FakeEngine
 
 from harness.contract import Figures, RunSpec
 from msb import cli
-from msb.descriptions.system import BatchSizes, load_system_spec
+from msb.descriptions.system import PerScenario, load_system_spec
 from msb.project import Project
 
 SYSTEM = "cpu-demo-v61.yaml"
@@ -126,7 +126,7 @@ def test_a_points_description_gives_the_batch_size_to_the_explored_scenario(setu
     tmp, _engine, args = setup
     assert cli.main([*args, "--batch-sizes", "1"], project) == 0
     point = load_system_spec(project, str(tmp / "explore" / "points" / "bs1" / "system.yaml"))
-    assert point.benchmarks["resnet50"].batch_sizes == BatchSizes(8, {"Offline": 1})
+    assert point.benchmarks["resnet50"].batch_sizes == PerScenario(8, {"Offline": 1})
 
 
 def test_no_valid_point_is_an_error_and_nothing_is_applied(setup, project, capsys) -> None:

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from harness.contract import SPEC_FILE
 from msb.descriptions.rounds import load_round
-from msb.descriptions.system import BatchSizes, SystemSpec, load_system_spec
+from msb.descriptions.system import PerScenario, SystemSpec, load_system_spec
 from msb.engine import ContainerInfo
 from msb.errors import RunFailed
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
@@ -71,7 +71,7 @@ def test_a_whole_matrix_runs_in_order_and_truncates_each_group_once_done(demo: S
 
 
 def test_every_run_of_a_scenario_gets_the_scenarios_batch_size(demo: SystemSpec, inputs: runner.RunArgs):
-    bench = dataclasses.replace(demo.benchmarks["resnet50"], batch_sizes=BatchSizes(8, {"Offline": 256}))
+    bench = dataclasses.replace(demo.benchmarks["resnet50"], batch_sizes=PerScenario(8, {"Offline": 256}))
     engine = FakeEngine(inputs.experiment)
     assert not run(dataclasses.replace(demo, benchmarks={"resnet50": bench}), inputs, engine).failed
     sizes = {(s.scenario, s.backend.batch_size) for s in engine.specs}

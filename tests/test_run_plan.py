@@ -154,3 +154,21 @@ def test_each_scenario_runs_with_its_own_batch_size(project: Project, tmp_path: 
 
     assert sizes(str(path)) == {"Server": 64, "Offline": 8}
     assert sizes("cpu-demo-dc-v50") == {"Server": 8, "Offline": 8}  # one size for every scenario, as before
+
+
+def test_each_scenario_runs_with_its_own_threads(project: Project, tmp_path: Path) -> None:
+    """`threads: {Offline: 16, Server: 4}`: a Server run asks for 4, an Offline run for 16; with
+    `threads: {Offline: 16}` a Server run leaves them to the runtime (None)."""
+    text = (project.systems / "cpu-demo-dc-v50.yaml").read_text()
+    assert text.count("    threads: 2\n") == 1
+
+    def threads(written: str) -> dict[str, int | None]:
+        path = tmp_path / "h200.yaml"
+        path.write_text(text.replace("    threads: 2\n", f"    threads: {written}\n"))
+        scenarios = ("Server", "Offline")
+        return {s: planned(project, tmp_path, str(path), scenario=s).spec.backend.threads for s in scenarios}
+
+    assert threads("{Offline: 16, Server: 4}") == {"Server": 4, "Offline": 16}
+    assert threads("{Offline: 16}") == {"Server": None, "Offline": 16}
+    assert threads("{default: 3, Server: 4}") == {"Server": 4, "Offline": 3}
+    assert threads("2") == {"Server": 2, "Offline": 2}  # one count for every scenario, as before

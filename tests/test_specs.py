@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from msb.descriptions.image import load_image_spec, parse_image_spec
-from msb.descriptions.system import BatchSizes, BenchmarkSettings, RunOptions, load_system_spec, parse_system_spec
+from msb.descriptions.system import BenchmarkSettings, PerScenario, RunOptions, load_system_spec, parse_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 
@@ -112,10 +112,29 @@ def test_batch_size_is_one_for_all_scenarios_or_one_per_scenario(written: str, s
     assert {scenario: bench.batch_size(scenario) for scenario in sizes} == sizes
 
 
+@pytest.mark.parametrize(
+    ("written", "counts"),
+    [
+        ("", {"Offline": None, "Server": None}),  # absent: the runtime's default, for every scenario
+        ("threads:", {"Offline": None, "Server": None}),  # blank: as if the line were not there
+        ("threads: 4", {"Offline": 4, "Server": 4, "SingleStream": 4}),  # one count, every scenario (as before)
+        # Not listed and no default: the runtime's default (None), not 1 as a batch size would be.
+        ("threads: {Offline: 16, Server: 4}", {"Offline": 16, "Server": 4, "SingleStream": None}),
+        ("threads: {default: 2, Server: 8}", {"Offline": 2, "Server": 8, "MultiStream": 2}),
+        ("threads:\n      Offline: 16  # all cores\n      Server:\n", {"Offline": 16, "Server": None}),
+    ],
+)
+def test_threads_are_one_for_all_scenarios_or_one_per_scenario(written: str, counts: dict[str, int | None]) -> None:
+    text = f"resnet50:\n    backend: onnxruntime\n    batch_size: {{Server: 2}}\n    {written}\n    scenarios: {{}}\n"
+    bench = parse_system_spec_benchmarks(yaml.safe_load(text))["resnet50"]
+    assert {scenario: bench.threads(scenario) for scenario in counts} == counts
+    assert (bench.batch_size("Server"), bench.batch_size("Offline")) == (2, 1)  # the two settings apart
+
+
 def parse_system_spec_benchmarks(benchmarks: dict[str, object]) -> dict[str, BenchmarkSettings]:
     data = {"name": "x", "submitter": "y", "division": "closed", "system_type": "edge", "image": "cpu"}
     return parse_system_spec({**data, "systems_json": {}, "benchmarks": benchmarks}, "systems/x.yaml").benchmarks
 
 
 def test_calibration_batches_at_the_largest_size_given() -> None:
-    assert BatchSizes(8, {"Server": 64, "Offline": 256}).largest == 256 and BatchSizes(4).largest == 4
+    assert PerScenario(8, {"Server": 64, "Offline": 256}).largest == 256 and PerScenario(4).largest == 4

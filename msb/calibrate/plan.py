@@ -110,7 +110,7 @@ def plan(system: SystemSpec, args: CalibrateArgs, defaults: CalibrationDefaults,
                 device=bench.device,
                 precision="int8",
                 batch_size=bench.batch_sizes.largest,
-                threads=bench.threads,
+                threads=bench.thread_counts.default,  # of no scenario: what the scenarios not listed take
                 options=dict(bench.backend_options),
             ),
             dataset=CONTAINER_DATASET,

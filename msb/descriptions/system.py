@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from harness.contract import NAME_RULE, SCENARIOS, is_name
 from msb.descriptions.rounds import RoundProfile, load_round
@@ -51,8 +51,9 @@ BENCHMARK_SETTINGS = (
 DEFAULT_ROUND = "v5.1"
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
-# In a per-scenario `batch_size:` mapping, the key whose size the scenarios not listed take (1 when it is absent).
-BATCH_FALLBACK = "default"
+# In a per-scenario mapping (`batch_size:`, `threads:`), the key whose value the scenarios not listed take (without
+# it they take what an absent setting means: batch size 1, the runtime's threads).
+SCENARIO_FALLBACK = "default"
 # What `build.py system detect` leaves for a person to fill in; validation refuses it.
 TODO_MARK = "TODO"
 
@@ -67,21 +68,27 @@ class RunOptions:
     ulimits: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class BatchSizes:
-    """A benchmark's `batch_size:`: one size for every scenario (`batch_size: 8`), or sizes per scenario
-    (`batch_size: {Offline: 256, Server: 64}`) over a fallback for the scenarios not listed (`default:`, else 1)."""
+# What a per-scenario setting is when neither the scenario nor `default:` gives it: 1 (batch_size), None (threads).
+Unset = TypeVar("Unset", int, int | None)
 
-    default: int = 1
+
+@dataclass(frozen=True)
+class PerScenario(Generic[Unset]):
+    """A benchmark setting that is a positive whole number per scenario (`batch_size:`, `threads:`): one value for
+    every scenario (`batch_size: 8`), or values per scenario (`batch_size: {Offline: 256, Server: 64}`) over a
+    fallback for the scenarios not listed (`default:`, else what an absent setting means)."""
+
+    default: Unset
     scenarios: Mapping[str, int] = field(default_factory=dict)
 
-    def of(self, scenario: str) -> int:
+    def of(self, scenario: str) -> int | Unset:
         return self.scenarios.get(scenario, self.default)
 
     @property
-    def largest(self) -> int:
-        """The largest size given: for work of no scenario (INT8 calibration's batches and its accuracy gate)."""
-        return max([self.default, *self.scenarios.values()])
+    def largest(self) -> int | Unset:
+        """The largest value given: for work of no scenario (INT8 calibration's batches and its accuracy gate)."""
+        given = [value for value in (self.default, *self.scenarios.values()) if value is not None]
+        return max(given) if given else self.default
 
 
 @dataclass(frozen=True)
@@ -89,8 +96,8 @@ class BenchmarkSettings:
     backend: str
     device: str
     precision: str
-    batch_sizes: BatchSizes
-    threads: int | None
+    batch_sizes: PerScenario[int]
+    thread_counts: PerScenario[int | None]  # None: the runtime's default
     impl: str | None
     scenarios: dict[str, dict[str, float]]
     # A benchmark the round has no rules for (SSD-ResNet34 in v5.x), run for engineering by explicit choice: single
@@ -106,6 +113,10 @@ class BenchmarkSettings:
     def batch_size(self, scenario: str) -> int:
         """The batch size of this benchmark's runs in `scenario`."""
         return self.batch_sizes.of(scenario)
+
+    def threads(self, scenario: str) -> int | None:
+        """The backend's intra-op threads in `scenario`'s runs; None: the runtime's default."""
+        return self.thread_counts.of(scenario)
 
 
 @dataclass(frozen=True)
@@ -235,8 +246,8 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend=get_name(data, "backend", where),
         device=get_str(data, "device", where, "cpu"),
         precision=get_str(data, "precision", where, "fp32"),
-        batch_sizes=_parse_batch_sizes(data, where),
-        threads=get_int(data, "threads", where, None, minimum=1),
+        batch_sizes=_parse_per_scenario(data, BATCH_SIZE, where, 1),
+        thread_counts=_parse_per_scenario(data, THREADS, where, None),
         impl=get_name(data, "impl", where, None),
         scenarios=scenarios,
         outside_round=get_bool(data, "outside_round", where, False),
@@ -246,38 +257,60 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
     )
 
 
-_BATCH_FORMS = (
-    "give one size for every scenario (batch_size: 8) or one per scenario (batch_size: {Offline: 256, Server: 64}, "
-    f"with {BATCH_FALLBACK}: N for the scenarios not listed)"
+@dataclass(frozen=True)
+class PerScenarioKey:
+    """How a per-scenario setting is named in its errors."""
+
+    key: str
+    noun: str  # one value, in words: "size", "count"
+    what: str  # the setting, in words: "batch size"
+    one: str  # an example of one value for every scenario
+    each: str  # an example of a mapping
+    absent: str  # what leaving the setting out means, for the fix
+
+    @property
+    def forms(self) -> str:
+        return (
+            f"give one {self.noun} for every scenario ({self.key}: {self.one}) or one per scenario "
+            f"({self.key}: {self.each}, with {SCENARIO_FALLBACK}: N for the scenarios not listed){self.absent}"
+        )
+
+
+BATCH_SIZE = PerScenarioKey("batch_size", "size", "batch size", "8", "{Offline: 256, Server: 64}", "")
+THREADS = PerScenarioKey(
+    "threads", "count", "thread count", "4", "{Offline: 16, Server: 4}", "; leave it out for the runtime's default"
 )
 
 
-def _parse_batch_sizes(data: dict[str, Any], where: Where) -> BatchSizes:
-    """`batch_size:` as a whole number for every scenario, or a mapping (flow or block) of scenario to size; a blank
-    one, or a blank entry, is as if the line were not there."""
-    field_at = where.at("batch_size")
-    value = data.get("batch_size")
+def _parse_per_scenario(
+    data: dict[str, Any], setting: PerScenarioKey, where: Where, unset: Unset
+) -> PerScenario[Unset]:
+    """A per-scenario setting as a whole number of 1 or more for every scenario, or a mapping (flow or block) of
+    scenario to such a number; a blank one, or a blank entry, is as if the line were not there, and the scenarios
+    neither listed nor covered by `default:` take `unset`."""
+    field_at = where.at(setting.key)
+    value = data.get(setting.key)
     if value is None:
-        return BatchSizes()
+        return PerScenario(unset)
     if not isinstance(value, Mapping):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError(f"{field_at}: expected a whole number of 1 or more, got {shown(value)}", _BATCH_FORMS)
-        return BatchSizes(value)
-    keys = (*SCENARIOS, BATCH_FALLBACK)
+            raise SpecError(f"{field_at}: expected a whole number of 1 or more, got {shown(value)}", setting.forms)
+        return PerScenario(value)
+    keys = (*SCENARIOS, SCENARIO_FALLBACK)
     for key in value:
         if key not in keys:
             close = get_close_matches(str(key), keys, 1)
             guess = f" (did you mean {close[0]}?)" if close else ""
             raise SpecError(
                 f"{field_at}: {shown(key)} is not a scenario{guess}",
-                f"use {', '.join(SCENARIOS)}, or {BATCH_FALLBACK} for the scenarios not listed",
+                f"use {', '.join(SCENARIOS)}, or {SCENARIO_FALLBACK} for the scenarios not listed",
             )
-    sizes = {key: get_int(value, key, field_at, None, minimum=1) for key in keys}
-    given = {key: size for key, size in sizes.items() if size is not None}
+    values = {key: get_int(value, key, field_at, None, minimum=1) for key in keys}
+    given = {key: number for key, number in values.items() if number is not None}
     if not given:
-        raise SpecError(f"{field_at}: a mapping with no batch size in it, got {shown(value)}", _BATCH_FORMS)
-    fallback = given.pop(BATCH_FALLBACK, 1)
-    return BatchSizes(fallback, given)
+        raise SpecError(f"{field_at}: a mapping with no {setting.what} in it, got {shown(value)}", setting.forms)
+    fallback: int | Unset = given.pop(SCENARIO_FALLBACK, unset)
+    return PerScenario(fallback, given)
 
 
 def _parse_scenario(data: dict[str, Any], where: Where) -> dict[str, float]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msb.descriptions.edit import format_value
-from msb.descriptions.system import BATCH_FALLBACK
+from msb.descriptions.system import SCENARIO_FALLBACK
 from msb.explore.results import INVALID, PERCENTILES, RULES, TIE_RULE, PointResult, Recommendation
 
 PLOTS_DIR = "plots"
@@ -129,7 +129,7 @@ def _setting_lines(e: Exploration) -> list[str]:
     threads = " The threads are the benchmark's, for every scenario." if "threads" in applied_settings(e) else ""
     return [
         f"{settings}: {verb} {where}, one line per setting, comments kept. The batch size is {e.scenario}'s alone "
-        f"(`batch_size: 8` becomes `batch_size: {{{BATCH_FALLBACK}: 8, {e.scenario}: N}}`; a per-scenario mapping "
+        f"(`batch_size: 8` becomes `batch_size: {{{SCENARIO_FALLBACK}: 8, {e.scenario}: N}}`; a per-scenario mapping "
         f"gets its {e.scenario} entry), so the other scenarios keep theirs.{threads}",
     ]
 

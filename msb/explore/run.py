@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from msb.descriptions.edit import set_scenario_value, set_value, write_in_place
-from msb.descriptions.system import BATCH_FALLBACK, SystemSpec, parse_system_spec
+from msb.descriptions.system import SCENARIO_FALLBACK, SystemSpec, parse_system_spec
 from msb.engine import Engine
 from msb.errors import RunFailed, SpecError
 from msb.explore import plots
@@ -104,7 +104,7 @@ def applied_description(text: str, benchmark: str, scenario: str, settings: dict
 def set_batch_size(text: str, benchmark: str, scenario: str, size: int) -> str:
     """benchmarks.<benchmark>.batch_size giving `size` to `scenario`: `batch_size: 8` becomes
     `batch_size: {default: 8, Server: 64}`, a mapping gets the scenario's entry (msb/descriptions/edit.py)."""
-    return set_scenario_value(text, ["benchmarks", benchmark], "batch_size", scenario, size, BATCH_FALLBACK)
+    return set_scenario_value(text, ["benchmarks", benchmark], "batch_size", scenario, size, SCENARIO_FALLBACK)
 
 
 def plan_points(system: SystemSpec, options: ExploreOptions, ident: Identity, folder: Path) -> list[PlannedPoint]:

@@ -178,7 +178,7 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
             device=bench.device,
             precision=bench.precision,
             batch_size=bench.batch_size(args.scenario),
-            threads=bench.threads,
+            threads=bench.threads(args.scenario),
             options=_backend_options(bench, args.model),
         ),
         benchmark_options=dict(bench.benchmark_options),
