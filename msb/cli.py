@@ -161,7 +161,8 @@ def parser(project: Project) -> argparse.ArgumentParser:
     explore.add_argument(
         "--apply",
         action="store_true",
-        help="write the recommended batch size (and threads) into the system description, one line each",
+        help="write the recommended batch size (and threads) into the system description, for the explored "
+        "scenario only",
     )
     _run_inputs(explore, experiment_help="the exploration's folder, new or empty (default: "
                 "experiments/explore-SYSTEM-BENCHMARK-SCENARIO-TIME)")  # fmt: skip
@@ -418,7 +419,7 @@ def cmd_explore(project: Project, args: argparse.Namespace, console: Console) ->
         return EXIT_FAILED_CHECK
     if done.exploration.applied:
         settings = ", ".join(f"{k}: {v}" for k, v in explore_render.applied_settings(done.exploration).items())
-        where = f"benchmarks.{args.benchmark}; batch_size for {args.scenario} only"
+        where = f"benchmarks.{args.benchmark}; for {args.scenario} only"
         print(f"applied: {settings} written into {system.path} ({where})")
     return 0
 

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from msb.descriptions.edit import set_scenario_value, set_value, write_in_place
+from msb.descriptions.system import BenchmarkSettings, parse_system_spec
 from msb.errors import SpecError
+from msb.explore.run import set_for_scenario
 
 FOUR_SPACES = """benchmarks:
     resnet50:   # the main one
@@ -112,6 +114,26 @@ def test_no_batch_size_gets_one_line_for_the_scenario() -> None:
     text = H200.format(batch="8").replace("    batch_size: 8   # what fits\n", "")
     new = server(text)
     assert [line for line in new.splitlines() if line not in text.splitlines()] == ["    batch_size: {Server: 64}"]
+
+
+def test_threads_take_the_same_per_scenario_edit_as_the_batch_size() -> None:
+    """explore --apply's edit of `threads:` from one count for every scenario: the explored scenario's count on the
+    same line, the others keep theirs; from no `threads:`, the others keep the runtime's default (not 1)."""
+    text = H200.format(batch="8").replace("    scenarios:\n", "    threads: 4  # cores\n    scenarios:\n")
+    new = set_for_scenario(text, "resnet50", "Server", "threads", 2)
+    assert changed(text, new) == [("    threads: 4  # cores", "    threads: {default: 4, Server: 2}  # cores")]
+    bench = parse_benchmarks(new)
+    assert (bench.threads("Server"), bench.threads("Offline"), bench.batch_size("Server")) == (2, 4, 8)
+    assert set_for_scenario(text, "resnet50", "Server", "threads", 4) == text  # already every scenario's count
+    absent = set_for_scenario(H200.format(batch="8"), "resnet50", "Server", "threads", 2)
+    assert "    threads: {Server: 2}\n" in absent
+    assert (parse_benchmarks(absent).threads("Server"), parse_benchmarks(absent).threads("Offline")) == (2, None)
+
+
+def parse_benchmarks(text: str) -> BenchmarkSettings:
+    data = {"name": "x", "submitter": "y", "division": "closed", "system_type": "edge", "image": "cpu",
+            "systems_json": {}, **yaml.safe_load(text)}  # fmt: skip
+    return parse_system_spec(data, "systems/x.yaml").benchmarks["resnet50"]
 
 
 def test_what_cannot_be_set_for_one_scenario_in_place_is_refused() -> None:

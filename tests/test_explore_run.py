@@ -87,10 +87,28 @@ def test_apply_changes_only_the_settings_lines(setup, project, capsys) -> None:
     tmp, _engine, args = setup
     assert cli.main([*args, "--batch-sizes", "1,8,32", "--threads", "1,2", "--apply"], project) == 0
     before, after = (project.systems / SYSTEM).read_text().splitlines(), (tmp / SYSTEM).read_text().splitlines()
-    # Batch size 8 was set already, so its line stays; of the equally fast thread counts, fewer win the tie.
-    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [("    threads: 2", "    threads: 1")]
+    # Batch size 8 was set already, so its line stays; of the equally fast thread counts, fewer win the tie, and
+    # they are Offline's alone: `threads: 2` keeps 2 for the other scenarios, on the same line.
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        ("    threads: 2", "    threads: {default: 2, Offline: 1}")
+    ]
+    system = load_system_spec(project, str(tmp / SYSTEM)).benchmarks["resnet50"]
+    assert [system.threads(s) for s in ("Offline", "SingleStream", "MultiStream")] == [1, 2, 2]
     assert "applied: batch_size: 8, threads: 1" in capsys.readouterr().out
     assert "written into `benchmarks.resnet50`" in (tmp / "explore" / "report" / "summary.md").read_text()
+
+
+def test_apply_gives_threads_to_the_scenario_alone_when_the_description_has_none(setup, project) -> None:
+    """No `threads:` means the runtime's default; --apply gives the explored scenario its count and the other
+    scenarios keep the runtime's default (not 1)."""
+    tmp, _engine, args = setup
+    before = (tmp / SYSTEM).read_text()
+    assert before.count("    batch_size: 8\n    threads: 2\n") == 1  # resnet50's
+    (tmp / SYSTEM).write_text(before.replace("    batch_size: 8\n    threads: 2\n", "    batch_size: 8\n"))
+    assert cli.main([*args, "--batch-sizes", "8", "--threads", "3", "--apply"], project) == 0
+    assert "    threads: {Offline: 3}\n" in (tmp / SYSTEM).read_text()
+    system = load_system_spec(project, str(tmp / SYSTEM)).benchmarks["resnet50"]
+    assert [system.threads(s) for s in ("Offline", "SingleStream", "MultiStream")] == [3, None, None]
 
 
 def test_apply_writes_a_new_batch_size_for_the_scenario_alone_as_one_line(setup, project, capsys) -> None:
@@ -105,8 +123,8 @@ def test_apply_writes_a_new_batch_size_for_the_scenario_alone_as_one_line(setup,
     ]
     system = load_system_spec(project, str(tmp / SYSTEM)).benchmarks["resnet50"]
     assert [system.batch_size(s) for s in ("Offline", "SingleStream", "MultiStream")] == [1, 8, 8]
-    assert "batch_size for Offline only" in capsys.readouterr().out
-    assert "The batch size is Offline's alone" in (tmp / "explore" / "report" / "summary.md").read_text()
+    assert "for Offline only" in capsys.readouterr().out
+    assert "Each is Offline's alone" in (tmp / "explore" / "report" / "summary.md").read_text()
 
 
 def test_apply_on_a_per_scenario_mapping_changes_the_scenarios_entry(setup, project) -> None:
@@ -127,6 +145,15 @@ def test_a_points_description_gives_the_batch_size_to_the_explored_scenario(setu
     assert cli.main([*args, "--batch-sizes", "1"], project) == 0
     point = load_system_spec(project, str(tmp / "explore" / "points" / "bs1" / "system.yaml"))
     assert point.benchmarks["resnet50"].batch_sizes == PerScenario(8, {"Offline": 1})
+    assert point.benchmarks["resnet50"].thread_counts == PerScenario(2)  # no --threads: the description's, for all
+
+
+def test_a_points_description_gives_the_threads_to_the_explored_scenario(setup, project) -> None:
+    tmp, engine, args = setup
+    assert cli.main([*args, "--batch-sizes", "1", "--threads", "4"], project) == 0
+    point = load_system_spec(project, str(tmp / "explore" / "points" / "bs1-t4" / "system.yaml"))
+    assert point.benchmarks["resnet50"].thread_counts == PerScenario(2, {"Offline": 4})
+    assert [s.backend.threads for s in engine.specs] == [4]
 
 
 def test_no_valid_point_is_an_error_and_nothing_is_applied(setup, project, capsys) -> None:

@@ -1,6 +1,7 @@
 """One value of a YAML description set in place: only that value's line changes (or one line is added), so the
 comments, order and layout stay as the author wrote them. find-peak and explore write what they found back into the
-system description through it; `set_scenario_value` gives one scenario its own value (explore's batch size)."""
+system description through it; `set_scenario_value` gives one scenario its own value (explore's batch size and
+threads)."""
 
 from __future__ import annotations
 

@@ -126,11 +126,11 @@ def _setting_lines(e: Exploration) -> list[str]:
     where = f"`benchmarks.{e.benchmark}` of `{e.description}`"
     settings = ", ".join(f"`{k}: {v}`" for k, v in applied_settings(e).items())
     verb = "written into" if e.applied else "`--apply` writes it into"
-    threads = " The threads are the benchmark's, for every scenario." if "threads" in applied_settings(e) else ""
     return [
-        f"{settings}: {verb} {where}, one line per setting, comments kept. The batch size is {e.scenario}'s alone "
+        f"{settings}: {verb} {where}, one line per setting, comments kept. Each is {e.scenario}'s alone "
         f"(`batch_size: 8` becomes `batch_size: {{{SCENARIO_FALLBACK}: 8, {e.scenario}: N}}`; a per-scenario mapping "
-        f"gets its {e.scenario} entry), so the other scenarios keep theirs.{threads}",
+        f"gets its {e.scenario} entry; absent `threads` becomes `threads: {{{e.scenario}: N}}`), so the other "
+        "scenarios keep theirs.",
     ]
 
 

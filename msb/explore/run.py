@@ -2,7 +2,8 @@
 
 Each point is an experiment of its own, `<exploration>/points/<point>/`: the run's results in the submission layout,
 its manifest (so `build.py reproduce` re-runs it), its log, `point.json` (tags, settings, status, figures) and
-`system.yaml`, the system description with only the point's lines changed (batch size, threads, the short duration).
+`system.yaml`, the system description with only the point's lines changed (the explored scenario's batch size and
+threads, the short duration).
 The manifest records that text, so a point reproduces with its own settings. The CSV, the plots and the summary go
 to `<exploration>/report/`, which appears complete or not at all. Everything is planned (and every point's spec
 checked) before the first run, so bad input fails with nothing written.
@@ -80,31 +81,29 @@ def default_folder(root: Path, system: str, benchmark: str, scenario: str, now: 
 
 
 def point_description(text: str, benchmark: str, scenario: str, point: Point, duration_ms: int | None) -> str:
-    """The description with the point's settings: one line changed (or added) per setting; the batch size is the
-    scenario's own."""
-    text = set_batch_size(text, benchmark, scenario, point.batch_size)
+    """The description with the point's settings: one line changed (or added) per setting; the batch size and the
+    threads are the scenario's own."""
+    text = set_for_scenario(text, benchmark, scenario, "batch_size", point.batch_size)
     if point.threads is not None:
-        text = set_value(text, ["benchmarks", benchmark], "threads", point.threads)
+        text = set_for_scenario(text, benchmark, scenario, "threads", point.threads)
     if duration_ms is not None:
         text = set_value(text, ["benchmarks", benchmark, "scenarios", scenario], "min_duration_ms", duration_ms)
     return text
 
 
 def applied_description(text: str, benchmark: str, scenario: str, settings: dict[str, int]) -> str:
-    """The description with the recommended settings: the batch size for `scenario` alone (the other scenarios
-    keep theirs), the threads for the whole benchmark."""
+    """The description with the recommended settings (batch size, threads), each for `scenario` alone: the other
+    scenarios keep theirs."""
     for key, value in settings.items():
-        if key == "batch_size":
-            text = set_batch_size(text, benchmark, scenario, value)
-        else:
-            text = set_value(text, ["benchmarks", benchmark], key, value)
+        text = set_for_scenario(text, benchmark, scenario, key, value)
     return text
 
 
-def set_batch_size(text: str, benchmark: str, scenario: str, size: int) -> str:
-    """benchmarks.<benchmark>.batch_size giving `size` to `scenario`: `batch_size: 8` becomes
-    `batch_size: {default: 8, Server: 64}`, a mapping gets the scenario's entry (msb/descriptions/edit.py)."""
-    return set_scenario_value(text, ["benchmarks", benchmark], "batch_size", scenario, size, SCENARIO_FALLBACK)
+def set_for_scenario(text: str, benchmark: str, scenario: str, key: str, value: int) -> str:
+    """benchmarks.<benchmark>.<key> (a per-scenario setting: batch_size, threads) giving `value` to `scenario`:
+    `batch_size: 8` becomes `batch_size: {default: 8, Server: 64}`, a mapping gets the scenario's entry, an absent
+    setting becomes `threads: {Server: 4}` (the others keep the absent meaning) (msb/descriptions/edit.py)."""
+    return set_scenario_value(text, ["benchmarks", benchmark], key, scenario, value, SCENARIO_FALLBACK)
 
 
 def plan_points(system: SystemSpec, options: ExploreOptions, ident: Identity, folder: Path) -> list[PlannedPoint]:
