@@ -10,19 +10,20 @@ failed or whose inputs changed since.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
+# The strict decoding and the JSON form every contract file shares.
 from harness.contract import (
     EXIT_OF,
     SCHEMA,
     BackendSpec,
     ContractError,
     Outcome,
+    _fields,
+    _load,
+    _plain,
     check_name,
 )
-from harness.contract import _fields as _known  # the strict decoding every contract file shares
-from harness.contract import _load as _object
 
 # How ONNX Runtime's static quantization collects activation ranges; TensorRT's calibrator is always entropy.
 ORT_METHODS = ("minmax", "entropy", "percentile")
@@ -144,10 +145,10 @@ def calibration_to_json(value: CalibrationSpec | CalibrationRecord) -> str:
 
 
 def calibration_spec_from_json(text: str, where: str = "spec") -> CalibrationSpec:
-    data = _object(text, where)
+    data = _load(text, where)
     try:
-        values = _known(CalibrationSpec, data, where)
-        values["backend"] = BackendSpec(**_known(BackendSpec, values["backend"], f"{where} backend"))
+        values = _fields(CalibrationSpec, data, where)
+        values["backend"] = BackendSpec(**_fields(BackendSpec, values["backend"], f"{where} backend"))
         spec = CalibrationSpec(**values)
     except (TypeError, KeyError) as error:
         raise ContractError(f"{where}: {error}") from None
@@ -163,25 +164,13 @@ def calibration_spec_from_json(text: str, where: str = "spec") -> CalibrationSpe
 
 
 def calibration_record_from_json(text: str, where: str = "record") -> CalibrationRecord:
-    data = _object(text, where)
+    data = _load(text, where)
     try:
-        values = _known(CalibrationRecord, data, where)
+        values = _fields(CalibrationRecord, data, where)
         values["outcome"] = Outcome(values["outcome"])
         if values.get("gate") is not None:
-            values["gate"] = Gate(**_known(Gate, values["gate"], f"{where} gate"))
+            values["gate"] = Gate(**_fields(Gate, values["gate"], f"{where} gate"))
         values["tools"] = {str(k): str(v) for k, v in (values.get("tools") or {}).items()}
         return CalibrationRecord(**values)
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise ContractError(f"{where} is not a calibration record: {error}") from None
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Outcome):
-        return value.value
-    if hasattr(value, "__dataclass_fields__"):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
