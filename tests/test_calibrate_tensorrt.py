@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, save
 from tensorrt_fake_runtime import FakeTrtRuntime
 
 from harness.backends.tensorrt import trt_api
@@ -22,8 +21,7 @@ from harness.calibrate import run as calibrate_run
 from harness.calibrate.lists import CalibrationError
 from harness.contract import BackendSpec
 from harness.contract.calibration import CalibrationSpec, calibration_to_json
-
-SAMPLE = (3, 4, 4)
+from tests.test_tensorrt_backend import SAMPLE, write_model  # the same tiny real ONNX model
 
 
 class SignBenchmark:
@@ -61,19 +59,6 @@ def runtime(monkeypatch: pytest.MonkeyPatch, trt_version: str) -> FakeTrtRuntime
     monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: fake)  # the registry's loader: the stand-in's
     monkeypatch.setattr(calibrate_run, "get_benchmark", lambda _name: SignBenchmark())
     return fake
-
-
-def write_model(path: Path, scale: float = 1.0) -> Path:
-    weight = helper.make_tensor("w", TensorProto.FLOAT, [1], [scale])
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["input", "w"], ["twice"])],
-        "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *SAMPLE])],
-        [helper.make_tensor_value_info("twice", TensorProto.FLOAT, ["N", *SAMPLE])],
-        [weight],
-    )
-    save(helper.make_model(graph), str(path))
-    return path
 
 
 def write_dataset(folder: Path, count: int = 12) -> Path:
