@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.contract import RECORD_FILE, ContractError, Outcome
+from harness.contract import Outcome
 from harness.contract.calibration import (
     RECORD_SUFFIX,
     CalibrationRecord,
@@ -39,7 +39,7 @@ def execute(
     prepare(plan.experiment, ident)
 
     def read(run_dir: Path, status: int) -> CalibrationRecord:
-        record = _read_record(run_dir, status, tail)
+        record = runner.read_record(run_dir, status, tail, calibration_record_from_json, "calibration record")
         if record.outcome in (Outcome.PLACED, Outcome.VERIFICATION_FAILED):
             return place(plan, run_dir / record.artefact, record)
         return record
@@ -74,16 +74,3 @@ def place(plan: CalibrationPlan, made: Path, record: CalibrationRecord) -> Calib
             os.unlink(partial)
     atomic_write(record_path(destination), calibration_to_json(record))
     return record
-
-
-def _read_record(run_dir: Path, status: int, tail: deque[str]) -> CalibrationRecord:
-    path = run_dir / RECORD_FILE
-    try:
-        return calibration_record_from_json(path.read_text(), str(path))
-    except FileNotFoundError:
-        raise RunFailed(
-            f"the harness exited with status {status} and wrote no calibration record{runner.shown(tail)}",
-            "read the output above; the image may be older than this tool (rebuild it: build.py image NAME)",
-        ) from None
-    except ContractError as error:
-        raise RunFailed(str(error), "rebuild the image with this version of the tool (build.py image NAME)") from None

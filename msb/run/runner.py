@@ -270,7 +270,11 @@ def execute(
     compliance verification failed: `record.outcome` says so). Raises RunInterrupted, RunRefused or RunFailed,
     with nothing partial left in the tree."""
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-    record = contained(run, engine, ident, keeping(tail, on_output), lambda d, s: _read_record(d, s, tail))
+
+    def read(run_dir: Path, status: int) -> RunRecord:
+        return read_record(run_dir, status, tail, record_from_json)
+
+    record = contained(run, engine, ident, keeping(tail, on_output), read)
     if record.placed:
         return record
     text = record.message + shown(tail)
@@ -351,13 +355,16 @@ def _run_folder(run: ContainedRun[Any], ident: Identity) -> Iterator[Path]:
         remove_tree(run_dir)
 
 
-def _read_record(run_dir: Path, status: int, tail: deque[str]) -> RunRecord:
+def read_record(
+    run_dir: Path, status: int, tail: deque[str], decode: Callable[[str, str], T], what: str = "record"
+) -> T:
+    """The record the harness wrote in `run_dir` (`decode`: the contract's decoder for it), or why there is none."""
     path = run_dir / RECORD_FILE
     try:
-        return record_from_json(path.read_text(), str(path))
+        return decode(path.read_text(), str(path))
     except FileNotFoundError:
         raise RunFailed(
-            f"the harness exited with status {status} and wrote no record{shown(tail)}",
+            f"the harness exited with status {status} and wrote no {what}{shown(tail)}",
             "read the output above; the image may be older than this tool (rebuild it: build.py image NAME)",
         ) from None
     except ContractError as error:
