@@ -163,15 +163,6 @@ BAD_BATCH_SIZES: list[tuple[object, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("value", "problem", "fix"), BAD_BATCH_SIZES, ids=[p for _, p, _ in BAD_BATCH_SIZES])
-def test_bad_per_scenario_batch_sizes_name_file_benchmark_key_and_fix(
-    proj: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: object, problem: str, fix: str
-) -> None:
-    path = write_system(proj, lambda d: bench(d).update(batch_size=value))
-    fails(capsys, run_argv("bad", tmp_path), proj, f"{path} benchmarks.resnet50.{problem}", fix)
-    assert not (tmp_path / "exp").exists()
-
-
 THREADS_FORMS = "fix: give one count for every scenario (threads: 4) or one per scenario (threads: {Offline: 16"
 BAD_THREADS: list[tuple[object, str, str]] = [
     ({"Sever": 4}, "threads: 'Sever' is not a scenario (did you mean Server?)", "fix: use SingleStream, "),
@@ -186,11 +177,21 @@ BAD_THREADS: list[tuple[object, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("value", "problem", "fix"), BAD_THREADS, ids=[p for _, p, _ in BAD_THREADS])
-def test_bad_per_scenario_threads_name_file_benchmark_key_and_fix(
-    proj: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str], value: object, problem: str, fix: str
+# Both per-scenario settings share one parser: each bad value is tried under its own key.
+BAD_PER_SCENARIO = [("batch_size", *case) for case in BAD_BATCH_SIZES] + [("threads", *case) for case in BAD_THREADS]
+
+
+@pytest.mark.parametrize(("key", "value", "problem", "fix"), BAD_PER_SCENARIO, ids=[p for *_, p, _ in BAD_PER_SCENARIO])
+def test_bad_per_scenario_settings_name_file_benchmark_key_and_fix(
+    proj: Project,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    value: object,
+    problem: str,
+    fix: str,
 ) -> None:
-    path = write_system(proj, lambda d: bench(d).update(threads=value))
+    path = write_system(proj, lambda d: bench(d).update({key: value}))
     fails(capsys, run_argv("bad", tmp_path), proj, f"{path} benchmarks.resnet50.{problem}", fix)
     assert not (tmp_path / "exp").exists()
 
