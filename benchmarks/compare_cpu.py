@@ -28,7 +28,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.reference_harness import ReferenceRun, run_main, summary_figures  # noqa: E402
+from benchmarks.loadgen_figures import run_figures  # noqa: E402
+from benchmarks.reference_harness import ReferenceRun, run_main  # noqa: E402
 
 
 def prepare(work: Path, images: int) -> tuple[Path, Path]:
@@ -84,8 +85,8 @@ def ours(work: Path, dataset: Path, model: Path, scenario: str, args: argparse.N
     wall = time.perf_counter() - started
     if result.returncode != 0:
         return {"error": result.stderr[-2000:], "wall_s": wall}
-    summary = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).read_text()
-    return {**summary_figures(summary), "wall_s": wall, "command": " ".join(command[1:])}
+    logs = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).parent
+    return {**run_figures(logs, scenario), "wall_s": wall, "command": " ".join(command[1:])}
 
 
 def reference(work: Path, dataset: Path, model: Path, scenario: str, args: argparse.Namespace) -> dict[str, Any]:

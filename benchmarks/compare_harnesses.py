@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import reference_harness  # noqa: E402
-from benchmarks.reference_harness import summary_figures  # noqa: E402
+from benchmarks.loadgen_figures import run_figures  # noqa: E402
 from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
 from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402
 from harness.benchmarks.base import compact_form_of  # noqa: E402
@@ -204,8 +204,8 @@ def ours(
     wall = time.perf_counter() - started
     if result.returncode != 0:
         return {"error": result.stderr[-2000:], "wall_s": wall}
-    summary = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).read_text()
-    figures: dict[str, Any] = {"wall_s": wall, "command": " ".join(command[1:]), **summary_figures(summary)}
+    logs = next(out.rglob("performance/run_1/mlperf_log_summary.txt")).parent
+    figures: dict[str, Any] = {"wall_s": wall, "command": " ".join(command[1:]), **run_figures(logs, scenario)}
     figures["details"] = {
         k: v for k, v in re.findall(r"^- (\w+): (.*)$", next(out.rglob("README.md")).read_text(), re.M)
     }

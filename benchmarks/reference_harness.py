@@ -20,7 +20,6 @@ on our synthetic COCO set, whose images hold one to three objects, as COCO's do)
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from benchmarks.loadgen_figures import run_figures
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = Path("vision/classification_and_detection/python/main.py")
@@ -157,7 +158,7 @@ def run_main(reference: Path, spec: ReferenceRun) -> dict[str, Any]:
     summary = spec.out / "mlperf_log_summary.txt"
     if result.returncode != 0 or not summary.exists():
         return {"error": (result.stderr or result.stdout)[-2000:], "wall_s": wall}
-    return {**summary_figures(summary.read_text()), "wall_s": wall, "command": " ".join(command[1:])}
+    return {**run_figures(spec.out, spec.scenario), "wall_s": wall, "command": " ".join(command[1:])}
 
 
 def run(
@@ -185,24 +186,3 @@ def run(
         min_queries=1024 if scenario == "SingleStream" else 1, performance_samples=samples, pythonpath=(REPO,),
     )  # fmt: skip
     return run_main(reference, spec)
-
-
-def summary_figures(summary: str) -> dict[str, Any]:
-    """Samples/s, scheduled and completed QPS, p90 and p99 in ms and validity from an mlperf_log_summary.txt."""
-    figures: dict[str, Any] = {}
-    for key, pattern in {
-        "samples_per_s": r"Samples per second\s*:\s*([\d.]+)",
-        "scheduled_qps": r"Scheduled samples per second\s*:\s*([\d.]+)",
-        "completed_qps": r"Completed samples per second\s*:\s*([\d.]+)",
-        "p50_ms": r"50.00 percentile latency \(ns\)\s*:\s*(\d+)",
-        "p90_ms": r"90.00 percentile latency \(ns\)\s*:\s*(\d+)",
-        "p99_ms": r"99.00 percentile latency \(ns\)\s*:\s*(\d+)",
-    }.items():
-        match = re.search(pattern, summary)
-        if match:
-            value = float(match.group(1))
-            figures[key] = value / 1e6 if key.endswith("_ms") else value
-    figures["valid"] = "Result is : VALID" in summary
-    # Which of LoadGen's conditions an INVALID run missed ("Min duration satisfied : NO", ...).
-    figures["unmet"] = re.findall(r"^\s*\*?\s*([\w ]+?) satisfied\s*:\s*NO", summary, re.M)
-    return figures

@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.reference_harness import summary_figures  # noqa: E402
+from benchmarks.loadgen_figures import run_figures  # noqa: E402
 from harness.benchmarks.registry import get_benchmark  # noqa: E402
 from harness.pipeline import PipelinedSUT  # noqa: E402
 from harness.resident import ResidentLibrary  # noqa: E402
@@ -80,7 +80,7 @@ def run_loadgen(issue: Any, flush: Any, load: Any, unload: Any, queries: int, ou
     finally:
         lg.DestroyQSL(qsl)
         lg.DestroySUT(sut)
-    return summary_figures((out / "mlperf_log_summary.txt").read_text())
+    return run_figures(out, "SingleStream")
 
 
 def bare(queries: int, out: Path) -> dict[str, Any]:
