@@ -30,7 +30,9 @@ class PackError(MsbError):
 
 
 class PackRefused(PackError):
-    """The checker found errors in the tree: a failed check rather than bad input."""
+    """The checker found errors in the tree: a failed check (exit 1) rather than bad input."""
+
+    exit_status = EXIT_FAILED_CHECK
 
 
 @dataclass(frozen=True)
