@@ -12,7 +12,7 @@ import pytest
 from harness.calibrate.lists import list_sha256, read_calibration_list
 from harness.contract import CONTAINER_MODEL_DIR, Outcome
 from harness.contract.calibration import CalibrationRecord, Gate, calibration_to_json
-from msb.calibrate import artefact
+from msb.run import artefact
 from msb.calibrate.plan import CalibrateArgs, check_inputs, plan
 from msb.cli import main
 from msb.descriptions.calibration_lists import load_defaults
