@@ -6,7 +6,7 @@
 # The data is synthetic because these machines reach no dataset host; the pipeline around it is the real one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}  # another checkout's virtual environment: PY=/path/to/.venv/bin/python
 DEMO=build/demo
 SYSTEM=cpu-demo-v61
 EXPERIMENT="$DEMO/experiment-v6.1"
