@@ -48,9 +48,7 @@ BENCHMARK_SETTINGS = (
     "backend_options",
     "benchmark_options",
 )
-# The uid a container runs as when root invokes build.py (a fresh machine, CI): never 0. Also the images' default
-# USER, so a `docker run IMAGE` by hand never runs the harness as root either.
-UID_WHEN_ROOT = 15000
+UID_WHEN_ROOT = 15000  # the container's uid when root invokes build.py (never 0); the images' default USER
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
 # In a per-scenario mapping (`batch_size:`, `threads:`), the key whose value the scenarios not listed take (without
