@@ -7,8 +7,8 @@ DEMO := build/demo
 setup:
 	bash scripts/setup-host.sh
 
-# Build the demo system's image (cpu-v5.1), generate a small exactly-scorable dataset and model, run accuracy and
-# performance into an MLPerf submission tree, print a summary.
+# Build the demo system's image (cpu, round v6.1), generate small exactly-scorable datasets and models, run ResNet50
+# and YOLO accuracy and performance into an MLPerf submission tree (v6 layout), print a summary.
 demo: setup
 	bash scripts/demo.sh
 

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from msb.commands import Subparsers, register
 from msb.descriptions.yamlfile import check_keys, load_mapping
-from msb.errors import MsbError, report
+from msb.errors import MsbError
+from msb.project import Project
 
 DOWNLOADS_YAML = Path(__file__).resolve().parent.parent / "data" / "downloads.yaml"
 _CHUNK = 1 << 20
@@ -187,37 +189,34 @@ def prepare_openimages_annotations(annotations_zip: Path, dest: Path, count: int
     return dest
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m msb.datasets", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    get = sub.add_parser("fetch", help="download and verify files listed in data/downloads.yaml")
+def add_parser(sub: Subparsers, project: Project) -> None:
+    """`build.py datasets list | fetch NAME... --dest DIR | coco --dest DIR [--count N]`."""
+    datasets = sub.add_parser("datasets", help="download official models and datasets, verified by checksum")
+    actions = datasets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    get = actions.add_parser("fetch", help="download and verify files listed in data/downloads.yaml")
     get.add_argument("names", nargs="+", help="download names (see `list`)")
     get.add_argument("--dest", type=Path, required=True, metavar="DIR")
-    sub.add_parser("list", help="list the known downloads")
-    coco = sub.add_parser("coco", help="fetch COCO 2017 val and lay it out for ssd-resnet34")
+    actions.add_parser("list", help="list the known downloads")
+    coco = actions.add_parser("coco", help="fetch COCO 2017 val and lay it out for ssd-resnet34")
     coco.add_argument("--dest", type=Path, required=True, metavar="DIR")
     coco.add_argument("--count", type=int, help="keep only the first N images (short runs)")
-    args = parser.parse_args(argv)
-    try:
-        downloads = load_downloads()
-        if args.command == "list":
-            for download in downloads.values():
-                print(f"{download.name}: {download.url} ({download.algorithm} {download.checksum})")
-        elif args.command == "fetch":
-            unknown = [name for name in args.names if name not in downloads]
-            if unknown:
-                raise DownloadError(f"unknown download(s) {unknown}", f"valid: {sorted(downloads)}")
-            for name in args.names:
-                print(fetch(downloads[name], args.dest))
-        else:
-            archives = args.dest / "archives"
-            images = fetch(downloads["coco-2017-val-images"], archives)
-            annotations = fetch(downloads["coco-2017-annotations"], archives)
-            print(prepare_coco(images, annotations, args.dest, args.count))
-    except MsbError as error:
-        return report(error)
+    register(datasets, command)
+
+
+def command(project: Project, options: argparse.Namespace) -> int:
+    downloads = load_downloads()
+    if options.action == "list":
+        for download in downloads.values():
+            print(f"{download.name}: {download.url} ({download.algorithm} {download.checksum})")
+    elif options.action == "fetch":
+        unknown = [name for name in options.names if name not in downloads]
+        if unknown:
+            raise DownloadError(f"unknown download(s) {unknown}", f"valid: {sorted(downloads)}")
+        for name in options.names:
+            print(fetch(downloads[name], options.dest))
+    else:
+        archives = options.dest / "archives"
+        images = fetch(downloads["coco-2017-val-images"], archives)
+        annotations = fetch(downloads["coco-2017-annotations"], archives)
+        print(prepare_coco(images, annotations, options.dest, options.count))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

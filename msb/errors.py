@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import sys
 
+# Exit statuses every command shares; `build.py --help` lists them from EXIT_MEANINGS.
+EXIT_OK = 0
+EXIT_FAILED_CHECK = 1
+EXIT_BAD_INPUT = 2
+
+EXIT_MEANINGS: dict[int, str] = {
+    EXIT_OK: "done: the check passed, the run placed its results",
+    EXIT_FAILED_CHECK: "a check found problems, or a run failed or was interrupted (the first line says which)",
+    EXIT_BAD_INPUT: "bad input: the error names it and a fix follows (argparse's usage errors too)",
+}
+
+
+def exit_codes_text() -> str:
+    """The exit-status table as `build.py --help` shows it (read when called, so it always shows the table)."""
+    return "exit status:\n" + "\n".join(f"  {code}  {meaning}" for code, meaning in sorted(EXIT_MEANINGS.items()))
+
 
 class MsbError(Exception):
     """Base of every error the CLI reports as a one-line message plus a fix."""
+
+    exit_status = EXIT_BAD_INPUT  # what the command exits with when this error ends it
 
     def __init__(self, message: str, fix: str = "") -> None:
         super().__init__(message)
@@ -46,7 +64,9 @@ class GpuUnavailable(MsbError):
 
 
 class RunFailed(MsbError):
-    """The harness container exited non-zero or was interrupted."""
+    """The harness container exited non-zero or was interrupted: a failed run (exit 1), not bad input."""
+
+    exit_status = EXIT_FAILED_CHECK
 
 
 class ExperimentDirError(MsbError):
@@ -60,13 +80,11 @@ class LockError(MsbError):
 class ContentDrift(MsbError):
     """A rebuild from the same inputs gave another filesystem: a failed check (exit 1), not bad input."""
 
-
-# Exit statuses every command shares: 1 for a check that found problems, 2 for bad input (argparse's too).
-EXIT_FAILED_CHECK = 1
-EXIT_BAD_INPUT = 2
+    exit_status = EXIT_FAILED_CHECK
 
 
 def report(exc: MsbError) -> int:
-    """The command-line convention for an MsbError: `error: MESSAGE` and `  fix: FIX` on stderr, exit 2."""
+    """The command-line convention for an MsbError: `error: MESSAGE` and `  fix: FIX` on stderr; returns its exit
+    status (2 unless the error is a failed check or run)."""
     print(f"error: {exc}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return exc.exit_status

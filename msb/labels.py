@@ -6,6 +6,7 @@ from __future__ import annotations
 NAMESPACE = "io.mlperf-builder"
 
 # Images (written by msb.image.render from the definition and provenance).
+LABEL_IMAGE = f"{NAMESPACE}.image"  # the image definition's name (images/NAME.yaml)
 LABEL_ROUND = f"{NAMESPACE}.round"
 LABEL_BACKENDS = f"{NAMESPACE}.backends"
 LABEL_VERSIONS = f"{NAMESPACE}.versions"  # prefix: LABEL_VERSIONS.<package>

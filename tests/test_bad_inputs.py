@@ -300,7 +300,7 @@ def test_a_file_system_failure_no_edge_named_is_still_one_line_naming_the_path(
     def refuse(*args: object, **kwargs: object) -> int:
         raise PermissionError(13, "Permission denied", str(tmp_path / "closed" / "x"))
 
-    monkeypatch.setattr("msb.cli.print_report", refuse)
+    monkeypatch.setattr("msb.submission.command.print_report", refuse)
     assert main(["report", str(tmp_path)], project) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and f"{tmp_path / 'closed' / 'x'}: Permission denied" in err and "fix:" in err

@@ -12,14 +12,13 @@ import pytest
 from harness.calibrate.lists import list_sha256, read_calibration_list
 from harness.contract import CONTAINER_MODEL_DIR, Outcome
 from harness.contract.calibration import CalibrationRecord, Gate, calibration_to_json
-from msb.calibrate import artefact
 from msb.calibrate.plan import CalibrateArgs, check_inputs, plan
 from msb.cli import main
 from msb.descriptions.calibration_lists import load_defaults
 from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
-from msb.run import runner
+from msb.run import artefact, runner
 from msb.run.calibration import system_section
 from msb.run.expdir import Identity
 from msb.run.runner import RunArgs

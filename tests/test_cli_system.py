@@ -8,11 +8,38 @@ import pytest
 import yaml
 
 from msb.cli import main
+from msb.descriptions import detect_command
+from msb.descriptions.image import load_image_spec
+from msb.errors import MsbError
+from msb.labels import LABEL_BACKENDS, image_ref, version_label
 from msb.project import Project
 
 
+class BuiltImages:
+    """The engine's image labels, for images built from the named definitions (as msb.image.render labels them)."""
+
+    def __init__(self, project: Project, *names: str) -> None:
+        self.labels = {}
+        for name in names:
+            spec = load_image_spec(project, name)
+            labels = {LABEL_BACKENDS: ",".join(spec.backends)}
+            labels.update({version_label(k): v for k, v in spec.versions.items()})
+            self.labels[image_ref(name)] = labels
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        if ref not in self.labels:
+            raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME")
+        return self.labels[ref]
+
+
+@pytest.fixture
+def built(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = BuiltImages(project, "cpu", "cpu-v5.1")
+    monkeypatch.setattr(detect_command, "DockerEngine", lambda: engine)
+
+
 def test_detect_writes_a_new_description_and_never_overwrites(
-    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: Project, built: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "new.yaml"
     assert main(["system", "detect", "--image", "cpu", "--write", str(target)], project) == 0
@@ -26,12 +53,27 @@ def test_detect_writes_a_new_description_and_never_overwrites(
 
 
 def test_detect_takes_the_round_of_the_image_unless_told(
-    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    project: Project, built: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["system", "detect"], project) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["round"] == "v6.1"  # no image, no --round: the current round
     assert main(["system", "detect", "--image", "cpu-v5.1"], project) == 0
     assert yaml.safe_load(capsys.readouterr().out)["round"] == "v5.1"
     assert main(["system", "detect", "--image", "cpu", "--round", "v6.0"], project) == 0
     assert yaml.safe_load(capsys.readouterr().out)["round"] == "v6.0"
+
+
+def test_detect_refuses_an_image_that_is_not_built(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The software fields come from the built image's labels, never from what its definition asks for."""
+    engine = BuiltImages(project)
+    monkeypatch.setattr(detect_command, "DockerEngine", lambda: engine)
+    assert main(["system", "detect", "--image", "cpu"], project) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error: --image cpu: cannot read the built image msb/cpu:latest" in captured.err
+    assert "fix: build it first (`build.py image cpu`)" in captured.err and "Traceback" not in captured.err
 
 
 def test_mode_without_benchmark_and_scenario_is_refused(

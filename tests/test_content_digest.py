@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from msb.image import builder
+from msb.image import command as image_command
 from msb.image.content import ContentDiff, diff, diff_lines, digest_chunks, digest_tar
 
 
@@ -146,7 +147,7 @@ def test_verify_exits_1_naming_the_paths_and_removes_the_rebuild(monkeypatch, pr
         yield builder.Prepared(Path("/nonexistent"), None, ["msb/cpu:latest"])
 
     monkeypatch.setattr(builder, "prepared", prepared)
-    monkeypatch.setattr(cli, "DockerEngine", lambda: engine)
+    monkeypatch.setattr(image_command, "DockerEngine", lambda: engine)
     assert cli.main(["image", "cpu", "--verify"], project) == 1
     err = capsys.readouterr().err
     assert "error: a no-cache rebuild of cpu has another filesystem" in err

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from msb.cli import main
 from msb.datasets import (
     Download,
     DownloadError,
     fetch,
     load_downloads,
-    main,
     prepare_coco,
     prepare_openimages_annotations,
 )
 from msb.errors import SpecError
+from msb.project import Project
 
 PAYLOAD = b"not really a model\n" * 100
 
@@ -131,6 +132,8 @@ def test_short_run_keeps_the_first_images_and_their_annotations(tmp_path: Path) 
     assert len(json.loads((full / "annotations/openimages-mlperf.json").read_text())["images"]) == 5
 
 
-def test_command_line_names_unknown_downloads(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["fetch", "no-such-model", "--dest", str(tmp_path)]) == 2
+def test_command_line_names_unknown_downloads(
+    project: Project, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["datasets", "fetch", "no-such-model", "--dest", str(tmp_path)], project) == 2
     assert "unknown download(s) ['no-such-model']" in capsys.readouterr().err

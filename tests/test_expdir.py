@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
+from msb.descriptions.image import DEFAULT_UID
+from msb.descriptions.system import load_system_spec
 from msb.errors import ExperimentDirError
-from msb.run.expdir import hand_back, identity, prepare
+from msb.project import Project
+from msb.run.expdir import hand_back, identity, identity_for, prepare
 
 
 def test_root_runs_the_container_as_the_fixed_unprivileged_uid() -> None:
@@ -80,3 +84,23 @@ def test_files_another_run_removes_during_the_walk_are_skipped(tmp_path: Path, m
     monkeypatch.setattr(os, "lstat", vanishing_lstat)
     os.lchown(experiment / "kept.txt", 15000, 1500)
     assert hand_back(experiment, ident) == 1
+
+
+@pytest.mark.parametrize(("euid", "expected"), [(0, 4242), (1234, 1234)])
+def test_identity_for_a_system_is_the_invoker_or_under_root_its_uid_when_root(
+    project: Project, monkeypatch: pytest.MonkeyPatch, euid: int, expected: int
+) -> None:
+    system = load_system_spec(project, "cpu-demo-v61")
+    system = dataclasses.replace(system, run=dataclasses.replace(system.run, uid_when_root=4242))
+    monkeypatch.setattr(os, "geteuid", lambda: euid)
+    monkeypatch.delenv("SUDO_UID", raising=False)
+    ident = identity_for(system, gid=1500)
+    assert (ident.invoking_uid, ident.container_uid, ident.gid) == (euid, expected, 1500)
+
+
+def test_a_description_without_uid_when_root_runs_root_invocations_as_the_images_default_user(
+    project: Project, tmp_path: Path
+) -> None:
+    text = load_system_spec(project, "cpu-demo-v61").text.replace("  uid_when_root: 15000\n", "")
+    (tmp_path / "s.yaml").write_text(text)
+    assert load_system_spec(project, str(tmp_path / "s.yaml")).run.uid_when_root == DEFAULT_UID == 15000

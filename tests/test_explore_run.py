@@ -17,6 +17,7 @@ from fake_engine import INTERRUPT, PLACE, REFUSE, FakeEngine
 from harness.contract import Figures, RunSpec
 from msb import cli
 from msb.descriptions.system import PerScenario, load_system_spec
+from msb.explore import command as explore_command
 from msb.project import Project
 
 SYSTEM = "cpu-demo-v61.yaml"
@@ -43,7 +44,7 @@ def setup(tmp_path: Path, project: Project, monkeypatch: pytest.MonkeyPatch) -> 
     (tmp_path / "model.onnx").write_bytes(b"onnx")
     shutil.copy(project.systems / SYSTEM, tmp_path / SYSTEM)
     engine = FakeEngine(tmp_path / "unused", round="v6.1", results_of=offline_results)
-    monkeypatch.setattr(cli, "DockerEngine", lambda: engine)
+    monkeypatch.setattr(explore_command, "DockerEngine", lambda: engine)
     args = ["explore", "--system", str(tmp_path / SYSTEM), "--benchmark", "resnet50", "--scenario", "Offline",
             "--dataset", str(tmp_path / "data"), "--model", str(tmp_path / "model.onnx"),
             "--experiment", str(tmp_path / "explore"), "--duration-ms", "500"]  # fmt: skip

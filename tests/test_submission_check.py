@@ -17,8 +17,10 @@ from fixtures.submission_tree import (
     user_conf,
 )
 
+from msb.cli import main
 from msb.descriptions.rounds import RoundProfile, load_round
-from msb.submission.check import check_tree, main
+from msb.project import Project
+from msb.submission.check import check_tree
 from msb.submission.findings import Finding, Severity
 
 SUB = Path("closed") / SUBMITTER
@@ -59,9 +61,9 @@ def test_valid_tree_has_no_findings(built: Path, profile: RoundProfile) -> None:
     assert check_tree(built, profile) == []
 
 
-def test_main_exits_zero_only_without_errors(built: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_exits_zero_only_without_errors(built: Path, project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     # The real v5.1 profile: the fixture's 50 ms runs must not pass as a submission.
-    assert main([str(built), "--round", "v5.1"]) == 1
+    assert main(["submission", "check", str(built), "--round", "v5.1"], project) == 1
     out = capsys.readouterr().out
     assert "shortened run" in out
     assert "fix:" in out

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from fixtures.submission_tree import MODEL, SUBMITTER, SYSTEM, build_tree, relaxed_profile
 
+from msb.cli import main
 from msb.descriptions.rounds import RoundProfile, load_round
-from msb.submission.check import check_tree, main
+from msb.project import Project
+from msb.submission.check import check_tree
 from msb.submission.findings import Finding, Severity
 from msb.submission.truncate import accuracy_dirs
 
@@ -65,8 +67,10 @@ def test_valid_tree_has_no_findings(built: Path, profile: RoundProfile) -> None:
     assert check_tree(built, profile) == []
 
 
-def test_the_real_v61_profile_wants_its_own_loadgen_and_full_runs(built: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main([str(built), "--round", "v6.1"]) == 1
+def test_the_real_v61_profile_wants_its_own_loadgen_and_full_runs(
+    built: Path, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["submission", "check", str(built), "--round", "v6.1"], project) == 1
     out = capsys.readouterr().out
     assert "shortened run" in out
     assert "mlcommons-loadgen==6.0.17" in out  # LoadGen 5.1.2's seeds are not v6.1's

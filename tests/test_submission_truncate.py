@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from fixtures.submission_tree import run_loadgen, user_conf
 
+from msb.cli import main
+from msb.project import Project
 from msb.submission.truncate import (
     AlreadyTruncated,
     TruncationError,
-    main,
     truncate_accuracy_dir,
     truncate_tree,
 )
@@ -129,13 +130,13 @@ def test_test01_directory_gets_an_accuracy_txt(tmp_path: Path, real_log: bytes) 
 
 
 def test_main_reports_and_exits_nonzero_on_refusal(
-    accuracy_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    accuracy_dir: Path, project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")]) == 0
+    assert main(["submission", "truncate", str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")], project) == 0
     assert "1 accuracy log(s) truncated" in capsys.readouterr().out
     shutil.rmtree(tmp_path / "backup")
     log = accuracy_dir / "mlperf_log_accuracy.json"
     (accuracy_dir / "accuracy.txt").write_text("accuracy=78.000%\n")
     assert log.stat().st_size == 2 * 4096 + 7
-    assert main([str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")]) == 2
+    assert main(["submission", "truncate", str(tmp_path / "tree"), "--backup", str(tmp_path / "backup")], project) == 2
     assert "records no hash" in capsys.readouterr().err

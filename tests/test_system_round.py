@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.contract import CURRENT_ROUND
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
@@ -32,10 +33,10 @@ def test_shipped_systems_are_valid_for_their_rounds(project: Project) -> None:
     assert set(v50.benchmarks["resnet50"].scenarios) == {"Server", "Offline"}
 
 
-def test_round_defaults_to_v51(project: Project, tmp_path: Path) -> None:
+def test_round_defaults_to_the_current_round(project: Project, tmp_path: Path) -> None:
     data = demo(project)
     del data["round"]
-    assert load(project, tmp_path, data).round == "v5.1"
+    assert load(project, tmp_path, data).round == CURRENT_ROUND == "v6.1"
 
 
 def test_missing_systems_json_field_is_named_with_the_valid_list(project: Project, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ it writes only into its run folder in the experiment, from which the host moves 
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,11 @@ from harness.contract.calibration import (
     artefact_name,
     calibration_to_json,
 )
-from msb.container import ContainerSpec, Mount
+from msb.container import Mount
 from msb.descriptions.calibration_lists import CalibrationDefaults
 from msb.descriptions.system import SystemSpec
-from msb.errors import GpuUnavailable, SpecError
-from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_RUN, image_ref
+from msb.errors import SpecError
+from msb.run.container_plan import UnitInputs, plan_container
 from msb.run.expdir import Identity
 from msb.run.runner import RUNS_DIR, ContainedRun
 
@@ -92,16 +91,16 @@ def plan(system: SystemSpec, args: CalibrateArgs, defaults: CalibrationDefaults,
             f"MLPerf publishes no calibration list for {args.benchmark}",
             "pass --calibration-list FILE (one name a line)",
         )
-    gpus = system.run.gpus if args.gpus is None else args.gpus
-    if bench.device.startswith("cuda") and gpus is None:
-        raise GpuUnavailable(
-            f"{args.benchmark} on system '{system.name}' runs on device '{bench.device}' but no GPUs were requested",
-            "pass --gpus all (or set run.gpus in the system description)",
-        )
     experiment = args.experiment.resolve()
     run_id = uuid.uuid4().hex[:12]
     output = f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}"
     calibration_images = args.calibration_dataset.resolve() if args.calibration_dataset else None
+    extra_mounts = [Mount(calibration_list.resolve().parent, CONTAINER_CALIBRATION_LIST_DIR, read_only=True)]
+    if calibration_images is not None:
+        extra_mounts.append(Mount(calibration_images, CONTAINER_CALIBRATION_IMAGES, read_only=True))
+    unit = UnitInputs(args.benchmark, run_id, experiment, args.dataset, args.model, args.image, args.gpus)
+    command = ("calibrate", "--spec", f"{output}/spec.json")
+    container = plan_container(system, unit, "calibrate", command, ident, tuple(extra_mounts))
     try:
         spec = CalibrationSpec(
             benchmark=args.benchmark,
@@ -127,26 +126,6 @@ def plan(system: SystemSpec, args: CalibrateArgs, defaults: CalibrationDefaults,
     except ContractError as error:
         methods = ", ".join(ORT_METHODS) if bench.backend == "onnxruntime" else TENSORRT_METHOD
         raise SpecError(f"calibration of {args.benchmark}: {error}", f"--method is one of: {methods}") from None
-    mounts = [
-        Mount(experiment, CONTAINER_EXPERIMENT, read_only=False),
-        Mount(args.dataset.resolve(), CONTAINER_DATASET, read_only=True),
-        Mount(args.model.resolve().parent, CONTAINER_MODEL_DIR, read_only=True),
-        Mount(calibration_list.resolve().parent, CONTAINER_CALIBRATION_LIST_DIR, read_only=True),
-    ]
-    if calibration_images is not None:
-        mounts.append(Mount(calibration_images, CONTAINER_CALIBRATION_IMAGES, read_only=True))
-    name = f"msb-{system.name}-{args.benchmark}-calibrate-{run_id[:8]}".lower().replace("_", "-")
-    container = ContainerSpec(
-        image=args.image or image_ref(system.image),
-        name=name,
-        command=("calibrate", "--spec", f"{output}/spec.json"),
-        user=f"{ident.container_uid}:{ident.gid}",
-        mounts=tuple(mounts),
-        labels={LABEL_RUN: run_id, LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: str(os.getpid())},
-        shm_size=system.run.shm_size,
-        ulimits=dict(system.run.ulimits),
-        gpus=gpus,
-    )
     folder = (args.output or args.model.parent).resolve()
     destination = folder / artefact_name(bench.backend, args.model.name)
     return CalibrationPlan(

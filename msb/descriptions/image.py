@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract import NAME_RULE, is_name
+from msb.descriptions.system import UID_WHEN_ROOT
 from msb.descriptions.yamlfile import (
     Where,
     check_keys,
@@ -25,7 +26,7 @@ from msb.project import Project
 
 # The image's default user (its USER) when the definition names none: the uid `build.py run` gives the container
 # when root invokes it (RunOptions.uid_when_root), so a `docker run IMAGE` by hand never runs the harness as root.
-DEFAULT_UID = 15000
+DEFAULT_UID = UID_WHEN_ROOT
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from harness.contract import NAME_RULE, SCENARIOS, is_name
+from harness.contract import CURRENT_ROUND, NAME_RULE, SCENARIOS, is_name
 from msb.descriptions.rounds import RoundProfile, load_round
 from msb.descriptions.yamlfile import (
     Where,
@@ -48,7 +48,7 @@ BENCHMARK_SETTINGS = (
     "backend_options",
     "benchmark_options",
 )
-DEFAULT_ROUND = "v5.1"
+UID_WHEN_ROOT = 15000  # the container's uid when root invokes build.py (never 0); the images' default USER
 # systems-JSON fields the description states at its top level; the rest live under systems_json:.
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
 # In a per-scenario mapping (`batch_size:`, `threads:`), the key whose value the scenarios not listed take (without
@@ -64,7 +64,7 @@ class RunOptions:
 
     shm_size: str = "1g"
     gpus: str | None = None  # None: no GPU; "all", "2", "device=0,1"
-    uid_when_root: int = 15000  # the container never runs as uid 0
+    uid_when_root: int = UID_WHEN_ROOT  # the container never runs as uid 0
     ulimits: dict[str, str] = field(default_factory=dict)
 
 
@@ -129,7 +129,7 @@ class SystemSpec:
     systems_json: dict[str, Any]
     run: RunOptions
     benchmarks: dict[str, BenchmarkSettings]
-    round: str = DEFAULT_ROUND
+    round: str = CURRENT_ROUND
     calibration: str | None = None  # calibration.md text; None: the default for unquantised models
     path: Path | None = None  # the YAML it was loaded from (find-peak writes back into it)
     text: str | None = None  # that YAML's text
@@ -199,7 +199,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         systems_json=get_mapping(data, "systems_json", top),
         run=run,
         benchmarks=benchmarks,
-        round=get_name(data, "round", top, DEFAULT_ROUND),
+        round=get_name(data, "round", top, CURRENT_ROUND),
         calibration=get_str(data, "calibration", top, None),
     )
 
@@ -218,13 +218,13 @@ def _parse_run(data: dict[str, Any], where: Where) -> RunOptions:
     run = RunOptions(
         shm_size=get_str(data, "shm_size", where, "1g"),
         gpus=gpus,
-        uid_when_root=get_int(data, "uid_when_root", where, 15000, minimum=0),
+        uid_when_root=get_int(data, "uid_when_root", where, UID_WHEN_ROOT, minimum=0),
         ulimits={k: str(v) for k, v in get_scalars(data, "ulimits", where).items()},
     )
     if run.uid_when_root == 0:
         raise SpecError(
             f"{where.at('uid_when_root')}: 0 is root, and containers never run as root",
-            "choose an unprivileged uid, e.g. 15000",
+            f"choose an unprivileged uid, e.g. {UID_WHEN_ROOT}",
         )
     return run
 

@@ -5,7 +5,6 @@ experiment is only read."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from msb.engine import Engine
 from msb.errors import BuildFailed, MsbError, RunFailed
 from msb.image import builder
 from msb.image.provenance import git_revision
-from msb.labels import LABEL_CONTENT, NAMESPACE
+from msb.labels import LABEL_CONTENT, LABEL_IMAGE
 from msb.nightly import history, report
 from msb.nightly.config import NightlyConfig, Unit, UnitKey, baseline_manifests, index_manifests
 from msb.paths import staged
 from msb.project import Project
 from msb.run import compare, manifest, reproduce, runner
-from msb.run.expdir import identity, prepare
+from msb.run.expdir import identity_for, prepare
 
 EXIT_REPRODUCED, EXIT_REGRESSED = 0, 1
 
@@ -123,8 +122,8 @@ def recorded_contents(baseline: Baseline) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in baseline.manifests.values():
         labels = manifest.read_manifest(path)["image"]["labels"]
-        if labels.get(LABEL_CONTENT) and labels.get(f"{NAMESPACE}.image"):
-            found[str(labels[f"{NAMESPACE}.image"])] = str(labels[LABEL_CONTENT])
+        if labels.get(LABEL_CONTENT) and labels.get(LABEL_IMAGE):
+            found[str(labels[LABEL_IMAGE])] = str(labels[LABEL_CONTENT])
     return found
 
 
@@ -191,7 +190,7 @@ def _execute(
 ) -> tuple[runner.RunPlan, RunRecord]:
     """One unit, as `build.py run --mode` runs it, in tonight's image (by ID: tags move), manifest written."""
     image_spec = load_image_spec(project, unit.system.image)
-    ident = identity(unit.system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
+    ident = identity_for(unit.system, image_spec.gid)
     args = runner.RunArgs(
         benchmark=unit.benchmark,
         scenario=unit.scenario,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from msb.descriptions.system import SystemSpec
 from msb.errors import ExperimentDirError
 
 
@@ -21,6 +22,12 @@ class Identity:
     @property
     def needs_hand_back(self) -> bool:
         return self.container_uid != self.invoking_uid
+
+
+def identity_for(system: SystemSpec, gid: int) -> Identity:
+    """Who a unit of `system` runs as: the invoking user, or under root the system's run.uid_when_root; in the
+    image's group `gid`. Every command that starts a container asks this."""
+    return identity(system.run.uid_when_root, gid, os.geteuid(), os.environ)
 
 
 def identity(uid_when_root: int, gid: int, euid: int, env: Mapping[str, str]) -> Identity:

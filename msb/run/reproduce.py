@@ -34,7 +34,7 @@ from msb.engine import Engine
 from msb.errors import MsbError, SpecError
 from msb.hashing import file_sha256
 from msb.image import builder
-from msb.labels import NAMESPACE
+from msb.labels import LABEL_IMAGE, NAMESPACE
 from msb.paths import atomic_write, inside
 from msb.project import Project
 from msb.run import compare, manifest, runner
@@ -103,7 +103,7 @@ def reproduce(
     spec = spec_from_json(json.dumps(data["spec"]))
     dataset, model = check_inputs(data)
     image = _image(data, rebuild, engine, say)
-    system = _system(data)
+    system = recorded_system(data)
     args = runner.RunArgs(
         benchmark=spec.benchmark,
         scenario=spec.scenario,
@@ -219,10 +219,23 @@ def _read_log(path: Path) -> list[dict[str, Any]] | None:
     return entries if isinstance(entries, list) else None
 
 
-def _system(data: dict[str, Any]) -> SystemSpec:
+def recorded_system(data: dict[str, Any]) -> SystemSpec:
+    """The system description the manifest recorded, as the run read it."""
     text = str(data["system"]["description"])
     system = parse_system_spec(yaml.safe_load(text), f"the system description recorded in {data['unit']}")
     return system
+
+
+def recorded_image_name(original: Original) -> str:
+    """The image definition that built the recorded image (its label); the re-run's group and a rebuild need it."""
+    name = str(original.data["image"]["labels"].get(LABEL_IMAGE) or "")
+    if not name:
+        raise SpecError(
+            f"manifest {original.manifest_file} records no image definition (label {LABEL_IMAGE} of the image)",
+            "rebuild the image with `build.py image NAME` (it labels the definition), run the unit again with "
+            "`build.py run`, and reproduce that result",
+        )
+    return name
 
 
 def _same_file(path: Path, size: int, sha: str, what: str) -> None:
@@ -257,7 +270,7 @@ def _rebuild(data: dict[str, Any], engine: Engine, say: Callable[[str], None]) -
             f"the image was built from uncommitted code ({revision}): there is no revision to rebuild it from",
             "rebuild results from committed code only",
         )
-    name = str(labels.get(f"{NAMESPACE}.image", ""))
+    name = str(labels[LABEL_IMAGE])  # the command checked it is there (recorded_image_name)
     with _checkout(Project.from_here().root, revision) as tree:
         say(f"rebuilding image {name} at {revision[:12]}")
         built = builder.build(Project(tree), name, engine, False, lambda line: None, _REBUILD_REPOSITORY)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import os
-import re
 import shlex
 import signal
 import uuid
@@ -40,20 +39,20 @@ from harness.contract import (
     to_json,
 )
 from harness.contract.calibration import artefact_name
-from msb.container import ContainerSpec, Mount, docker_run_argv
+from msb.container import ContainerSpec, docker_run_argv
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import BenchmarkSettings, SystemSpec
 from msb.engine import Engine, has_nvidia_runtime
-from msb.errors import GpuUnavailable, RunFailed, SpecError
-from msb.labels import LABEL_BACKENDS, LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_ROUND, LABEL_RUN, image_ref
+from msb.errors import EXIT_BAD_INPUT, GpuUnavailable, RunFailed, SpecError
+from msb.labels import LABEL_BACKENDS, LABEL_ROUND
 from msb.paths import inside, remove_tree
+from msb.run.container_plan import UnitInputs, plan_container
 from msb.run.expdir import Identity, hand_back, prepare
 
 RUNS_DIR = ".msb/runs"  # one folder per run: spec.json in, record.json out (inside the experiment volume)
 PEAK_FILE = "peak.json"  # find-peak's answer
 LOCK_FILE = "host.lock"  # held by the build.py that owns the run; a folder whose lock nobody holds is a leftover
 LOG_TAIL_LINES = 15
-_GPUS = re.compile(r"all|[1-9][0-9]*|device=[0-9A-Za-z-]+(,[0-9A-Za-z-]+)*")
 _INT_SETTINGS = ("min_duration_ms", "min_query_count", "samples_per_query")
 T = TypeVar("T")
 
@@ -114,7 +113,9 @@ class RunInterrupted(RunFailed):
 
 
 class RunRefused(RunFailed):
-    """The harness refused an input (its record says which); nothing was placed."""
+    """The harness refused an input (its record says which); nothing was placed: bad input (exit 2)."""
+
+    exit_status = EXIT_BAD_INPUT
 
 
 def systems_json(system: SystemSpec) -> dict[str, object]:
@@ -144,21 +145,15 @@ def check_inputs(args: RunArgs) -> None:
 def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run") -> RunPlan:
     """The run's spec and container; `command` is the harness command (run, or find-peak)."""
     bench, scenario_settings = system.settings(args.benchmark, args.scenario)
-    options = system.run
-    if args.gpus is not None:
-        options = dataclasses.replace(options, gpus=args.gpus)
-    if options.gpus is not None and not _GPUS.fullmatch(options.gpus):
-        raise SpecError(f"--gpus {options.gpus!r} is not a GPU request", "use all, a count (2) or device=0,1")
-    if bench.device.startswith("cuda") and options.gpus is None:
-        raise GpuUnavailable(
-            f"{args.benchmark} on system '{system.name}' runs on device '{bench.device}' but no GPUs were requested",
-            "pass --gpus all (or set run.gpus in the system description)",
-        )
     experiment = args.experiment.resolve()
     run_id = uuid.uuid4().hex[:12]
     what = args.compliance or (args.mode if command == "run" else command)
-    name = f"msb-{system.name}-{args.benchmark}-{args.scenario}-{what}-{run_id[:8]}".lower().replace("_", "-")
-    image = args.image or image_ref(system.image)
+    run_dir = f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}"
+    harness_args = [command, "--spec", f"{run_dir}/{SPEC_FILE}"]
+    if command == "find-peak":
+        harness_args += ["--result-json", f"{run_dir}/{PEAK_FILE}"]
+    unit = UnitInputs(args.benchmark, run_id, experiment, args.dataset, args.model, args.image, args.gpus)
+    container = plan_container(system, unit, f"{args.scenario}-{what}", tuple(harness_args), ident)
     loadgen: dict[str, Any] = {k: int(v) if k in _INT_SETTINGS else float(v) for k, v in scenario_settings.items()}
     spec = RunSpec(
         benchmark=args.benchmark,
@@ -186,11 +181,11 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
         system_json=systems_json(system),
         compliance=ComplianceSpec(args.compliance, args.audit_config or "") if args.compliance else None,
         run_info={
-            "image": image,
-            "user": f"{ident.container_uid}:{ident.gid}",
-            "shm_size": options.shm_size,
-            "gpus": options.gpus,
-            "ulimits": options.ulimits,
+            "image": container.image,
+            "user": container.user,
+            "shm_size": container.shm_size,
+            "gpus": container.gpus,
+            "ulimits": container.ulimits,
         },
         exit_on_stdin_eof=True,
         # The round's seeds: the harness refuses a LoadGen that applies others before anything runs.
@@ -200,25 +195,6 @@ def plan(system: SystemSpec, args: RunArgs, ident: Identity, command: str = "run
         spec.validate()
     except ContractError as error:
         raise SpecError(f"system '{system.name}': {error}", "fix the system description") from None
-    spec_path = f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}/{SPEC_FILE}"
-    harness_args = [command, "--spec", spec_path]
-    if command == "find-peak":
-        harness_args += ["--result-json", f"{CONTAINER_EXPERIMENT}/{RUNS_DIR}/{run_id}/{PEAK_FILE}"]
-    container = ContainerSpec(
-        image=image,
-        name=name,
-        command=tuple(harness_args),
-        user=f"{ident.container_uid}:{ident.gid}",
-        mounts=(
-            Mount(experiment, CONTAINER_EXPERIMENT, read_only=False),
-            Mount(args.dataset.resolve(), CONTAINER_DATASET, read_only=True),
-            Mount(args.model.resolve().parent, CONTAINER_MODEL_DIR, read_only=True),
-        ),
-        labels={LABEL_RUN: run_id, LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: str(os.getpid())},
-        shm_size=options.shm_size,
-        ulimits=dict(options.ulimits),
-        gpus=options.gpus,
-    )
     return RunPlan(run_id, experiment, spec, container)
 
 

@@ -6,23 +6,19 @@ stricter in two ways: an empty tree is an error, not a vacuous pass, and every f
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
 from pathlib import Path
 
 from harness.contract import SCENARIOS
 from harness.contract.layout import V6, SubmitterLayout
-from msb.descriptions.rounds import ModelRules, RoundProfile, load_round
-from msb.errors import EXIT_FAILED_CHECK, MsbError, report
+from msb.descriptions.rounds import ModelRules, RoundProfile
 from msb.submission.accuracy_rules import accuracy_findings
 from msb.submission.compliance_rules import compliance_findings
-from msb.submission.findings import Finding, error, format_report, has_errors, warning
+from msb.submission.findings import Finding, error, warning
 from msb.submission.measurements_rules import measurement_findings
 from msb.submission.performance_rules import performance_run_findings
 from msb.submission.systems_schema import load_system_json, system_findings
 from msb.submission.tree_rules import hygiene_findings
 
-DEFAULT_ROUND = "v5.1"
 _ROOT_DOC_SUFFIXES = (".md", ".pdf")
 # Folders a submission repository may hold beside the divisions (the official checker skips them too).
 _ROOT_EXTRAS = (".git", ".github", "assets")
@@ -207,20 +203,3 @@ def _check_scenario(
             base / tree.compliance_root(system, model.name, scenario), model, scenario, profile
         )
     return findings
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`submission check DIR [--round v5.1]`: print findings; exit 1 on any error, 2 on bad arguments."""
-    parser = argparse.ArgumentParser(prog="submission check", description=__doc__.splitlines()[0])
-    parser.add_argument("dir", type=Path, help="submission root (holds closed/, open/ ...)")
-    parser.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
-    args = parser.parse_args(argv)
-    try:
-        profile = load_round(args.round)
-        if not args.dir.is_dir():
-            raise MsbError(f"submission directory {args.dir} does not exist", "give the directory that holds closed/")
-    except MsbError as exc:
-        return report(exc)
-    findings = check_tree(args.dir, profile)
-    print(format_report(findings, args.dir))
-    return EXIT_FAILED_CHECK if has_errors(findings) else 0

@@ -6,19 +6,18 @@ archive holds the division directories (closed/, open/, network/) as the officia
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import io
 import os
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from msb.descriptions.rounds import RoundProfile, load_round
-from msb.errors import EXIT_FAILED_CHECK, MsbError, report
-from msb.submission.check import DEFAULT_ROUND, check_tree
+from msb.descriptions.rounds import RoundProfile
+from msb.errors import EXIT_FAILED_CHECK, MsbError
+from msb.submission.check import check_tree
 from msb.submission.findings import Severity, format_report, has_errors
 
 # 2000-01-01T00:00:00Z: any fixed instant will do; zero confuses some extractors that warn on 1970 dates.
@@ -30,7 +29,9 @@ class PackError(MsbError):
 
 
 class PackRefused(PackError):
-    """The checker found errors in the tree: a failed check rather than bad input."""
+    """The checker found errors in the tree: a failed check (exit 1) rather than bad input."""
+
+    exit_status = EXIT_FAILED_CHECK
 
 
 @dataclass(frozen=True)
@@ -133,26 +134,3 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise PackError(f"cannot write {path}: {exc.strerror or exc}", "give --out a writable file path") from None
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`submission pack DIR [--out FILE] [--round v5.1] [--force]`."""
-    parser = argparse.ArgumentParser(prog="submission pack", description=__doc__.splitlines()[0])
-    parser.add_argument("dir", type=Path, help="submission root (holds closed/, open/ ...)")
-    parser.add_argument(
-        "--out", type=Path, help="tarball path (default: mlperf_submission_<submitter>.tar.gz beside DIR)"
-    )
-    parser.add_argument("--round", default=DEFAULT_ROUND, help=f"MLPerf round (default {DEFAULT_ROUND})")
-    parser.add_argument("--force", action="store_true", help="pack even with checker errors (never for upload)")
-    args = parser.parse_args(argv)
-    try:
-        check_root(args.dir)
-        profile = load_round(args.round)
-        packed = pack(args.dir, args.out or default_tarball(args.dir), profile, force=args.force)
-    except PackRefused as exc:
-        report(exc)
-        return EXIT_FAILED_CHECK
-    except MsbError as exc:
-        return report(exc)
-    print(f"{packed.tarball}: {packed.entries} entries, sha256 {packed.sha256} (in {packed.sha256_file})")
-    return 0

@@ -8,17 +8,16 @@ what the official checker accepts: a hash line in accuracy.txt and a log of at m
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.contract.layout import accuracy_dir_patterns
-from msb.errors import MsbError, report
+from msb.errors import MsbError
 from msb.hashing import file_sha256
 from msb.paths import atomic_write
 
@@ -168,20 +167,3 @@ def _temp_path(path: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     return Path(name)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="submission truncate", description=__doc__.splitlines()[0])
-    parser.add_argument("dir", type=Path, help="submission root (holds closed/, open/ ...)")
-    parser.add_argument("--backup", type=Path, required=True, help="where the full logs go (outside DIR)")
-    args = parser.parse_args(argv)
-    try:
-        if not args.dir.is_dir():
-            raise TruncationError(f"submission directory {args.dir} does not exist", "give the directory of the tree")
-        done = truncate_tree(args.dir, args.backup)
-    except MsbError as exc:
-        return report(exc)
-    for item in done:
-        print(f"truncated {item.accuracy_dir} (sha256 {item.sha256}, full log in {item.backup})")
-    print(f"{len(done)} accuracy log(s) truncated")
-    return 0
