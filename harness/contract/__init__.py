@@ -3,7 +3,7 @@
 Pure data and its JSON form, standard library only: the only module of `harness` that `msb` imports. The host writes
 a `RunSpec` as `spec.json` into the run's folder, the harness runs from it (`python -m harness run --spec FILE`) and
 writes a `RunRecord` as `record.json` beside it. The host learns what happened from the record alone, never from the
-harness's paths or file times. Auditors typing flags by hand get the same `RunSpec` (`harness.cli` parses both).
+harness's paths or file times. Auditors typing flags by hand get the same `RunSpec` (`harness.entry.cli` parses both).
 
 Every word both sides share is defined here once: scenarios, modes, compliance tests, outcomes, exit codes, the
 container's mount points, the name rule.
@@ -222,7 +222,8 @@ class RunRecord:
     figures: Figures = field(default_factory=Figures)
     backend: dict[str, Any] = field(default_factory=dict)  # what the backend ran on
     verifications: dict[str, str] = field(default_factory=dict)  # compliance: verify_*.txt -> its verdict line
-    # What the run was made from (harness.provenance): dataset files read, model, LoadGen build and effective seeds.
+    # What the run was made from (harness.results.provenance): dataset files read, model, LoadGen build and
+    # effective seeds.
     provenance: dict[str, Any] = field(default_factory=dict)
     readme: str = ""  # the measurements README the run wrote, relative to the experiment ("" for compliance tests)
     started: str = ""  # ISO 8601, UTC

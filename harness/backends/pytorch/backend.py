@@ -231,7 +231,7 @@ class PyTorchBackend:
         return {"weights": str(spec.weights), "weights_sha256": file_sha256(spec.weights)}
 
     def _anchors(self, architecture: str, device: torch.device | None = None) -> tuple[torch.Tensor, tuple[int, ...]]:
-        from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+        from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 
         size = _INPUT_SIZE[architecture]
         anchor_set = retinanet_anchors(size) if architecture == "retinanet" else ssd_r34_default_boxes(size)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.backends.base import BackendError, BackendInfo
+from harness.backends.calibration_list import CalibrationError, list_sha256, read_calibration_list
 from harness.backends.tensorrt.buffers import BufferPlan, SlotPool, allocate_slots, plan_buffers, run_on_slot
 from harness.backends.tensorrt.calibration import CacheProvenance, CalibrationCache, CalibrationSession
 from harness.backends.tensorrt.engine_cache import EngineCache, EngineKey, check_prebuilt
@@ -21,7 +22,6 @@ from harness.backends.tensorrt.onnx_inputs import read_onnx_input
 from harness.backends.tensorrt.options import TensorRTOptions
 from harness.backends.tensorrt.plugins import LoadedPlugin, load_plugins
 from harness.backends.tensorrt.profiles import ProfileTable
-from harness.calibrate.lists import CalibrationError, list_sha256, read_calibration_list
 
 PRECISIONS = ("fp32", "fp16", "int8")
 

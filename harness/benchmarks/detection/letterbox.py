@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.detection.imageops import resize_linear
+from harness.benchmarks.detection.imageops import resize_linear
 
 PAD_VALUE = 114.0
 STRIDE = 32

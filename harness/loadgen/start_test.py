@@ -20,7 +20,7 @@ from typing import Protocol
 
 import mlperf_loadgen as lg
 
-from harness.qsl import QuerySampleLibrary
+from harness.loadgen.qsl import QuerySampleLibrary
 
 SCENARIOS: dict[str, lg.TestScenario] = {
     "SingleStream": lg.TestScenario.SingleStream,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.detection.anchors import AnchorSet
-from harness.detection.boxes import (
+from harness.benchmarks.detection.anchors import AnchorSet
+from harness.benchmarks.detection.boxes import (
     batched_nms,
     clip_boxes,
     decode_retinanet,

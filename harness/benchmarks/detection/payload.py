@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.detection.postprocess import Detections
+from harness.benchmarks.detection.postprocess import Detections
 
 FIELDS = 7
 

@@ -7,62 +7,51 @@ result.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness.backends.base import Backend, BackendInfo, ShapeReportingBackend
+from harness.backends.base import Backend, BackendInfo
 from harness.backends.registry import get_backend
 from harness.benchmarks.base import (
     AccuracyReport,
     Benchmark,
     CompactBenchmark,
     Sample,
-    VersionedBenchmark,
     varying_input_of,
 )
 from harness.benchmarks.registry import effective_options, get_benchmark
-from harness.cache import PreprocessedCache
-from harness.compliance_results import ComplianceVerdict, PriorResults, find_prior_results, write_test_dir
-from harness.contract import ACCURACY, Figures, LoadGenSettings, Outcome, RunRecord, RunSpec
+from harness.cache import PreprocessedCache, cache_namespace
+from harness.compliance.results import PriorResults, find_prior_results, write_test_dir
+from harness.contract import ACCURACY, Figures, LoadGenSettings, RunSpec
 from harness.contract.layout import ResultLayout, layout_of_round
-from harness.loadgen_run import run_test, test_settings
-from harness.pipeline import PipelinedServerSUT, PipelinedSUT
-from harness.provenance import describe_inputs, loadgen_facts
-from harness.qsl import QuerySampleLibrary, SampleLibrary, prepare_samples
-from harness.records import (
-    SummaryResult,
+from harness.loadgen.pipeline import PipelinedServerSUT, PipelinedSUT
+from harness.loadgen.qsl import QuerySampleLibrary, SampleLibrary, prepare_samples
+from harness.loadgen.resident import ResidentBackend, ResidentLibrary
+from harness.loadgen.start_test import run_test, test_settings
+from harness.loadgen.sut import BatchingSUT, Responder, ServerSUT
+from harness.loadgen.userconf import render_user_conf
+from harness.results.loadgen_logs import (
     code_readme,
     measurements_json,
     measurements_readme,
     parse_summary,
     performance_figures,
 )
-from harness.resident import ResidentBackend, ResidentLibrary
-from harness.staging import Staging
-from harness.sut import BatchingSUT, Responder, ServerSUT
-from harness.userconf import render_user_conf
+from harness.results.provenance import describe_inputs, loadgen_facts
+from harness.results.staging import Staging
+from harness.run.checks import RunError, check_audit_config, check_batching, check_input_shape, check_model
+from harness.run.outcome import RunOutcome
 
 # LoadGen's log files copied into a result folder (the trace is disabled; the rest stays in staging).
 _PERFORMANCE_LOGS = ("mlperf_log_summary.txt", "mlperf_log_detail.txt")
 _ACCURACY_LOGS = (*_PERFORMANCE_LOGS, "mlperf_log_accuracy.json")
 _SERVER_WORKERS = 2
-# A key each compliance test's audit.config sets: a file without it is another test's (or not one at all).
-_AUDIT_KEYS = {
-    "TEST01": ("accuracy_log_sampling_target", "accuracy_log_probability"),
-    "TEST04": ("performance_issue_same",),
-}
-
-
-class RunError(RuntimeError):
-    """A run input is unusable; the message names it and the fix."""
 
 
 @dataclass(frozen=True)
@@ -101,70 +90,14 @@ class _Run:
         return self.spec.compliance.test if self.spec.compliance else None
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    """What a completed run produced: the summary the CLI prints and the record the host reads."""
-
-    summary: SummaryResult
-    accuracy: AccuracyReport | None
-    result_dir: Path
-    placed: tuple[Path, ...]
-    accuracy_dirs: tuple[Path, ...]  # folders holding an accuracy log to truncate, relative to the experiment
-    samples: int
-    preprocessed: int
-    backend: BackendInfo
-    compliance: ComplianceVerdict | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
-    readme: Path | None = None  # relative to the experiment
-    performance: Figures = field(default_factory=Figures)  # LoadGen's performance figures (harness.records)
-
-    def record(self, experiment: Path, started: str, finished: str) -> RunRecord:
-        accepted = self.compliance is None or self.compliance.accepted
-        verdicts = {
-            name: next((line for line in verification.text.splitlines() if line.startswith("TEST ")), "")
-            for name, verification in (self.compliance.verifications if self.compliance else ())
-        }
-        backend: dict[str, Any] = {
-            "backend": self.backend.backend,
-            "version": self.backend.version,
-            "device": self.backend.device,
-            "precision": self.backend.precision,
-            "details": dict(self.backend.details),
-        }
-        return RunRecord(
-            outcome=Outcome.PLACED if accepted else Outcome.VERIFICATION_FAILED,
-            message="" if self.compliance is None else self.compliance.note,
-            units=tuple(str(path.relative_to(experiment)) for path in self.placed),
-            files=tuple(sorted(str(f.relative_to(experiment)) for f in _files(self.placed))),
-            accuracy_dirs=tuple(str(path) for path in self.accuracy_dirs),
-            figures=replace(
-                self.performance,
-                validity=self.summary.validity,
-                metric=self.summary.metric,
-                value=self.summary.value,
-                accuracy=self.accuracy.line if self.accuracy else None,
-            ),
-            backend=backend,
-            verifications=verdicts,
-            provenance=self.provenance,
-            readme=str(self.readme) if self.readme else "",
-            started=started,
-            finished=finished,
-        )
-
-
-def _files(units: tuple[Path, ...]) -> list[Path]:
-    return [f for unit in units for f in ([unit] if unit.is_file() else unit.rglob("*")) if f.is_file()]
-
-
 def execute(spec: RunSpec, command: str) -> RunOutcome:
     """Run LoadGen once for `spec` and place its results; raises on any failure, leaving no result.
 
     `command` is how the run was asked for, recorded in the measurements README."""
     request = _Run(spec, command)
     benchmark = get_benchmark(spec.benchmark, spec.benchmark_options)
-    _check_model(request.model)
-    _check_batching(benchmark, spec.backend.batch_size)
+    check_model(request.model)
+    check_batching(benchmark, spec.backend.batch_size)
     system_json = None if spec.system_json is None else json.dumps(spec.system_json, indent=2, sort_keys=True) + "\n"
     samples = benchmark.list_samples(request.dataset, spec.count)
     layout = ResultLayout(
@@ -178,7 +111,7 @@ def execute(spec: RunSpec, command: str) -> RunOutcome:
     )
     prior = None
     if spec.compliance is not None:
-        _check_audit_config(spec.compliance.test, spec.compliance.audit_config)
+        check_audit_config(spec.compliance.test, spec.compliance.audit_config)
         prior = find_prior_results(request.output, layout, spec.compliance.test)
     staging = Staging.open(request.output)
     try:
@@ -405,71 +338,7 @@ def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
         cache_dir=request.cache_dir.parent,
     )
     backend.load(request.model)
-    _check_input_shape(backend, request.model, benchmark)
+    check_input_shape(backend, request.model, benchmark)
     # A batch of the run's shape, so first-call allocation and tuning happen outside the timed run.
     backend.warmup(np.zeros((request.spec.backend.batch_size, *benchmark.input_shape), dtype=benchmark.input_dtype))
     return backend
-
-
-def _check_input_shape(backend: Backend, model: Path, benchmark: Benchmark) -> None:
-    """A model made for another input size fails here with both sizes named, not deep inside the runtime.
-
-    Backends that can read the model's declared input offer it (ShapeReportingBackend); for the others the
-    warm-up batch is the check.
-    """
-    if not isinstance(backend, ShapeReportingBackend):
-        return
-    declared = tuple(backend.model_input_shape())
-    if not declared:
-        return
-    sample = declared[1:]
-    varying = varying_input_of(benchmark)
-    if varying is not None and any(dim is not None for dim in sample[1:]):
-        shown = "x".join("?" if dim is None else str(dim) for dim in sample)
-        raise RunError(
-            f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds samples of varying size "
-            f"({varying}); pass a model exported with dynamic height and width"
-        )
-    fits = len(sample) == len(benchmark.input_shape) and all(
-        dim is None or dim == want for dim, want in zip(sample, benchmark.input_shape, strict=False)
-    )
-    if not fits:
-        shown = "x".join("?" if dim is None else str(dim) for dim in sample)
-        wanted = "x".join(str(dim) for dim in benchmark.input_shape)
-        raise RunError(
-            f"model {model} takes inputs of {shown} per sample but {benchmark.name} feeds {wanted}; "
-            "pass a model with the benchmark's input signature"
-        )
-
-
-def _check_batching(benchmark: Benchmark, batch_size: int) -> None:
-    """A benchmark whose samples differ in size (YOLO's minimal padding) cannot stack them: one per inference."""
-    varying = varying_input_of(benchmark)
-    if varying is not None and batch_size > 1:
-        raise RunError(
-            f"{benchmark.name} feeds samples of varying size ({varying}), which do not stack into a batch of "
-            f"{batch_size}; set batch_size 1 (--batch-size 1 by hand)"
-        )
-
-
-def _check_audit_config(test: str, text: str) -> None:
-    if not any(key in text for key in _AUDIT_KEYS[test]):
-        raise RunError(
-            f"the audit.config given for {test} sets none of {', '.join(_AUDIT_KEYS[test])}, so it is not "
-            f"{test}'s; pass the round's compliance/{test}/audit.config (for TEST01 the one in the benchmark's folder)"
-        )
-
-
-def _check_model(model: Path) -> None:
-    if not model.is_file():
-        raise RunError(f"model file {model} does not exist; pass --model with the path of the model file")
-
-
-def cache_namespace(benchmark: Benchmark) -> str:
-    """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
-    version = benchmark.preprocessing_version if isinstance(benchmark, VersionedBenchmark) else None
-    if version is None:
-        source = inspect.getsourcefile(type(benchmark))
-        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] if source else "unversioned"
-        version = f"source-{digest}"
-    return f"{benchmark.name}-{version}"

@@ -27,8 +27,8 @@ import mlperf_loadgen as lg
 import numpy as np
 
 from harness.benchmarks.base import Benchmark
-from harness.resident import DeviceWorker, Launched, ResidentLibrary
-from harness.sut import complete
+from harness.loadgen.resident import DeviceWorker, Launched, ResidentLibrary
+from harness.loadgen.sut import complete
 
 
 @dataclass

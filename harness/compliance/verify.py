@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.records import parse_detail
+from harness.results.loadgen_logs import parse_detail
 
 PASS = "TEST PASS"
 COMPLIANCE_TESTS = ("TEST01", "TEST04")

@@ -27,8 +27,8 @@ from harness.benchmarks.base import DatasetError
 from harness.benchmarks.options import BenchmarkOptionError
 from harness.benchmarks.registry import UnknownBenchmarkError
 from harness.cache import CacheError
-from harness.compliance import ComplianceError
-from harness.compliance_results import MissingResultsError
+from harness.compliance.results import MissingResultsError
+from harness.compliance.verify import ComplianceError
 from harness.contract import (
     ContractError,
     Exit,
@@ -44,11 +44,13 @@ from harness.contract.calibration import (
     calibration_spec_from_json,
     calibration_to_json,
 )
-from harness.find_peak import PeakSearchError, format_peak, search, start_value, subprocess_trial
-from harness.flags import build_calibrate_parser, build_parser, build_spec_parser, spec_from_args
-from harness.loadgen_run import LoadGenError
-from harness.run import RunError, RunOutcome, execute
-from harness.staging import OutputError
+from harness.entry.flags import build_calibrate_parser, build_parser, build_spec_parser, spec_from_args
+from harness.loadgen.start_test import LoadGenError
+from harness.results.staging import OutputError
+from harness.run.checks import RunError
+from harness.run.execute import execute
+from harness.run.find_peak import PeakSearchError, format_peak, search, start_value, subprocess_trial
+from harness.run.outcome import RunOutcome
 
 _INPUT_ERRORS = (
     BackendError,

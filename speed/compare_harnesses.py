@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks import reference_harness  # noqa: E402
 from benchmarks.loadgen_figures import run_figures  # noqa: E402
+
 from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
 from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402
 from harness.benchmarks.base import compact_form_of  # noqa: E402

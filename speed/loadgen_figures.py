@@ -1,7 +1,7 @@
 """The figures of a LoadGen run from the logs in its folder, for the benchmark scripts.
 
 Their runs have no run record (the reference harness's, LoadGen around a bare SUT; ours are read the same way
-for a like-for-like table), so the logs are read here, through the harness's own readers (harness.records):
+for a like-for-like table), so the logs are read here, through the harness's own readers (harness.results.loadgen_logs):
 latencies and rates from the detail log, validity from the summary, plus which of LoadGen's conditions an
 INVALID run missed.
 """
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness.records import parse_summary, performance_figures
+from harness.results.loadgen_logs import parse_summary, performance_figures
 
 # LoadGen's summary: "  Min duration satisfied : NO" (and "Early stopping satisfied: NO").
 _UNMET = re.compile(r"^\s*\*?\s*([\w ]+?) satisfied\s*:\s*NO", re.M)

@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
-
 from benchmarks.loadgen_figures import run_figures
+from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = Path("vision/classification_and_detection/python/main.py")
@@ -63,7 +62,7 @@ class ReferenceRetinaNet(nn.Module):
     def __init__(self, precision: str, seed: int = 0) -> None:
         super().__init__()
         from harness.backends.pytorch.models import RetinaNet, init_random
-        from harness.detection.anchors import retinanet_anchors
+        from harness.benchmarks.detection.anchors import retinanet_anchors
 
         net = RetinaNet()
         init_random(net, seed)

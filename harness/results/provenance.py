@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.base import Benchmark, Sample
-from harness.compliance import read_detail
+from harness.compliance.verify import read_detail
 
 _CHUNK = 1 << 20
 _LOADGEN_KEYS = ("loadgen_version", "loadgen_git_commit_date")

@@ -23,7 +23,7 @@ from harness.contract import (
     RunSpec,
     check_name,
 )
-from harness.run import RunError
+from harness.run.checks import RunError
 
 _DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 32}
 

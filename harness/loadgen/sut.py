@@ -25,12 +25,12 @@ import numpy as np
 
 from harness.backends.base import Backend
 from harness.benchmarks.base import Benchmark
-from harness.qsl import SampleLibrary
+from harness.loadgen.qsl import SampleLibrary
 
 
 def complete(ids: Sequence[int], payloads: Sequence[bytes]) -> None:
     """Complete the samples `ids` with one QuerySamplesComplete for all of them (an empty payload: no data).
-    Both SUT families answer through this (harness.pipeline too, for payloads of varying size)."""
+    Both SUT families answer through this (harness.loadgen.pipeline too, for payloads of varying size)."""
     # The arrays must stay alive until QuerySamplesComplete returns: LoadGen reads them there.
     buffers = [np.frombuffer(payload, dtype=np.uint8) for payload in payloads]
     responses = [

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.benchmarks.base import AccuracyReport, DatasetError, Sample
-from harness.detection import cocoeval, dataset, records
-from harness.detection.imageops import read_rgb, resize_linear
-from harness.detection.postprocess import Detections
+from harness.benchmarks.detection import cocoeval, dataset, payload
+from harness.benchmarks.detection.imageops import read_rgb, resize_linear
+from harness.benchmarks.detection.postprocess import Detections
 
 
 class DetectionBenchmark:
@@ -56,7 +56,7 @@ class DetectionBenchmark:
         """One payload of 7-float groups per image, after the reference's score threshold."""
         per_image = self.detections(outputs, len(sample_indices))
         return [
-            records.pack(index, found.above(self.record_score_threshold))
+            payload.pack(index, found.above(self.record_score_threshold))
             for index, found in zip(sample_indices, per_image, strict=True)
         ]
 
@@ -65,7 +65,7 @@ class DetectionBenchmark:
         truth = dataset.ground_truth(self.layout, dataset_dir)
         images = cocoeval.image_map(truth, self.remove_empty_images)[: len(samples)]
         label_map = cocoeval.inverse_label_map(truth) if self.use_inv_map else None
-        result = cocoeval.score(truth, records.read_accuracy_log(accuracy_log), images, label_map)
+        result = cocoeval.score(truth, payload.read_accuracy_log(accuracy_log), images, label_map)
         return AccuracyReport(line=result.line, value=result.value, metric="mAP")
 
 

@@ -3,8 +3,8 @@
     python benchmarks/sut_overhead.py [--queries 20000] [--rounds 3] [--json OUT]
 
 Both run under real LoadGen on this machine's CPU and answer at once: the bare SUT completes each sample from the
-issue callback with a fixed 4-byte payload; ours is `harness.pipeline.PipelinedSUT` over a `ResidentLibrary` with a
-null device worker (its launch returns a label at once), so everything it does per query but the device work is
+issue callback with a fixed 4-byte payload; ours is `harness.loadgen.pipeline.PipelinedSUT` over a `ResidentLibrary`
+with a null device worker (its launch returns a label at once), so everything it does per query but the device work is
 timed: slot lookup, lane bookkeeping, payload rows, the response list. LoadGen's SingleStream latencies are then
 LoadGen's own path plus the Python binding (bare) and plus our SUT (ours); the difference is what our SUT adds to
 every query on the GPU, where the network takes about 0.45 ms (benchmarks/results/nvidia-h200.md).
@@ -27,9 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.loadgen_figures import run_figures  # noqa: E402
+
 from harness.benchmarks.registry import get_benchmark  # noqa: E402
-from harness.pipeline import PipelinedSUT  # noqa: E402
-from harness.resident import ResidentLibrary  # noqa: E402
+from harness.loadgen.pipeline import PipelinedSUT  # noqa: E402
+from harness.loadgen.resident import ResidentLibrary  # noqa: E402
 
 SAMPLES = 64
 

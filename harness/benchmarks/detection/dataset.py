@@ -16,7 +16,7 @@ from pathlib import Path
 from pycocotools.coco import COCO
 
 from harness.benchmarks.base import DatasetError, Sample
-from harness.detection.cocoeval import image_map, load_ground_truth
+from harness.benchmarks.detection.cocoeval import image_map, load_ground_truth
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.benchmarks.base import CompactForm
 from harness.cache import load_entry
-from harness.qsl import SlotMap
+from harness.loadgen.qsl import SlotMap
 
 
 class Launched(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from harness.detection.records import LogEntry, unpack
+from harness.benchmarks.detection.payload import LogEntry, unpack
 
 
 @dataclass(frozen=True)

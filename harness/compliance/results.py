@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.benchmarks.base import AccuracyReport
-from harness.compliance import (
+from harness.compliance.verify import (
     Verification,
     baseline_entries,
     verify_accuracy,
