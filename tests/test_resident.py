@@ -233,9 +233,9 @@ def test_pipelined_sut_answers_every_sample_with_its_own_result_through_loadgen(
 ) -> None:
     import mlperf_loadgen as lg
 
+    from harness.loadgen.launch import run_test
     from harness.loadgen.pipeline import PipelinedServerSUT, PipelinedSUT
     from harness.loadgen.resident import ResidentLibrary
-    from harness.loadgen.start_test import run_test
 
     count = 37  # not a multiple of the batch size: the last batch is padded
     entries = _entries(tmp_path, [np.full((2, 1, 1), n, np.uint8) for n in range(count)])

@@ -45,7 +45,7 @@ from harness.contract.calibration import (
     calibration_to_json,
 )
 from harness.entry.flags import build_calibrate_parser, build_parser, build_spec_parser, spec_from_args
-from harness.loadgen.start_test import LoadGenError
+from harness.loadgen.launch import LoadGenError
 from harness.results.staging import OutputError
 from harness.run.checks import RunError
 from harness.run.execute import execute

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.base import Benchmark, Sample
-from harness.compliance.verify import read_detail
+from harness.results.loadgen_logs import parse_detail
 
 _CHUNK = 1 << 20
 _LOADGEN_KEYS = ("loadgen_version", "loadgen_git_commit_date")
@@ -42,7 +42,7 @@ def fingerprint(dataset_dir: Path, files: Iterable[Path]) -> dict[str, Any]:
 
 def loadgen_facts(detail_log: Path) -> dict[str, Any]:
     """LoadGen's version (with its git hash) and the effective seeds, as the detail log states them."""
-    values = read_detail(detail_log)
+    values = parse_detail(detail_log.read_text())  # the log LoadGen has just written in this run
     facts: dict[str, Any] = {key: values.get(key) for key in _LOADGEN_KEYS}
     facts["seeds"] = {seed: values.get(f"effective_{seed}") for seed in _SEEDS}
     return facts

@@ -30,10 +30,10 @@ from harness.cache import PreprocessedCache, cache_namespace
 from harness.compliance.results import PriorResults, find_prior_results, write_test_dir
 from harness.contract import ACCURACY, Figures, LoadGenSettings, RunSpec
 from harness.contract.layout import ResultLayout, layout_of_round
+from harness.loadgen.launch import run_test, test_settings
 from harness.loadgen.pipeline import PipelinedServerSUT, PipelinedSUT
 from harness.loadgen.qsl import QuerySampleLibrary, SampleLibrary, prepare_samples
 from harness.loadgen.resident import ResidentBackend, ResidentLibrary
-from harness.loadgen.start_test import run_test, test_settings
 from harness.loadgen.sut import BatchingSUT, Responder, ServerSUT
 from harness.loadgen.userconf import render_user_conf
 from harness.results.loadgen_logs import (
