@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import mlperf_loadgen as lg
 import numpy as np
 
 from harness.benchmarks.base import Benchmark
+from harness.loadgen.batching import server_batches
 from harness.loadgen.resident import DeviceWorker, Launched, ResidentLibrary
 from harness.loadgen.sut import complete
 
@@ -183,23 +183,7 @@ class PipelinedServerSUT(PipelinedSUT):
             self._queue.put(sample)
 
     def _batch(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            deadline = time.monotonic() + self._max_wait_s
-            stop = False
-            while len(batch) < self.batch_size:
-                remaining = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
+        for batch in server_batches(self._queue, self.batch_size, self._max_wait_s):
             indices = [sample.index for sample in batch]
             ids = [sample.id for sample in batch]
             try:
@@ -209,5 +193,3 @@ class PipelinedServerSUT(PipelinedSUT):
                 complete(ids, [b""] * len(ids))
             else:
                 next(self._next).launch(slots, ids, indices, inline=False)
-            if stop:
-                return

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from harness.backends.base import Backend
 from harness.benchmarks.base import Benchmark
+from harness.loadgen.batching import server_batches
 from harness.loadgen.qsl import SampleLibrary
 
 
@@ -143,26 +143,5 @@ class ServerSUT:
         self.responder.raise_if_failed()
 
     def _work(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stop = self._fill_batch(first)
+        for batch in server_batches(self._queue, self.batch_size, self._batch_wait_s):
             self.responder.answer(batch)
-            if stop:
-                return
-
-    def _fill_batch(self, first: lg.QuerySample) -> tuple[list[lg.QuerySample], bool]:
-        """`first` plus what arrives within the batch wait, up to the batch size; True if told to stop."""
-        batch = [first]
-        deadline = time.monotonic() + self._batch_wait_s
-        while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
-            try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
