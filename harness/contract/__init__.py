@@ -74,6 +74,28 @@ EXIT_OF = {
     Outcome.INTERRUPTED: Exit.INTERRUPTED_SIGTERM,
 }
 
+# What each exit status of a command means. The help texts auditors read are rendered from these tables
+# (harness/entry/flags.py), so the words beside a status cannot drift from the status the code returns.
+RUN_EXITS: dict[Exit, str] = {
+    Exit.OK: "results placed",
+    Exit.ERROR: "an error; nothing placed",
+    Exit.REFUSED: "bad input, refused; nothing placed",
+    Exit.VERIFICATION_FAILED: "a compliance test's results placed, but its verification failed",
+    Exit.INTERRUPTED_SIGINT: "interrupted (SIGINT); nothing placed",
+    Exit.INTERRUPTED_SIGTERM: "interrupted (SIGTERM, or the host went away); nothing placed",
+}
+FIND_PEAK_EXITS: dict[Exit, str] = {
+    Exit.OK: "a peak found (printed last)",
+    Exit.ERROR: "no trial was VALID, or a trial failed",
+    Exit.REFUSED: "bad input, or --result-json could not be written",
+    Exit.INTERRUPTED_SIGINT: "interrupted (SIGINT or SIGTERM)",
+}
+
+# The batch size of a run that states none: auditors' flags without --batch-size, a spec or system description
+# without `batch_size`. One value, not one per scenario: a larger batch is a guess about a device that the
+# system description states for its own (find-peak and explore measure it).
+DEFAULT_BATCH_SIZE = 1
+
 
 def is_name(text: object) -> bool:
     return isinstance(text, str) and _NAME.fullmatch(text) is not None and ".." not in text
@@ -103,7 +125,7 @@ class BackendSpec:
     name: str  # "onnxruntime", "pytorch", "tensorrt"
     device: str = "cpu"  # "cpu", "cuda", "cuda:N": never falls back
     precision: str = "fp32"
-    batch_size: int = 1
+    batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # checked against the backend's declared options
 

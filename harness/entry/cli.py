@@ -250,7 +250,7 @@ def _find_peak(spec: RunSpec, max_trials: int, result_json: Path | None) -> int:
         peak = search(spec.scenario, start_value(spec.scenario, given), max_trials, run_trial, print)
     except PeakSearchError as error:
         print("error: " + " ".join(str(error).split()), file=sys.stderr)
-        return 1
+        return Exit.ERROR
     except (KeyboardInterrupt, Terminated):
         print("error: interrupted; no peak was found", file=sys.stderr)
         return Exit.INTERRUPTED_SIGINT
@@ -264,9 +264,9 @@ def _find_peak(spec: RunSpec, max_trials: int, result_json: Path | None) -> int:
                 f"error: cannot write --result-json {result_json} ({error.strerror}); {format_peak(peak)}",
                 file=sys.stderr,
             )
-            return 2
+            return Exit.REFUSED
     print(format_peak(peak))
-    return 0
+    return Exit.OK
 
 
 def _print_outcome(spec: RunSpec, outcome: RunOutcome) -> None:

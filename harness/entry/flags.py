@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,19 +13,22 @@ from harness.backends.registry import BACKENDS
 from harness.benchmarks.registry import BENCHMARKS, option_values
 from harness.contract import (
     COMPLIANCE_TESTS,
+    DEFAULT_BATCH_SIZE,
     DIVISIONS,
+    FIND_PEAK_EXITS,
     MODES,
+    RUN_EXITS,
     SCENARIOS,
     BackendSpec,
     ComplianceSpec,
     ContractError,
+    Exit,
     LoadGenSettings,
     RunSpec,
     check_name,
 )
+from harness.contract.calibration import CALIBRATE_EXITS
 from harness.run.checks import RunError
-
-_DEFAULT_BATCH = {"SingleStream": 1, "MultiStream": 8, "Server": 8, "Offline": 32}
 
 _DESCRIPTION = """\
 MLPerf Inference harness: runs one benchmark scenario under MLPerf LoadGen and writes the results into
@@ -47,7 +50,7 @@ v6.x rounds: src/ instead of code/, and a scenario's files in its results folder
 compliance tests (--mode performance --compliance TEST01|TEST04 --audit-config FILE):
   LoadGen runs in a private working folder holding FILE as audit.config; the run is verified against the
   submission's own results (performance/run_1, and for TEST01 accuracy/mlperf_log_accuracy.json), which must
-  be in OUTPUT already. Exit status 1 when the verification fails (its files are placed all the same).
+  be in OUTPUT already. A failed verification places its files all the same (exit status below).
 
 example:
   python -m harness run --benchmark resnet50 --scenario Offline --mode accuracy \\
@@ -61,23 +64,27 @@ the spec (JSON) names: benchmark, backend {name, device, batch_size, threads, op
 calibration_list, calibration_dataset, output, method (onnxruntime: minmax, entropy, percentile; tensorrt: entropy),
 gate_samples, gate_fraction. It writes into OUTPUT the artefact (onnxruntime: MODEL.int8.onnx, a QDQ model; tensorrt:
 MODEL.calib, the calibration cache) and record.json (hashes, method, tool versions, both accuracies).
-exit status: 0 the gate passed; 3 the artefact was made but failed the gate; 2 bad input; 1 an error.
 """
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(Exit.REFUSED, f"{self.prog}: error: {message} (see --help)\n")
 
 
 _PEAK_EPILOG = """\
 Each trial is a `python -m harness run` performance run into a scratch folder outside OUTPUT (removed
 afterwards); the preprocessed-sample cache is shared with OUTPUT's. Nothing is written into OUTPUT/closed.
 The last line printed is `peak: target_qps=VALUE` (Offline, Server) or `peak: target_latency_ms=VALUE`
-(SingleStream, MultiStream), a value whose trial LoadGen reported VALID. Exit status 1 when no trial was VALID.
+(SingleStream, MultiStream), a value whose trial LoadGen reported VALID.
 For Server, --target-latency-ms is the latency bound and --target-qps the first value tried (e.g. the Offline
 peak); for the other scenarios the flag of the searched setting gives the first value tried.
 """
+
+
+def exit_lines(meanings: Mapping[Exit, str]) -> str:
+    """The help's exit-status lines, from the contract's table of what each status means (harness.contract)."""
+    return "\nexit status:\n" + "".join(f"  {int(code):<4}{meanings[code]}\n" for code in sorted(meanings))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run one benchmark scenario under LoadGen and place the results",
         description="Run one benchmark scenario under MLPerf LoadGen and place the results.",
-        epilog=_RUN_EPILOG,
+        epilog=_RUN_EPILOG + exit_lines(RUN_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_arguments(run, with_mode=True)
@@ -96,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the target QPS or expected latency at which LoadGen reports VALID",
         description="Search the best target QPS (Offline, Server) or expected latency (SingleStream, "
         "MultiStream) with short performance trials.",
-        epilog=_PEAK_EPILOG,
+        epilog=_PEAK_EPILOG + exit_lines(FIND_PEAK_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_arguments(peak, with_mode=False)
@@ -111,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
         help="INT8 from a full-precision model and a calibration list, with an accuracy gate (calibrate --help)",
         description=build_calibrate_parser().description,
-        epilog=_CALIBRATE_EPILOG,
+        epilog=_CALIBRATE_EPILOG + exit_lines(CALIBRATE_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
@@ -123,7 +130,7 @@ def build_calibrate_parser() -> Parser:
         prog="python -m harness calibrate",
         description="Make the INT8 artefact of a backend from a full-precision ONNX model and a calibration list, "
         "then score both models on held-out images and compare (harness.contract.calibration).",
-        epilog=_CALIBRATE_EPILOG,
+        epilog=_CALIBRATE_EPILOG + exit_lines(CALIBRATE_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--spec", required=True, type=Path, metavar="FILE", help="the calibration's spec.json")
@@ -182,7 +189,7 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
         "--batch-size",
         type=_positive_int,
         metavar="N",
-        help="samples per inference (default: SingleStream 1, MultiStream 8, Server 8, Offline 32)",
+        help=f"samples per inference (default: --samples-per-query in MultiStream, else {DEFAULT_BATCH_SIZE})",
     )
     how.add_argument("--threads", type=_positive_int, metavar="N", help="backend intra-op threads")
     _add_option_list(
@@ -277,7 +284,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
             name=args.backend,
             device=args.device,
             precision=args.precision,
-            batch_size=args.batch_size or args.samples_per_query or _DEFAULT_BATCH[args.scenario],
+            batch_size=args.batch_size or args.samples_per_query or DEFAULT_BATCH_SIZE,
             threads=args.threads,
             options=dict(args.backend_option),
         ),
