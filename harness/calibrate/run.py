@@ -163,6 +163,7 @@ def _backend(spec: CalibrationSpec, benchmark: Benchmark, precision: str, option
         threads=spec.backend.threads,
         output_names=benchmark.output_names,
         options=options,
+        batch_size=spec.backend.batch_size,
     )
 
 

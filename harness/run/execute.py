@@ -336,6 +336,7 @@ def _load_backend(request: _Run, benchmark: Benchmark) -> Backend:
         output_names=benchmark.output_names,
         options=request.spec.backend.options,
         cache_dir=request.cache_dir.parent,
+        batch_size=request.spec.backend.batch_size,
     )
     backend.load(request.model)
     check_input_shape(backend, request.model, benchmark)
