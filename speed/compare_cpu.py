@@ -1,10 +1,10 @@
 """Our harness against MLCommons' reference harness on this machine's CPU: ResNet50 on ONNX Runtime, same threads.
 
-    python benchmarks/compare_cpu.py WORK --reference INFERENCE_CHECKOUT [--threads 2] [--batch 8]
-        [--run-ms 20000] [--images 64] [--expected-qps 22] [--repeat 3] [--json benchmarks/results/cpu-2core.json]
+    python speed/compare_cpu.py WORK --reference INFERENCE_CHECKOUT [--threads 2] [--batch 8]
+        [--run-ms 20000] [--images 64] [--expected-qps 22] [--repeat 3] [--json speed/results/cpu-2core.json]
 
 Both run in this interpreter's environment (the reference also needs OpenCV: put it on PYTHONPATH), on the same
-ResNet50 v1.5 ONNX model with random weights (benchmarks/ort_int8/export_resnet50.py; MLPerf's trained model
+ResNet50 v1.5 ONNX model with random weights (speed/ort_int8/export_resnet50.py; MLPerf's trained model
 cannot be downloaded here) and the same synthetic ImageNet images, Offline at `--batch` and SingleStream:
 ours as `python -m harness run --backend onnxruntime --threads N`, the reference as its `resnet50-onnxruntime`
 profile with `--threads N` (its Python worker threads; its ONNX Runtime session keeps ONNX Runtime's default
@@ -28,8 +28,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.loadgen_figures import run_figures  # noqa: E402
-from benchmarks.reference_harness import ReferenceRun, run_main  # noqa: E402
+from speed.loadgen_figures import run_figures  # noqa: E402
+from speed.reference_harness import ReferenceRun, run_main  # noqa: E402
 
 
 def prepare(work: Path, images: int) -> tuple[Path, Path]:
@@ -39,7 +39,7 @@ def prepare(work: Path, images: int) -> tuple[Path, Path]:
     if not (dataset / "val_map.txt").exists():
         write_dataset(dataset, images)
     if not model.exists():
-        subprocess.run([sys.executable, str(REPO / "benchmarks/ort_int8/export_resnet50.py"), str(model)],
+        subprocess.run([sys.executable, str(REPO / "speed/ort_int8/export_resnet50.py"), str(model)],
                        check=True, env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
     return dataset, model
 

@@ -1,15 +1,15 @@
 """Raw loop against our harness (and MLCommons' reference harness) on one machine, in one command.
 
-    python benchmarks/compare_harnesses.py WORKDIR [--precision fp16] [--compile-mode MODE] [--run-ms 10000]
+    python speed/compare_harnesses.py WORKDIR [--precision fp16] [--compile-mode MODE] [--run-ms 10000]
         [--cases resnet50:Offline:256[:COMPILE[:QPS[:STREAMS]]],...] [--streams N] [--again] [--scaling]
-        [--json benchmarks/results/GPU.json] [--reference INFERENCE_CHECKOUT [--reference-threads 16]]
+        [--json speed/results/GPU.json] [--reference INFERENCE_CHECKOUT [--reference-threads 16]]
 
 For each case (benchmark, scenario, batch): (a) the raw loop: the same PyTorch model, precision, batch, compile
 and CUDA-graph settings, inputs gathered and expanded from samples resident on the GPU, on-device
 postprocessing, results copied back; no LoadGen, no threads; (b) our harness: `python -m harness run` with real
 LoadGen, performance mode, the same settings, random weights and synthetic images, on every visible GPU (one
 worker each); (c) with --reference, MLCommons' reference harness from that checkout of mlcommons/inference, for
-the ResNet50 and RetinaNet cases (benchmarks/reference_harness.py: what it is given, and why not SSD-ResNet34).
+the ResNet50 and RetinaNet cases (speed/reference_harness.py: what it is given, and why not SSD-ResNet34).
 Figures: samples/s (Offline, Server) or the p90 latency in ms (SingleStream), ours / raw, ours / reference,
 Server / Offline;
 with --scaling on a host of N GPUs, each Offline and Server case also runs on one GPU (Server at 1/N of the QPS)
@@ -37,8 +37,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import reference_harness  # noqa: E402
-from benchmarks.loadgen_figures import run_figures  # noqa: E402
+from speed import reference_harness  # noqa: E402
+from speed.loadgen_figures import run_figures  # noqa: E402
 
 from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
 from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402

@@ -1,6 +1,6 @@
 """Where a batch-1 (SingleStream) query's time goes on the GPU, part by part, in one process.
 
-    python benchmarks/profile_launch.py [--compile-mode default] [--iterations 3000] [--json OUT]
+    python speed/profile_launch.py [--compile-mode default] [--iterations 3000] [--json OUT]
 
 ResNet50, fp16, channels_last, random weights, the samples resident as in our harness. Each line is the p50/p90
 of `--iterations` timed repetitions of one way to run a batch of one, from the bare graph replay to our worker's

@@ -3,7 +3,7 @@
 For each benchmark and batch size: assembling the batch on the host (np.stack of preprocessed samples, as the
 harness's QSL does), the whole `backend.infer` call, the network alone (CUDA graph replay), device-side
 detection postprocessing alone, and the benchmark's host postprocessing into LoadGen payloads. Random weights,
-random inputs. Usage: python benchmarks/profile_pytorch_gpu.py WORKDIR [PRECISION]
+random inputs. Usage: python speed/profile_pytorch_gpu.py WORKDIR [PRECISION]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ loader (`coco.py`) ends with `np.array(label_list)` over images with different n
 1.24 and later refuse ("inhomogeneous shape"), so it stops before loading on any current NumPy (tried with 2.4
 on our synthetic COCO set, whose images hold one to three objects, as COCO's do).
 
-    python benchmarks/compare_harnesses.py WORK --reference ~/inference --cases resnet50:Offline:256
+    python speed/compare_harnesses.py WORK --reference ~/inference --cases resnet50:Offline:256
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from benchmarks.loadgen_figures import run_figures
+from speed.loadgen_figures import run_figures
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PyTorch backend through the harness and real LoadGen on one CUDA GPU: ResNet50, RetinaNet, SSD-ResNet34
 # (random weights, synthetic images), Offline and SingleStream performance runs, shortened to RUN_MS each.
-# Usage: benchmarks/run_pytorch_gpu.sh WORKDIR [PRECISION]   (needs torch with CUDA, numpy, pillow, onnx,
+# Usage: speed/run_pytorch_gpu.sh WORKDIR [PRECISION]   (needs torch with CUDA, numpy, pillow, onnx,
 # mlperf_loadgen). Prints one line per run and leaves LoadGen's summaries under WORKDIR/out.
 set -u -o pipefail
 work=${1:?usage: $0 WORKDIR [PRECISION]}

@@ -1,13 +1,13 @@
 """What a SingleStream query costs on the issue and completion paths alone: a bare SUT against our pipelined SUT.
 
-    python benchmarks/sut_overhead.py [--queries 20000] [--rounds 3] [--json OUT]
+    python speed/sut_overhead.py [--queries 20000] [--rounds 3] [--json OUT]
 
 Both run under real LoadGen on this machine's CPU and answer at once: the bare SUT completes each sample from the
 issue callback with a fixed 4-byte payload; ours is `harness.loadgen.pipeline.PipelinedSUT` over a `ResidentLibrary`
 with a null device worker (its launch returns a label at once), so everything it does per query but the device work is
 timed: slot lookup, lane bookkeeping, payload rows, the response list. LoadGen's SingleStream latencies are then
 LoadGen's own path plus the Python binding (bare) and plus our SUT (ours); the difference is what our SUT adds to
-every query on the GPU, where the network takes about 0.45 ms (benchmarks/results/nvidia-h200.md).
+every query on the GPU, where the network takes about 0.45 ms (speed/results/nvidia-h200.md).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.loadgen_figures import run_figures  # noqa: E402
+from speed.loadgen_figures import run_figures  # noqa: E402
 
 from harness.benchmarks.registry import get_benchmark  # noqa: E402
 from harness.loadgen.pipeline import PipelinedSUT  # noqa: E402

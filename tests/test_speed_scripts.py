@@ -11,8 +11,8 @@ from pathlib import Path
 
 import mlperf_loadgen as lg
 import pytest
-from benchmarks.loadgen_figures import run_figures
-from benchmarks.reference_harness import check_checkout
+from speed.loadgen_figures import run_figures
+from speed.reference_harness import check_checkout
 
 from harness.results.loadgen_logs import parse_summary
 

@@ -3,9 +3,9 @@
 MLPerf's trained resnet50_v1.onnx cannot be downloaded on our machines (only PyPI and Debian are reachable), so the
 INT8-vs-fp32 throughput of ResNet50 on ONNX Runtime is measured on the real architecture (harness/backends/pytorch/
 models.py: 25.6 M parameters, about 4.1 GMAC an image) with random weights. Its accuracy means nothing; the accuracy
-figures come from the synthetic classifier (benchmarks/ort_int8/README.md).
+figures come from the synthetic classifier (speed/ort_int8/README.md).
 
-    .venv/bin/python benchmarks/ort_int8/export_resnet50.py OUT.onnx
+    .venv/bin/python speed/ort_int8/export_resnet50.py OUT.onnx
 """
 
 from __future__ import annotations
