@@ -37,13 +37,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from speed import reference_harness  # noqa: E402
-from speed.loadgen_figures import run_figures  # noqa: E402
-
 from harness.backends.pytorch.backend import PyTorchBackend  # noqa: E402
 from harness.backends.pytorch.options import PyTorchOptions  # noqa: E402
 from harness.benchmarks.base import compact_form_of  # noqa: E402
 from harness.benchmarks.registry import get_benchmark  # noqa: E402
+from speed import reference_harness  # noqa: E402
+from speed.loadgen_figures import run_figures  # noqa: E402
 
 DEFAULT_CASES = (
     "resnet50:Offline:256,resnet50:SingleStream:1,resnet50:Server:128,retinanet:Offline:16,ssd-resnet34:Offline:16"

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from speed.loadgen_figures import run_figures
 from torch import nn
+
+from speed.loadgen_figures import run_figures
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = Path("vision/classification_and_detection/python/main.py")

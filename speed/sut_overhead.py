@@ -26,11 +26,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from speed.loadgen_figures import run_figures  # noqa: E402
-
 from harness.benchmarks.registry import get_benchmark  # noqa: E402
 from harness.loadgen.pipeline import PipelinedSUT  # noqa: E402
 from harness.loadgen.resident import ResidentLibrary  # noqa: E402
+from speed.loadgen_figures import run_figures  # noqa: E402
 
 SAMPLES = 64
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import mlperf_loadgen as lg
 import pytest
-from speed.loadgen_figures import run_figures
-from speed.reference_harness import check_checkout
 
 from harness.results.loadgen_logs import parse_summary
+from speed.loadgen_figures import run_figures
+from speed.reference_harness import check_checkout
 
 
 def _run(tmp_path: Path, min_duration_ms: int, scenario: str = "Offline") -> Path:

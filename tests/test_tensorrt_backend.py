@@ -286,17 +286,8 @@ def test_registry_options_become_the_options_dataclass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trt_version: str
 ) -> None:
     runtime = FakeTrtRuntime(version=trt_version)
-    # The registry always takes the real runtime; the stand-in replaces its loader.
-    monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
-    backend = get_backend(
-        "tensorrt",
-        benchmark="resnet50",
-        device="cuda",
-        precision="fp16",
-        threads=None,
-        output_names=("total", "twice"),
-        options={"batch_sizes": [4], "cache_dir": tmp_path},  # a JSON list, as the CLI passes it
-    )
+    options: dict[str, object] = {"batch_sizes": [4], "cache_dir": tmp_path}  # a JSON list, as the CLI passes it
+    backend = tensorrt_backend_of_registry(runtime, monkeypatch, 4, options)
     backend.load(write_model(tmp_path / "m.onnx"))
     total, _twice = backend.infer(batch_of(4))
     assert total.shape == (4, 1)
@@ -306,7 +297,8 @@ def test_registry_options_become_the_options_dataclass(
 def tensorrt_backend_of_registry(
     runtime: FakeTrtRuntime, monkeypatch: pytest.MonkeyPatch, batch_size: int, options: dict[str, object]
 ) -> Backend:
-    """The backend as a run gets it: through the registry, with the run's batch size and the spec's options."""
+    """The backend as a run gets it: through the registry, with the run's batch size and the spec's options.
+    The registry always takes the real runtime; the stand-in replaces its loader."""
     monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
     return get_backend(
         "tensorrt",
