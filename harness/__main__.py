@@ -1,5 +1,5 @@
-"""`python -m harness`: see harness.cli."""
+"""`python -m harness`: see harness.entry.cli."""
 
-from harness.cli import main
+from harness.entry.cli import main
 
 raise SystemExit(main())

@@ -8,13 +8,14 @@ written to a temporary name and renamed, so an interrupted run never leaves a tr
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import secrets
 from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks.base import DatasetError
+from harness.benchmarks.base import Benchmark, DatasetError, VersionedBenchmark
 
 
 class CacheError(RuntimeError):
@@ -50,3 +51,13 @@ class PreprocessedCache:
 
 def load_entry(entry: Path) -> np.ndarray:
     return np.load(entry, allow_pickle=False)
+
+
+def cache_namespace(benchmark: Benchmark) -> str:
+    """The benchmark and its preprocessing version; without a declared version, a hash of its source."""
+    version = benchmark.preprocessing_version if isinstance(benchmark, VersionedBenchmark) else None
+    if version is None:
+        source = inspect.getsourcefile(type(benchmark))
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] if source else "unversioned"
+        version = f"source-{digest}"
+    return f"{benchmark.name}-{version}"

@@ -44,3 +44,39 @@ def test_the_contract_needs_only_the_standard_library_and_itself() -> None:
             if name.split(".")[0] not in sys.stdlib_module_names and name != "__future__" and not in_contract(name)
         }
         assert outside == set(), path
+
+
+# The harness's stages from the top down (docs/ARCHITECTURE.md draws them): a module imports only from its own
+# folder or from one below it, so the folders read as the order a run's data takes and no import runs back up.
+HARNESS_FLOORS = (
+    ("__main__",),
+    ("entry",),
+    ("run",),
+    ("compliance", "calibrate"),
+    ("results", "loadgen"),
+    ("backends",),
+    ("cache",),
+    ("benchmarks",),
+    ("registries",),
+    ("contract",),
+)
+
+
+def harness_floor(module: str) -> int:
+    """The floor of `harness.X...` (X a folder or a root module): 0 is the top."""
+    part = module.split(".")[1]
+    floors = [index for index, names in enumerate(HARNESS_FLOORS) if part in names]
+    assert floors, f"harness.{part} is on no floor of HARNESS_FLOORS; add it where it belongs"
+    return floors[0]
+
+
+def test_no_harness_import_runs_back_up() -> None:
+    offenders = set()
+    for path in (REPO / "harness").rglob("*.py"):
+        if path.parent == REPO / "harness" and path.stem == "__init__":
+            continue
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        for name in imported_modules(path):
+            if name.startswith("harness.") and harness_floor(name) < harness_floor(module):
+                offenders.add(f"{path.relative_to(REPO)} imports {name}")
+    assert offenders == set()

@@ -12,7 +12,7 @@ import pytest
 from harness.benchmarks.options import BenchmarkOptionError
 from harness.benchmarks.registry import benchmark_options, effective_options, get_benchmark
 from harness.benchmarks.yolo import Yolo
-from harness.run import cache_namespace
+from harness.cache import cache_namespace
 
 
 def test_yolo_declares_padding_and_the_others_take_none() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.calibrate.lists import list_sha256, read_calibration_list
+from harness.backends.calibration_list import list_sha256, read_calibration_list
 from harness.contract import CONTAINER_MODEL_DIR, Outcome
 from harness.contract.calibration import CalibrationRecord, Gate, calibration_to_json
 from msb.calibrate.plan import CalibrateArgs, check_inputs, plan
@@ -19,7 +19,7 @@ from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
 from msb.run import artefact, runner
-from msb.run.calibration import system_section
+from msb.run.calibration_doc import system_section
 from msb.run.expdir import Identity
 from msb.run.runner import RunArgs
 

@@ -12,10 +12,10 @@ import onnx
 import pytest
 from PIL import Image
 
-from harness.cli import main as harness_main
 from harness.contract import BackendSpec, Exit, Outcome, RunSpec
 from harness.contract.calibration import CalibrationSpec, calibration_record_from_json, calibration_to_json
-from harness.run import execute
+from harness.entry.cli import main as harness_main
+from harness.run.execute import execute
 from msb.synthetic.imagenet import write_calibration_list, write_dataset, write_model
 
 REPO = Path(__file__).resolve().parent.parent

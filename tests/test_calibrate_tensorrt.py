@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from tensorrt_fake_runtime import FakeTrtRuntime
 
+from harness.backends.calibration_list import CalibrationError
 from harness.backends.tensorrt import trt_api
 from harness.backends.tensorrt.backend import TensorRTBackend, TensorRTOptions
 from harness.benchmarks.base import AccuracyReport, Sample
 from harness.calibrate import run as calibrate_run
-from harness.calibrate.lists import CalibrationError
 from harness.contract import BackendSpec
 from harness.contract.calibration import CalibrationSpec, calibration_to_json
 from tests.test_tensorrt_backend import SAMPLE, write_model  # the same tiny real ONNX model

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli, flags
 from harness.contract import (
     SCHEMA,
     BackendSpec,
@@ -26,6 +25,7 @@ from harness.contract import (
     spec_from_json,
     to_json,
 )
+from harness.entry import cli, flags
 
 SPEC = RunSpec(
     benchmark="resnet50",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from harness.benchmarks.base import DatasetError
+from harness.benchmarks.detection.payload import LogEntry, pack, write_accuracy_log
+from harness.benchmarks.detection.postprocess import Detections
 from harness.benchmarks.retinanet import RetinaNet
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from harness.detection.postprocess import Detections
-from harness.detection.records import LogEntry, pack, write_accuracy_log
 from msb.synthetic.detection import COCO_CATEGORY_IDS, write_dataset
 
 COUNT = 10

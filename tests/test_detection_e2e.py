@@ -9,10 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from harness.benchmarks.detection.benchmark import DetectionBenchmark
+from harness.benchmarks.detection.payload import LogEntry, write_accuracy_log
 from harness.benchmarks.retinanet import RetinaNet
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from harness.detection.benchmark import DetectionBenchmark
-from harness.detection.records import LogEntry, write_accuracy_log
 from msb.synthetic.detection import write_dataset, write_model
 
 COUNT = 10  # images with objects; one per synthetic category at least

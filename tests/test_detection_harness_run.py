@@ -14,8 +14,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from harness.benchmarks.detection.payload import LogEntry, write_accuracy_log
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from harness.detection.records import LogEntry, write_accuracy_log
 from msb.synthetic.detection import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,18 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.benchmarks.retinanet import RetinaNet
-from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
-from harness.detection.boxes import batched_nms, decode_retinanet, nms
-from harness.detection.imageops import resize_linear
-from harness.detection.postprocess import (
+from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+from harness.benchmarks.detection.boxes import batched_nms, decode_retinanet, nms
+from harness.benchmarks.detection.imageops import resize_linear
+from harness.benchmarks.detection.payload import pack, unpack
+from harness.benchmarks.detection.postprocess import (
     RetinaNetHeadParams,
     SsdHeadParams,
     retinanet_from_heads,
     ssd_from_heads,
 )
-from harness.detection.records import pack, unpack
+from harness.benchmarks.retinanet import RetinaNet
+from harness.benchmarks.ssd_resnet34 import SsdResNet34
 
 
 def test_retinanet_anchor_grid_matches_the_reference_model() -> None:
@@ -188,7 +188,7 @@ def test_images_are_read_as_opencv_reads_them(tmp_path: Path) -> None:
     """EXIF orientation applied, grayscale to three channels (cv2.imread's colour mode)."""
     from PIL import Image
 
-    from harness.detection.imageops import read_rgb
+    from harness.benchmarks.detection.imageops import read_rgb
 
     image = Image.new("RGB", (40, 20), (200, 10, 10))
     image.paste((10, 200, 10), (0, 0, 10, 20))

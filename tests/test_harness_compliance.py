@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from fixtures.submission_tree import system_json
 
-from harness.compliance import verify_accuracy, verify_performance_test01, verify_performance_test04
+from harness.compliance.verify import verify_accuracy, verify_performance_test01, verify_performance_test04
 from harness.contract import Exit
 from msb.descriptions.rounds import load_round
 from msb.submission.check import check_tree

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.find_peak import PeakSearchError, Trial, format_peak, read_trial, search, start_value
+from harness.run.find_peak import PeakSearchError, Trial, format_peak, read_trial, search, start_value
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,10 +17,10 @@ from harness.benchmarks.registry import UnknownBenchmarkError, get_benchmark
 from harness.benchmarks.resnet50 import ResNet50
 from harness.contract import Figures, LoadGenSettings
 from harness.contract.layout import ResultLayout
-from harness.records import parse_summary, performance_figures
-from harness.staging import STAGING_DIR, Staging, remove_stale
-from harness.sut import ServerSUT
-from harness.userconf import render_user_conf
+from harness.loadgen.sut import ServerSUT
+from harness.loadgen.userconf import render_user_conf
+from harness.results.loadgen_logs import parse_summary, performance_figures
+from harness.results.staging import STAGING_DIR, Staging, remove_stale
 
 RED, BLUE = (200, 10, 10), (10, 10, 200)
 MEANS = np.array([123.68, 116.78, 103.94], dtype=np.float32)

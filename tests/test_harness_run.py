@@ -20,8 +20,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from harness import flags
 from harness.contract import Figures, Outcome, record_from_json, to_json
+from harness.entry import flags
 from msb.synthetic.imagenet import write_dataset, write_model
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import SpecError
 from msb.project import Project
-from msb.run.calibration import calibration_doc
+from msb.run.calibration_doc import calibration_doc
 from msb.run.matrix import MatrixRun
 from msb.run.matrix_run import (
     FULL_LOGS_DIR,

@@ -13,7 +13,7 @@ from harness.backends.pytorch.layers import FrozenBatchNorm2d, fold_batch_norms
 from harness.backends.pytorch.models import ResNet50, RetinaNet, SsdResNet34, init_random
 from harness.backends.pytorch.weights import load_state_dict, read_model_spec
 from harness.backends.pytorch.yolo11 import Yolo11l
-from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 
 
 def test_resnet50_has_torchvision_names_and_answers_mlperf_class_indices() -> None:

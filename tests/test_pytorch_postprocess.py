@@ -6,9 +6,14 @@ import numpy as np
 import torch
 
 from harness.backends.pytorch import postprocess
-from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
-from harness.detection.boxes import nms
-from harness.detection.postprocess import RetinaNetHeadParams, SsdHeadParams, retinanet_from_heads, ssd_from_heads
+from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+from harness.benchmarks.detection.boxes import nms
+from harness.benchmarks.detection.postprocess import (
+    RetinaNetHeadParams,
+    SsdHeadParams,
+    retinanet_from_heads,
+    ssd_from_heads,
+)
 
 
 def test_fixed_point_nms_equals_sequential_greedy_nms() -> None:

@@ -21,7 +21,7 @@ from torch import nn
 from harness.backends.pytorch.resident import TorchWorker
 from harness.benchmarks.base import CompactForm, Sample, expand
 from harness.benchmarks.resnet50 import _MEANS, ResNet50, _resize_and_crop
-from harness.qsl import SampleLibrary, SlotMap
+from harness.loadgen.qsl import SampleLibrary, SlotMap
 from msb.synthetic.imagenet import write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,9 +233,9 @@ def test_pipelined_sut_answers_every_sample_with_its_own_result_through_loadgen(
 ) -> None:
     import mlperf_loadgen as lg
 
-    from harness.loadgen_run import run_test
-    from harness.pipeline import PipelinedServerSUT, PipelinedSUT
-    from harness.resident import ResidentLibrary
+    from harness.loadgen.launch import run_test
+    from harness.loadgen.pipeline import PipelinedServerSUT, PipelinedSUT
+    from harness.loadgen.resident import ResidentLibrary
 
     count = 37  # not a multiple of the batch size: the last batch is padded
     entries = _entries(tmp_path, [np.full((2, 1, 1), n, np.uint8) for n in range(count)])

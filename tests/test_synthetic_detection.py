@@ -10,8 +10,8 @@ import numpy as np
 import onnx
 import pytest
 
-from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
-from harness.detection.boxes import decode_retinanet, decode_ssd
+from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+from harness.benchmarks.detection.boxes import decode_retinanet, decode_ssd
 from msb.synthetic import detection
 from msb.synthetic.detection import cell_boxes, main, write_dataset, write_model
 

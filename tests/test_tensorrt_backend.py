@@ -16,7 +16,7 @@ import pytest
 from onnx import TensorProto, helper
 from tensorrt_fake_runtime import FakeTrtRuntime
 
-from harness.backends.base import BackendError
+from harness.backends.base import Backend, BackendError
 from harness.backends.registry import get_backend
 from harness.backends.tensorrt import trt_api
 from harness.backends.tensorrt.backend import TensorRTBackend, TensorRTOptions
@@ -286,41 +286,48 @@ def test_registry_options_become_the_options_dataclass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trt_version: str
 ) -> None:
     runtime = FakeTrtRuntime(version=trt_version)
-    # The registry always takes the real runtime; the stand-in replaces its loader.
-    monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
-    backend = get_backend(
-        "tensorrt",
-        benchmark="resnet50",
-        device="cuda",
-        precision="fp16",
-        threads=None,
-        output_names=("total", "twice"),
-        options={"batch_sizes": [4], "cache_dir": tmp_path},  # a JSON list, as the CLI passes it
-    )
+    options: dict[str, object] = {"batch_sizes": [4], "cache_dir": tmp_path}  # a JSON list, as the CLI passes it
+    backend = tensorrt_backend_of_registry(runtime, monkeypatch, 4, options)
     backend.load(write_model(tmp_path / "m.onnx"))
     total, _twice = backend.infer(batch_of(4))
     assert total.shape == (4, 1)
     assert backend.info().details["batch_sizes"] == "4"
 
 
-def test_default_profiles_cover_the_harness_default_batch_sizes(tmp_path: Path, trt_version: str) -> None:
-    backend = make_backend(FakeTrtRuntime(version=trt_version), tmp_path)
+def tensorrt_backend_of_registry(
+    runtime: FakeTrtRuntime, monkeypatch: pytest.MonkeyPatch, batch_size: int, options: dict[str, object]
+) -> Backend:
+    """The backend as a run gets it: through the registry, with the run's batch size and the spec's options.
+    The registry always takes the real runtime; the stand-in replaces its loader."""
+    monkeypatch.setattr(trt_api, "load_real_runtime", lambda _index: runtime)
+    return get_backend(
+        "tensorrt",
+        benchmark="resnet50",
+        device="cuda",
+        precision="fp16",
+        threads=None,
+        output_names=("total", "twice"),
+        options=options,
+        batch_size=batch_size,
+    )
+
+
+def test_default_profile_follows_the_runs_batch_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trt_version: str
+) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
+    backend = tensorrt_backend_of_registry(runtime, monkeypatch, 64, {"cache_dir": tmp_path})
     backend.load(write_model(tmp_path / "m.onnx"))
-    assert backend.info().details["batch_sizes"] == "1,8,32"
-    assert backend.infer(batch_of(32))[0].shape == (32, *SAMPLE)
+    (built,) = runtime.builds
+    assert [profile.max[0] for profile in built.profiles] == [64, 64]  # one profile of 64, one copy per stream
+    assert backend.infer(batch_of(64))[0].shape == (64, 1)
 
 
-def test_an_86_engine_is_refused_by_the_10x_runtime(tmp_path: Path) -> None:
-    model = write_model(tmp_path / "m.onnx")
-    make_backend(FakeTrtRuntime(version="8.6.1"), tmp_path).load(model)
-    newer = FakeTrtRuntime(version="10.14.1")
-    with pytest.raises(EngineCacheError, match=r"tensorrt_version: '8\.6\.1' -> '10\.14\.1'"):
-        make_backend(newer, tmp_path, no_rebuild=True).load(model)
-    # A prebuilt 8.6 engine with its key is refused before TensorRT sees it...
-    plan = tmp_path / "engines" / "m.fp16.plan"
-    with pytest.raises(EngineCacheError, match=r"built for '8\.6\.1', this is '10\.14\.1'"):
-        make_backend(newer, tmp_path, engine=plan).load(model)
-    # ...and without its key, TensorRT 10 itself does not deserialize it.
-    (tmp_path / "engines" / "m.fp16.plan.json").unlink()
-    with pytest.raises(BackendError, match="another TensorRT version"):
-        make_backend(newer, tmp_path, engine=plan).load(model)
+def test_batch_sizes_that_do_not_admit_the_runs_batch_size_are_refused_before_any_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trt_version: str
+) -> None:
+    runtime = FakeTrtRuntime(version=trt_version)
+    options: dict[str, object] = {"cache_dir": tmp_path, "batch_sizes": [1, 8, 32]}
+    with pytest.raises(BackendError, match=r"batch size 64 .* \[1, 8, 32\]; add 64 to batch_sizes") as refused:
+        tensorrt_backend_of_registry(runtime, monkeypatch, 64, options)
+    assert "\n" not in str(refused.value) and runtime.builds == []

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.backends.calibration_list import CalibrationError, list_sha256, read_calibration_list
 from harness.backends.tensorrt.calibration import (
     CacheProvenance,
     CalibrationCache,
     CalibrationSession,
     calibration_batches,
 )
-from harness.calibrate.lists import CalibrationError, list_sha256, read_calibration_list
 
 WEIGHTS_A = CacheProvenance("a" * 64, "l" * 64)
 WEIGHTS_B = CacheProvenance("b" * 64, "l" * 64)

@@ -10,8 +10,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from harness.benchmarks.detection.payload import LogEntry, write_accuracy_log
 from harness.benchmarks.yolo import Padding, Yolo
-from harness.detection.records import LogEntry, write_accuracy_log
 from msb.synthetic.detection import SyntheticDetection, write_dataset
 from msb.synthetic.yolo import write_model
 from tests.test_detection_harness_run import harness_run

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.benchmarks.detection.payload import unpack
+from harness.benchmarks.detection.postprocess import YoloParams, yolo_from_raw
 from harness.benchmarks.yolo import Yolo
-from harness.detection.postprocess import YoloParams, yolo_from_raw
-from harness.detection.records import unpack
 from msb.synthetic.detection import write_dataset
 
 

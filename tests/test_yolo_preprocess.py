@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from harness.benchmarks.base import DatasetError
+from harness.benchmarks.detection.letterbox import letterbox, letterbox_geometry, to_original
 from harness.benchmarks.yolo import Yolo, anchor_count
-from harness.detection.letterbox import letterbox, letterbox_geometry, to_original
 from msb.synthetic.detection import write_dataset
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import onnxruntime as ort
 
 from harness.backends.base import BackendError, BackendInfo, NoOptions
+from harness.contract import DEFAULT_BATCH_SIZE
 
 _CPU = "CPUExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
@@ -31,6 +32,7 @@ class OnnxRuntimeBackend:
         output_names: tuple[str, ...] = (),
         options: NoOptions | None = None,
         cache_dir: Path | None = None,  # unused: ONNX Runtime builds nothing worth keeping between runs
+        batch_size: int = DEFAULT_BATCH_SIZE,  # unused: any batch runs; each comes with its infer call
     ) -> None:
         """`output_names` are the outputs fetched by name, in the benchmark's order (empty = all, as stored);
         `benchmark` is named in errors. ONNX Runtime takes no backend options. The model runs as stored: precision

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.backends.base import Backend, BackendError
+from harness.contract import DEFAULT_BATCH_SIZE
 from harness.registries import checked_options
 
 
@@ -56,13 +57,15 @@ def get_backend(
     output_names: tuple[str, ...],
     options: Mapping[str, object],
     cache_dir: Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Backend:
     """A new backend called `name` for `benchmark` (e.g. "resnet50"), given the backend `options` it declares.
 
     `device` is "cpu", "cuda" or "cuda:N", `threads` None for the runtime's default, `output_names` the benchmark's
     (for runtimes that fetch outputs by name). An option the backend does not declare is a BackendError raised
     before the backend's runtime is imported; values it cannot honour are BackendErrors from the backend itself.
-    `cache_dir` is where a backend may keep what it builds across runs (the PyTorch backend's compiled kernels).
+    `cache_dir` is where a backend may keep what it builds across runs (the PyTorch backend's compiled kernels);
+    `batch_size` is the run's (the shape TensorRT's engine profile is built for).
     """
     entry = _entry(name)
     checked = checked_options("backend", name, _load(entry.options), options, BackendError)
@@ -75,6 +78,7 @@ def get_backend(
         output_names=output_names,
         options=checked,
         cache_dir=cache_dir,
+        batch_size=batch_size,
     )
 
 

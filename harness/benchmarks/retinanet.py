@@ -21,10 +21,10 @@ from typing import Literal
 
 import numpy as np
 
-from harness.detection.anchors import retinanet_anchors
-from harness.detection.benchmark import DetectionBenchmark, check_batch
-from harness.detection.dataset import OPENIMAGES_MLPERF
-from harness.detection.postprocess import (
+from harness.benchmarks.detection.anchors import retinanet_anchors
+from harness.benchmarks.detection.benchmark import DetectionBenchmark, check_batch
+from harness.benchmarks.detection.dataset import OPENIMAGES_MLPERF
+from harness.benchmarks.detection.postprocess import (
     Detections,
     RetinaNetHeadParams,
     from_pixel_xyxy,

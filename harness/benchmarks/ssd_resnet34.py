@@ -24,10 +24,10 @@ from typing import Literal
 
 import numpy as np
 
-from harness.detection.anchors import ssd_r34_default_boxes
-from harness.detection.benchmark import DetectionBenchmark, check_batch
-from harness.detection.dataset import COCO_2017
-from harness.detection.postprocess import Detections, SsdHeadParams, from_normalised_ltrb, ssd_from_heads
+from harness.benchmarks.detection.anchors import ssd_r34_default_boxes
+from harness.benchmarks.detection.benchmark import DetectionBenchmark, check_batch
+from harness.benchmarks.detection.dataset import COCO_2017
+from harness.benchmarks.detection.postprocess import Detections, SsdHeadParams, from_normalised_ltrb, ssd_from_heads
 
 IMAGE_SIZE = 1200
 NUM_CLASSES = 81  # background + 80 COCO categories

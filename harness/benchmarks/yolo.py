@@ -6,8 +6,8 @@ constants), so they share this implementation. Facts from the MLPerf reference
 - dataset: `annotations/instances_val2017.json` filtered to 1,525 images and the images in `val2017_safe/`; the QSL
   index is the position in the file's `images` list;
 - the reference calls Ultralytics' predict on the image file at its defaults (image size 640) with conf=0.001: a
-  letterbox to 640 (minimal stride padding for a PyTorch model, see harness/detection/letterbox.py), RGB / 255,
-  class-wise NMS at IoU 0.7, at most 300 detections (harness/detection/postprocess.py, YoloParams);
+  letterbox to 640 (minimal stride padding for a PyTorch model, see harness/benchmarks/detection/letterbox.py),
+  RGB / 255, class-wise NMS at IoU 0.7, at most 300 detections (detection/postprocess.py, YoloParams);
 - records: (qsl index, ymin/h, xmin/w, ymax/h, xmax/w, score, COCO-91 category) as float32 with boxes in original
   image pixels over the original height h and width w, every detection NMS kept (no further threshold);
 - accuracy: tools/accuracy-coco.py without --use-inv-map (labels are category ids already): `mAP=X.XXX%`, the
@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from harness.benchmarks.base import DatasetError, Sample
+from harness.benchmarks.detection import cocoeval, dataset, payload
+from harness.benchmarks.detection.benchmark import DetectionBenchmark, check_batch
+from harness.benchmarks.detection.dataset import COCO_80_TO_91, COCO_2017_SAFE
+from harness.benchmarks.detection.imageops import read_rgb
+from harness.benchmarks.detection.letterbox import Letterbox, letterbox, letterbox_geometry, to_original
+from harness.benchmarks.detection.postprocess import Detections, YoloParams, yolo_from_raw
 from harness.benchmarks.options import Padding, YoloOptions
-from harness.detection import cocoeval, dataset, records
-from harness.detection.benchmark import DetectionBenchmark, check_batch
-from harness.detection.dataset import COCO_80_TO_91, COCO_2017_SAFE
-from harness.detection.imageops import read_rgb
-from harness.detection.letterbox import Letterbox, letterbox, letterbox_geometry, to_original
-from harness.detection.postprocess import Detections, YoloParams, yolo_from_raw
 
 IMAGE_SIZE = 640
 NUM_CLASSES = 80
@@ -112,7 +112,7 @@ class Yolo(DetectionBenchmark):
         boxes = [self.geometry(index) for index in sample_indices]
         self._check_output(raw, boxes)
         return [
-            records.pack(index, self._image_detections(raw[i], box))
+            payload.pack(index, self._image_detections(raw[i], box))
             for i, (index, box) in enumerate(zip(sample_indices, boxes, strict=True))
         ]
 

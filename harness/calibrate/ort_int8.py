@@ -26,7 +26,7 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from harness.calibrate.lists import CalibrationError
+from harness.backends.calibration_list import CalibrationError
 
 _METHODS = {
     "minmax": CalibrationMethod.MinMax,

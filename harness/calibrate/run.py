@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import Backend
+from harness.backends.calibration_list import CalibrationError, list_sha256, read_calibration_list
 from harness.backends.registry import get_backend
 from harness.benchmarks.base import AccuracyReport, Benchmark, Sample
 from harness.benchmarks.registry import get_benchmark
-from harness.cache import PreprocessedCache, load_entry
+from harness.cache import PreprocessedCache, cache_namespace, load_entry
 from harness.calibrate import gate, lists
 from harness.contract import Outcome
 from harness.contract.calibration import (
@@ -33,9 +34,8 @@ from harness.contract.calibration import (
     Gate,
     artefact_name,
 )
-from harness.provenance import file_sha256
-from harness.qsl import prepare_samples
-from harness.run import cache_namespace
+from harness.loadgen.qsl import prepare_samples
+from harness.results.provenance import file_sha256
 
 _BATCH = 32  # calibration batch: ranges do not depend on it; it bounds memory (32 ResNet50 inputs: 19 MB)
 
@@ -55,7 +55,7 @@ def calibrate(spec: CalibrationSpec) -> CalibrationRecord:
     started = _now()
     model, output = Path(spec.model), Path(spec.output)
     if not model.is_file():
-        raise lists.CalibrationError(f"model file {model} does not exist; pass --model with the full-precision model")
+        raise CalibrationError(f"model file {model} does not exist; pass --model with the full-precision model")
     inputs = _inputs(spec)
     artefact = output / artefact_name(spec.backend.name, model.name)
     with tempfile.TemporaryDirectory(prefix="calibrate-") as scratch:
@@ -76,7 +76,7 @@ def calibrate(spec: CalibrationSpec) -> CalibrationRecord:
         model=model.name,
         model_sha256=file_sha256(model),
         calibration_list=Path(spec.calibration_list).name,
-        calibration_list_sha256=lists.list_sha256(inputs.names),
+        calibration_list_sha256=list_sha256(inputs.names),
         calibration_images=len(inputs.calibration),
         method=method,
         tools=tools,
@@ -93,13 +93,13 @@ def failed(outcome: Outcome, message: str, started: str) -> CalibrationRecord:
 def _inputs(spec: CalibrationSpec) -> _Inputs:
     benchmark = get_benchmark(spec.benchmark)
     dataset = benchmark.list_samples(Path(spec.dataset), None)
-    names = lists.read_calibration_list(Path(spec.calibration_list))
+    names = read_calibration_list(Path(spec.calibration_list))
     image_dir = Path(spec.calibration_dataset)
     own = dataset if image_dir.resolve() == Path(spec.dataset).resolve() else []
     calibration = lists.find_listed(names, image_dir, own, Path(spec.calibration_list))
     held_out = lists.held_out(dataset, calibration, spec.gate_samples)
     if not held_out:
-        raise lists.CalibrationError(
+        raise CalibrationError(
             f"every image of {spec.dataset} is in the calibration list, so none is left for the accuracy gate; "
             "pass a list that leaves validation images out"
         )
@@ -163,6 +163,7 @@ def _backend(spec: CalibrationSpec, benchmark: Benchmark, precision: str, option
         threads=spec.backend.threads,
         output_names=benchmark.output_names,
         options=options,
+        batch_size=spec.backend.batch_size,
     )
 
 

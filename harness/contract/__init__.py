@@ -3,7 +3,7 @@
 Pure data and its JSON form, standard library only: the only module of `harness` that `msb` imports. The host writes
 a `RunSpec` as `spec.json` into the run's folder, the harness runs from it (`python -m harness run --spec FILE`) and
 writes a `RunRecord` as `record.json` beside it. The host learns what happened from the record alone, never from the
-harness's paths or file times. Auditors typing flags by hand get the same `RunSpec` (`harness.cli` parses both).
+harness's paths or file times. Auditors typing flags by hand get the same `RunSpec` (`harness.entry.cli` parses both).
 
 Every word both sides share is defined here once: scenarios, modes, compliance tests, outcomes, exit codes, the
 container's mount points, the name rule.
@@ -81,6 +81,28 @@ EXIT_OF = {
     Outcome.INTERRUPTED: Exit.INTERRUPTED_SIGTERM,
 }
 
+# What each exit status of a command means. The help texts auditors read are rendered from these tables
+# (harness/entry/flags.py), so the words beside a status cannot drift from the status the code returns.
+RUN_EXITS: dict[Exit, str] = {
+    Exit.OK: "results placed",
+    Exit.ERROR: "an error; nothing placed",
+    Exit.REFUSED: "bad input, refused; nothing placed",
+    Exit.VERIFICATION_FAILED: "a compliance test's results placed, but its verification failed",
+    Exit.INTERRUPTED_SIGINT: "interrupted (SIGINT); nothing placed",
+    Exit.INTERRUPTED_SIGTERM: "interrupted (SIGTERM, or the host went away); nothing placed",
+}
+FIND_PEAK_EXITS: dict[Exit, str] = {
+    Exit.OK: "a peak found (printed last)",
+    Exit.ERROR: "no trial was VALID, or a trial failed",
+    Exit.REFUSED: "bad input, or --result-json could not be written",
+    Exit.INTERRUPTED_SIGINT: "interrupted (SIGINT or SIGTERM)",
+}
+
+# The batch size of a run that states none: auditors' flags without --batch-size, a spec or system description
+# without `batch_size`. One value, not one per scenario: a larger batch is a guess about a device that the
+# system description states for its own (find-peak and explore measure it).
+DEFAULT_BATCH_SIZE = 1
+
 
 def is_name(text: object) -> bool:
     return isinstance(text, str) and _NAME.fullmatch(text) is not None and ".." not in text
@@ -110,7 +132,7 @@ class BackendSpec:
     name: str  # "onnxruntime", "pytorch", "tensorrt"
     device: str = "cpu"  # "cpu", "cuda", "cuda:N": never falls back
     precision: str = "fp32"
-    batch_size: int = 1
+    batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     options: dict[str, Any] = field(default_factory=dict)  # checked against the backend's declared options
 
@@ -229,7 +251,8 @@ class RunRecord:
     figures: Figures = field(default_factory=Figures)
     backend: dict[str, Any] = field(default_factory=dict)  # what the backend ran on
     verifications: dict[str, str] = field(default_factory=dict)  # compliance: verify_*.txt -> its verdict line
-    # What the run was made from (harness.provenance): dataset files read, model, LoadGen build and effective seeds.
+    # What the run was made from (harness.results.provenance): dataset files read, model, LoadGen build and
+    # effective seeds.
     provenance: dict[str, Any] = field(default_factory=dict)
     readme: str = ""  # the measurements README the run wrote, relative to the experiment ("" for compliance tests)
     started: str = ""  # ISO 8601, UTC

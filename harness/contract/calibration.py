@@ -18,6 +18,7 @@ from harness.contract import (
     SCHEMA,
     BackendSpec,
     ContractError,
+    Exit,
     Outcome,
     _fields,
     _load,
@@ -34,6 +35,15 @@ RECORD_SUFFIX = ".json"  # the record beside the artefact: <artefact>.json
 # The CalibrationRecord outcomes: PLACED (gate passed), VERIFICATION_FAILED (artefact made, gate failed), and the
 # failures that leave no artefact (REFUSED, ERROR, INTERRUPTED).
 GATE_PASSED, GATE_FAILED = Outcome.PLACED, Outcome.VERIFICATION_FAILED
+# What each exit status of `python -m harness calibrate` means (rendered into its help, as RUN_EXITS is).
+CALIBRATE_EXITS: dict[Exit, str] = {
+    Exit.OK: "the gate passed",
+    Exit.ERROR: "an error; nothing made",
+    Exit.REFUSED: "bad input, refused; nothing made",
+    Exit.VERIFICATION_FAILED: "the artefact was made but failed the gate",
+    Exit.INTERRUPTED_SIGINT: "interrupted (SIGINT); nothing made",
+    Exit.INTERRUPTED_SIGTERM: "interrupted (SIGTERM, or the host went away); nothing made",
+}
 
 
 def artefact_name(backend: str, model_name: str) -> str:

@@ -75,7 +75,7 @@ def _inputs(backend: str, artefact: Path, model: Path, record: CalibrationRecord
 
 
 def _list_sha256(path: Path) -> str:
-    """As the harness keys a list: its names, one a line, blank lines dropped (harness.calibrate.lists)."""
+    """As the harness keys a list: its names, one a line, blank lines dropped (harness.backends.calibration_list)."""
     names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 

@@ -29,7 +29,7 @@ from msb.hashing import file_sha256
 from msb.paths import atomic_write, inside
 from msb.run import leftovers, manifest, matrix, runner
 from msb.run.audit import render_audit_config
-from msb.run.calibration import calibration_doc
+from msb.run.calibration_doc import calibration_doc
 from msb.run.expdir import Identity, give_to_invoker, prepare
 from msb.run.matrix import MatrixRun
 from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress

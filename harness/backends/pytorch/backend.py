@@ -32,6 +32,7 @@ from harness.backends.pytorch.resident import TorchWorker, out_of_memory
 from harness.backends.pytorch.weights import ModelSpec, load_state_dict, read_model_spec
 from harness.backends.tensorrt.hashing import file_sha256
 from harness.benchmarks.base import CompactForm
+from harness.contract import DEFAULT_BATCH_SIZE
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -147,6 +148,7 @@ class PyTorchBackend:
         output_names: Sequence[str] = (),
         options: PyTorchOptions | None = None,
         cache_dir: Path | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,  # unused: batch sizes come with resident_workers() and infer()
     ) -> None:
         options = options or PyTorchOptions()
         self.options = options
@@ -231,7 +233,7 @@ class PyTorchBackend:
         return {"weights": str(spec.weights), "weights_sha256": file_sha256(spec.weights)}
 
     def _anchors(self, architecture: str, device: torch.device | None = None) -> tuple[torch.Tensor, tuple[int, ...]]:
-        from harness.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
+        from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 
         size = _INPUT_SIZE[architecture]
         anchor_set = retinanet_anchors(size) if architecture == "retinanet" else ssd_r34_default_boxes(size)

@@ -15,7 +15,7 @@ class PyTorchOptions:
     # own CUDA graphs ("reduce-overhead", "max-autotune") need cuda_graphs: false.
     compile_mode: str | None = None
     # Samples stay on the device(s) in the benchmark's compact form and queries run through the pipelined SUT
-    # (harness/pipeline.py); false: the host gathers each batch and copies it over (the former path).
+    # (harness/loadgen/pipeline.py); false: the host gathers each batch and copies it over (the former path).
     resident: bool = True
     streams: int = 2  # batches in flight per worker, each on its own CUDA stream (and graph)
     workers_per_device: int = 1  # model replicas per device (more than one shares the device between them)

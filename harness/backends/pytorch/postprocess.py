@@ -1,6 +1,6 @@
 """Detection postprocessing on the device: decode, threshold, top-k, class-wise NMS, fixed-size outputs.
 
-Same rules as the MLPerf reference models (and as `harness.detection.postprocess`, which does it in NumPy on
+Same rules as the MLPerf reference models (and as `harness.benchmarks.detection.postprocess`, which does it in NumPy on
 the host): RetinaNet keeps sigmoid scores > 0.05, the top 1000 per FPN level, decodes with BoxCoder(1, 1, 1, 1)
 and dw/dh clamped at log(1000/16), clips to the image, runs class-wise NMS at IoU 0.5 and keeps 300; SSD-ResNet34
 takes softmax scores > 0.05, the top 200 per class, NMS per class suppressing IoU >= 0.5, and keeps the best

@@ -194,7 +194,7 @@ class TorchWorker:
                 captured = lane.graphs.get(size)
                 if captured is not None and captured.copies_back:
                     # `with torch.cuda.stream(...)` costs about 10 microseconds a launch, 2% of a batch-1 ResNet50
-                    # (benchmarks/profile_launch.py): the lane's stream is made current and left so. The threads
+                    # (speed/profile_launch.py): the lane's stream is made current and left so. The threads
                     # that launch (LoadGen's, the Server batcher) do no other GPU work that could land on it.
                     torch.cuda.set_stream(lane.stream)
                     captured.graph.replay()  # slots in, network, results back: one launch

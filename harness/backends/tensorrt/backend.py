@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.backends.base import BackendError, BackendInfo
+from harness.backends.calibration_list import CalibrationError, list_sha256, read_calibration_list
 from harness.backends.tensorrt.buffers import BufferPlan, SlotPool, allocate_slots, plan_buffers, run_on_slot
 from harness.backends.tensorrt.calibration import CacheProvenance, CalibrationCache, CalibrationSession
 from harness.backends.tensorrt.engine_cache import EngineCache, EngineKey, check_prebuilt
@@ -20,8 +21,8 @@ from harness.backends.tensorrt.nms import nms_layer
 from harness.backends.tensorrt.onnx_inputs import read_onnx_input
 from harness.backends.tensorrt.options import TensorRTOptions
 from harness.backends.tensorrt.plugins import LoadedPlugin, load_plugins
-from harness.backends.tensorrt.profiles import ProfileTable
-from harness.calibrate.lists import CalibrationError, list_sha256, read_calibration_list
+from harness.backends.tensorrt.profiles import ProfileError, ProfileTable, profile_batch_sizes
+from harness.contract import DEFAULT_BATCH_SIZE
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -62,9 +63,10 @@ class TensorRTBackend:
         options: TensorRTOptions | None = None,
         runtime_factory: Callable[[int], TrtRuntime] | None = None,
         cache_dir: Path | None = None,  # unused: engines go where the cache_dir option says
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         """`output_names` is the benchmark's output order (empty = the engine's order); `benchmark` picks the
-        NMS settings when nms=gpu."""
+        NMS settings when nms=gpu; `batch_size` is the run's, which the profiles must admit."""
         if precision not in PRECISIONS:
             valid = ", ".join(PRECISIONS)
             raise BackendError(f"precision {precision!r}: the tensorrt backend supports {valid}")
@@ -74,6 +76,10 @@ class TensorRTBackend:
         self.threads = threads  # host threads play no part in TensorRT; accepted for the common signature
         self.output_names = tuple(output_names)
         self.options = options or TensorRTOptions()
+        try:  # here, not in load(): a batch size no profile admits is refused before any engine is built
+            self.batch_sizes = profile_batch_sizes(self.options.batch_sizes, batch_size)
+        except ProfileError as error:
+            raise BackendError(str(error)) from error
         if runtime_factory is None:
             from harness.backends.tensorrt.trt_api import load_real_runtime
 
@@ -95,7 +101,7 @@ class TensorRTBackend:
             table_input = None
         else:
             name, sample = read_onnx_input(model_path, opts.sample_shape)
-            table_input = ProfileTable.create(name, sample, opts.batch_sizes, opts.streams)
+            table_input = ProfileTable.create(name, sample, self.batch_sizes, opts.streams)
             data, built = self._cached_engine(runtime, gpu, version, model_path, table_input, plugins)
             details.update(built)
         engine = runtime.deserialize(data)
@@ -105,7 +111,7 @@ class TensorRTBackend:
             if not inputs:
                 raise BackendError(f"engine {opts.engine} has no input")
             (input_spec,) = inputs
-            table_input = ProfileTable.create(input_spec.name, input_spec.shape, opts.batch_sizes, opts.streams)
+            table_input = ProfileTable.create(input_spec.name, input_spec.shape, self.batch_sizes, opts.streams)
         plan = plan_buffers(bindings, table_input.max_batch, opts.streams)
         pool = allocate_slots(runtime, engine, plan, table_input)
         details["buffer_bytes_per_stream"] = str(plan.bytes_per_stream())
@@ -179,9 +185,10 @@ class TensorRTBackend:
                 "and the dataset its images come from"
             )
         names = read_calibration_list(opts.calibration_list)
-        if opts.calibration_batch_size > table.max_batch:
+        calibration_batch = opts.calibration_batch_size or table.max_batch
+        if calibration_batch > table.max_batch:
             raise CalibrationError(
-                f"calibration batch size {opts.calibration_batch_size} exceeds the largest profile "
+                f"calibration batch size {calibration_batch} exceeds the largest profile "
                 f"({table.max_batch}); lower it or add a larger batch size"
             )
         cache = CalibrationCache(
@@ -189,7 +196,7 @@ class TensorRTBackend:
             CacheProvenance(model_sha, list_sha256(names)),
             rebuild_mismatched=opts.recalibrate_mismatched,
         )
-        return CalibrationSession(names, opts.calibration_batch_size, opts.calibration_loader, cache)
+        return CalibrationSession(names, calibration_batch, opts.calibration_loader, cache)
 
     def _output_order(self, plan: BufferPlan) -> list[int]:
         outputs = [b.name for b in plan.bindings if not b.is_input]

@@ -1,4 +1,6 @@
-"""INT8 calibration in TensorRT: calibration batches and the calibration cache file (the list: harness.calibrate.lists).
+"""INT8 calibration in TensorRT: calibration batches and the calibration cache file.
+
+The list is read by harness.backends.calibration_list.
 
 The cache TensorRT writes is opaque bytes; next to it we keep `<cache>.json` naming the sha256 of the ONNX
 weights and of the calibration list it was computed from. A cache is reused only when both match, so a cache
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.calibrate.lists import CalibrationError
+from harness.backends.calibration_list import CalibrationError
 
 _LOG = logging.getLogger(__name__)
 

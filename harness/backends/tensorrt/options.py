@@ -13,7 +13,9 @@ import numpy as np
 class TensorRTOptions:
     """Settings beyond the registry's common benchmark/device/precision/threads/output_names."""
 
-    batch_sizes: tuple[int, ...] = (1, 8, 32)  # the harness CLI's default batch sizes per scenario
+    # The optimisation profiles' batch sizes; None: one profile of the run's batch size (the spec's, for its
+    # scenario), so a description's batch size is all it takes. Given, they must admit the run's batch size.
+    batch_sizes: tuple[int, ...] | None = None
     streams: int = 2
     engine: Path | None = None  # a prebuilt serialized engine (KILT-style); skips the build
     plugins: tuple[Path, ...] = ()
@@ -21,7 +23,7 @@ class TensorRTOptions:
     no_rebuild: bool = False
     calibration_list: Path | None = None
     calibration_loader: Callable[[str], np.ndarray] | None = None  # image name -> preprocessed sample
-    calibration_batch_size: int = 32
+    calibration_batch_size: int | None = None  # None: the largest profile's batch size
     # A cache made by `build.py calibrate` (its record beside it as <cache>.json): used as it is, never recalibrated,
     # so the INT8 engine is the one whose accuracy gate passed; a cache for other weights is refused.
     calibration_cache: Path | None = None
@@ -35,4 +37,5 @@ class TensorRTOptions:
     def __post_init__(self) -> None:
         # Options read from JSON (the CLI, a system file) arrive as lists; profiles and engine keys need tuples.
         for name in ("batch_sizes", "plugins", "nms_outputs"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))

@@ -37,6 +37,20 @@ def normalise_batch_sizes(batch_sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(batch_sizes)))
 
 
+def profile_batch_sizes(configured: Sequence[int] | None, batch_size: int) -> tuple[int, ...]:
+    """The profiles' batch sizes for a run of `batch_size`: that size alone unless `configured` (the backend option
+    `batch_sizes`) names them, and then one of them must admit it (a profile runs any batch up to its size)."""
+    if configured is None:
+        return normalise_batch_sizes([batch_size])
+    sizes = normalise_batch_sizes(configured)
+    if batch_size > sizes[-1]:
+        raise ProfileError(
+            f"batch size {batch_size} is beyond the TensorRT profiles of backend_options.batch_sizes "
+            f"{list(sizes)}; add {batch_size} to batch_sizes, or drop batch_sizes so the profile follows the batch size"
+        )
+    return sizes
+
+
 @dataclass(frozen=True)
 class ProfileTable:
     """The profiles an engine is built with and how a (slot, batch) pair maps onto one of them."""
