@@ -30,6 +30,7 @@ from harness.cache import CacheError
 from harness.compliance.results import MissingResultsError
 from harness.compliance.verify import ComplianceError
 from harness.contract import (
+    FIND_PEAK_TRIAL_MS,
     ContractError,
     Exit,
     Outcome,
@@ -239,7 +240,7 @@ def _find_peak(spec: RunSpec, max_trials: int, result_json: Path | None) -> int:
         # Trials: 10 s by default, as short as LoadGen allows in queries (the duration sets the length).
         loadgen=replace(
             spec.loadgen,
-            min_duration_ms=spec.loadgen.min_duration_ms or 10000,
+            min_duration_ms=spec.loadgen.min_duration_ms or FIND_PEAK_TRIAL_MS,
             min_query_count=spec.loadgen.min_query_count or 1,
         ),
     )

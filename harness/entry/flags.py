@@ -16,6 +16,8 @@ from harness.contract import (
     DEFAULT_BATCH_SIZE,
     DIVISIONS,
     FIND_PEAK_EXITS,
+    FIND_PEAK_MAX_TRIALS,
+    FIND_PEAK_TRIAL_MS,
     MODES,
     RUN_EXITS,
     SCENARIOS,
@@ -109,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(peak, with_mode=False)
     search_group = peak.add_argument_group("search")
     search_group.add_argument(
-        "--max-trials", type=_positive_int, default=8, metavar="N", help="most trials to run (default 8)"
+        "--max-trials",
+        type=_positive_int,
+        default=FIND_PEAK_MAX_TRIALS,
+        metavar="N",
+        help=f"most trials to run (default {FIND_PEAK_MAX_TRIALS})",
     )
     search_group.add_argument("--result-json", type=Path, metavar="FILE", help="write the setting, value and trials")
     commands.add_parser(
@@ -216,9 +222,9 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     loadgen.add_argument(
         "--min-duration-ms",
         type=_positive_int,
-        default=None if with_mode else 10000,
+        default=None if with_mode else FIND_PEAK_TRIAL_MS,
         metavar="N",
-        help="shorten a test run" if with_mode else "duration of each trial (default 10000)",
+        help="shorten a test run" if with_mode else f"duration of each trial (default {FIND_PEAK_TRIAL_MS})",
     )
     loadgen.add_argument(
         "--min-query-count",
@@ -250,7 +256,7 @@ def build_spec_parser(command: str) -> argparse.ArgumentParser:
     if command == "run":
         parser.add_argument("--record", type=Path, metavar="FILE", help="where record.json goes (default: beside FILE)")
     else:
-        parser.add_argument("--max-trials", type=_positive_int, default=8, metavar="N")
+        parser.add_argument("--max-trials", type=_positive_int, default=FIND_PEAK_MAX_TRIALS, metavar="N")
         parser.add_argument("--result-json", type=Path, metavar="FILE")
     return parser
 

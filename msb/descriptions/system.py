@@ -8,7 +8,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from harness.contract import CURRENT_ROUND, NAME_RULE, SCENARIOS, is_name
+from harness.contract import CURRENT_ROUND, DEFAULT_BATCH_SIZE, NAME_RULE, SCENARIOS, is_name
 from msb.descriptions.rounds import RoundProfile, load_round
 from msb.descriptions.yamlfile import (
     Where,
@@ -246,7 +246,7 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend=get_name(data, "backend", where),
         device=get_str(data, "device", where, "cpu"),
         precision=get_str(data, "precision", where, "fp32"),
-        batch_sizes=_parse_per_scenario(data, BATCH_SIZE, where, 1),
+        batch_sizes=_parse_per_scenario(data, BATCH_SIZE, where, DEFAULT_BATCH_SIZE),
         thread_counts=_parse_per_scenario(data, THREADS, where, None),
         impl=get_name(data, "impl", where, None),
         scenarios=scenarios,
