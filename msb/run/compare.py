@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # Default tolerances on a performance figure, in percent, from the run-to-run noise measured on the demo (six 2-second
-# runs each on an idle 2-core VM, README "Reproducing a result"): Offline throughput spread 8.5 % (5,961-6,469
+# runs each on an idle 2-core VM, docs/RUN.md, "Reproducing a result"): Offline throughput spread 8.5 % (5,961-6,469
 # samples/s), SingleStream p90 latency 53 % (0.183-0.280 ms: a 2 s run's tail on a shared VM). Throughput gets 15 %;
 # latency percentiles 60 %. Full-length runs on a dedicated system are far steadier: pass --tolerance to tighten.
 DEFAULT_TOLERANCE_PCT = 15.0
