@@ -5,8 +5,12 @@ that needs nothing but the standard library (so the host never imports LoadGen, 
 from __future__ import annotations
 
 import ast
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACT = REPO / "harness" / "contract"
@@ -46,37 +50,83 @@ def test_the_contract_needs_only_the_standard_library_and_itself() -> None:
         assert outside == set(), path
 
 
-# The harness's stages from the top down (docs/ARCHITECTURE.md draws them): a module imports only from its own
-# folder or from one below it, so the folders read as the order a run's data takes and no import runs back up.
-HARNESS_FLOORS = (
-    ("__main__",),
-    ("entry",),
-    ("run",),
-    ("compliance", "calibrate"),
-    ("results", "loadgen"),
-    ("backends",),
-    ("cache",),
-    ("benchmarks",),
-    ("registries",),
-    ("contract",),
-)
+# The floors are stated once, in docs/ARCHITECTURE.md's two floor tables, and read from there: the document cannot
+# drift from the code, and a new folder must be given its floor (and its job) there before its tests pass.
+ARCHITECTURE = REPO / "docs" / "ARCHITECTURE.md"
+EDGES = ("subprocess", "shutil", "socket", "sqlite3", "urllib", "docker", "msb.engine")
 
 
-def harness_floor(module: str) -> int:
-    """The floor of `harness.X...` (X a folder or a root module): 0 is the top."""
+@dataclass(frozen=True)
+class Floor:
+    number: int
+    names: tuple[str, ...]  # folders and root modules of the package, as `harness.<name>` / `msb.<name>` say them
+    side_effects: str
+
+
+def floors(heading: str) -> list[Floor]:
+    """The rows of the floor table under `heading`: | floor | where | job | side effects |."""
+    text = ARCHITECTURE.read_text()
+    assert heading in text, f"docs/ARCHITECTURE.md has no section {heading!r}"
+    table = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            names = tuple(name.removesuffix("/").removesuffix(".py") for name in re.findall(r"`([^`]+)`", cells[1]))
+            rows.append(Floor(int(cells[0]), names, cells[3]))
+    assert rows, f"no floor rows under {heading!r}"
+    return rows
+
+
+HOST_FLOORS = "## The host side by floor"
+HARNESS_FLOORS = "## The harness by stage"
+
+
+def floor_of(module: str, table: list[Floor]) -> Floor:
+    """The floor of `pkg.X...` (X a folder or a root module of the package)."""
     part = module.split(".")[1]
-    floors = [index for index, names in enumerate(HARNESS_FLOORS) if part in names]
-    assert floors, f"harness.{part} is on no floor of HARNESS_FLOORS; add it where it belongs"
-    return floors[0]
+    found = [floor for floor in table if part in floor.names]
+    assert len(found) == 1, f"{module}: {part} stands on {len(found)} floors of docs/ARCHITECTURE.md; give it one"
+    return found[0]
 
 
-def test_no_harness_import_runs_back_up() -> None:
+def package_modules(package: str) -> list[tuple[Path, str]]:
+    return [
+        (path, ".".join(path.relative_to(REPO).with_suffix("").parts))
+        for path in sorted((REPO / package).rglob("*.py"))
+        if not (path.parent == REPO / package and path.stem == "__init__")
+    ]
+
+
+@pytest.mark.parametrize(("package", "heading"), [("msb", HOST_FLOORS), ("harness", HARNESS_FLOORS)])
+def test_every_folder_stands_on_one_floor_and_no_import_runs_back_up(package: str, heading: str) -> None:
+    table = floors(heading)
     offenders = set()
-    for path in (REPO / "harness").rglob("*.py"):
-        if path.parent == REPO / "harness" and path.stem == "__init__":
-            continue
-        module = ".".join(path.relative_to(REPO).with_suffix("").parts)
+    for path, module in package_modules(package):
+        mine = floor_of(module, table)
         for name in imported_modules(path):
-            if name.startswith("harness.") and harness_floor(name) < harness_floor(module):
-                offenders.add(f"{path.relative_to(REPO)} imports {name}")
+            if name.startswith(f"{package}.") and floor_of(name, table).number < mine.number:
+                offenders.add(f"{path.relative_to(REPO)} imports {name}, on a floor above its own")
+    assert offenders == set()
+
+
+@pytest.mark.parametrize(("package", "heading"), [("msb", HOST_FLOORS), ("harness", HARNESS_FLOORS)])
+def test_every_floor_names_what_exists(package: str, heading: str) -> None:
+    for floor in floors(heading):
+        for name in floor.names:
+            assert (REPO / package / name).is_dir() or (REPO / package / f"{name}.py").is_file(), (
+                f"docs/ARCHITECTURE.md names {package}/{name} on floor {floor.number}; it does not exist"
+            )
+
+
+@pytest.mark.parametrize(("package", "heading"), [("msb", HOST_FLOORS), ("harness", HARNESS_FLOORS)])
+def test_rows_without_side_effects_import_no_edge(package: str, heading: str) -> None:
+    table = floors(heading)
+    offenders = set()
+    for path, module in package_modules(package):
+        if floor_of(module, table).side_effects != "none":
+            continue
+        for name in imported_modules(path):
+            if any(name == edge or name.startswith(f"{edge}.") for edge in EDGES):
+                offenders.add(f"{path.relative_to(REPO)} imports {name}, yet its row says `none`")
     assert offenders == set()
