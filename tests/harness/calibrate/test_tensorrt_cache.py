@@ -1,6 +1,7 @@
-"""TensorRT's half of `python -m harness calibrate`, over the TensorRT STAND-IN (tests/support/tensorrt_fake_runtime.py): the
-calibration cache is made by the backend's entropy calibrator from the listed images, keyed to the model's and the
-list's sha256; a changed list recalibrates; a run given the cache uses it as it is and refuses one of other weights.
+"""TensorRT's half of `python -m harness calibrate`, over the TensorRT STAND-IN
+(tests/support/tensorrt_fake_runtime.py): the calibration cache is made by the backend's entropy calibrator from the
+listed images, keyed to the model's and the list's sha256; a changed list recalibrates; a run given the cache uses it as
+it is and refuses one of other weights.
 
 The stand-in's "engine" returns each sample's sum as `total`, so a tiny benchmark here scores `total > 0` against a
 label file; everything else (lists, cache, gate, record) is the real code."""

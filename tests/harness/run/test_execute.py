@@ -380,21 +380,13 @@ def test_a_loadgen_of_another_round_is_refused_before_it_runs(synthetic: Path, t
     assert not (tmp_path / "exp" / "closed").exists()
 
 
+# `--round v6.1` on the host writes the v6 tree. The compliance runs need the round's audit.config files (reference
+# data beside the checkout, absent on a clean clone): only the tests of the `experiment` fixture skip without them.
 AUDIT = Path("/work/shared/mlperf-reference-data/v6.1/compliance")
-
-
 COUNT_layout = 16
-
-
 SCENARIO = "SingleStream"
-
-
 SHORT_layout = ["--threads=1", "--min-duration-ms=300", "--min-query-count=100", "--target-latency-ms=0.05"]
-
-
 SUBMITTER = Path("closed") / "ACME"
-
-
 SCENARIO_DIR = SUBMITTER / "results" / "host_cpu" / "resnet50" / SCENARIO
 
 
@@ -440,6 +432,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def experiment(data: Path) -> Path:
     """Accuracy, performance, TEST01 and TEST04 of one scenario, in the order the run matrix does them."""
+    if not AUDIT.is_dir():
+        pytest.skip("round reference data not present")
     output = data / "experiment"
     system_json = data / "system.json"
     system_json.write_text(json.dumps({"system_name": "host"}))

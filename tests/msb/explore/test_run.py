@@ -1,7 +1,7 @@
-"""explore's run loop against a scripted engine (tests/support/fake_engine.py, a named stand-in): one experiment per point
-with its description, manifest and tags; a refused point recorded and the grid going on; the report; --apply
-changing only the settings' lines; bad input refused with nothing written; no VALID point an error. The real
-engine and harness: tests/integration/test_docker_explore.py."""
+"""explore's run loop against a scripted engine (tests/support/fake_engine.py, a named stand-in): one experiment per
+point with its description, manifest and tags; a refused point recorded and the grid going on; the report; --apply
+changing only the settings' lines; bad input refused with nothing written; no VALID point an error. The real engine and
+harness: tests/integration/test_docker_explore.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""trt_api.py itself (the real TensorRT and cuda-python calls) over stand-ins of the `tensorrt` and cuda-python
-modules that pretend to be TensorRT 8.6 or 10.x (tests/support/tensorrt_fake_runtime.py): the whole backend runs through the
+"""trt_api.py itself (the real TensorRT and cuda-python calls) over stand-ins of the `tensorrt` and cuda-python modules
+that pretend to be TensorRT 8.6 or 10.x (tests/support/tensorrt_fake_runtime.py): the whole backend runs through the
 name-based tensor API both share; the 10.x stand-in lacks the binding-index API, and the 8.6 one records any use."""
 
 from __future__ import annotations
