@@ -23,7 +23,7 @@ lint:
 
 # Regenerate the golden Dockerfiles after an intended template or definition change; review the diff.
 golden:
-	$(PY) -m pytest -q tests/test_golden_dockerfiles.py --update-golden
+	$(PY) -m pytest -q tests/msb/image/test_render.py -k golden --update-golden
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -130,3 +130,17 @@ def test_rows_without_side_effects_import_no_edge(package: str, heading: str) ->
             if any(name == edge or name.startswith(f"{edge}.") for edge in EDGES):
                 offenders.add(f"{path.relative_to(REPO)} imports {name}, yet its row says `none`")
     assert offenders == set()
+
+
+def test_tests_mirror_the_code() -> None:
+    # tests/msb/<package>/test_<module>.py tests msb/<package>/<module>.py (or the package msb/<package>/<module>/), and
+    # the same for tests/harness/: a module's tests are found by its name. Tests of no one module live elsewhere
+    # (tests/integration, tests/gpu, tests/speed, the two at the top).
+    strays = []
+    for top in ("msb", "harness"):
+        for path in sorted((REPO / "tests" / top).rglob("test_*.py")):
+            folder = REPO / path.parent.relative_to(REPO / "tests")
+            name = path.stem.removeprefix("test_")
+            if not ((folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file()):
+                strays.append(f"{path.relative_to(REPO)} names no module {folder.relative_to(REPO)}/{name}(.py)")
+    assert not strays, "\n".join(strays)

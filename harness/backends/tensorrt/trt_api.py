@@ -4,13 +4,14 @@ Written for TensorRT 8.6 and 10.x (images tensorrt-8.6.1 and tensorrt-10) and cu
 Only the name-based tensor API the two share is used (num_io_tensors, get_tensor_*, set_input_shape,
 set_tensor_address, execute_async_v3, get_tensor_profile_shape): TensorRT 10 removed the binding-index API. What
 differs by major version is gated here and nowhere else (`_network_flags`, `_plugin_creator`, `_int8_calibrator_base`).
-No machine available to this project has TensorRT (it runs only in NVIDIA's NGC image on a real GPU host), so
-nothing in this file has been run against TensorRT; the tests drive it over a stand-in of the `tensorrt` module that
-pretends to be 8.6 or 10.x (tests/tensorrt_fake_runtime.py). It is kept thin: each method is one or a few library
-calls, and all decisions (profiles, cache keys, calibration caches, buffer sizes, stream slots) live in the tested
-modules around it.
+No machine available to this project has TensorRT (it runs only in NVIDIA's NGC image on a real GPU host), so nothing in
+this file has been run against TensorRT; the tests drive it over a stand-in of the `tensorrt` module that pretends to be
+8.6 or 10.x (tests/support/tensorrt_fake_runtime.py). It is kept thin: each method is one or a few library calls, and
+all decisions (profiles, cache keys, calibration caches, buffer sizes, stream slots) live in the tested modules around
+it.
+
 The CUDA half (`CudaRuntime`: pinned and device memory, streams, copies) needs only cuda-python and is run on
-an H100 by tests/test_tensorrt_cuda.py.
+an H100 by tests/gpu/test_tensorrt_cuda.py.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def _calibrator_class(trt: Any, cudart: Any) -> type:
 class CudaRuntime:
     """Memory, streams and copies through cuda-python: the CUDA half of the runtime, usable without TensorRT.
 
-    Checked on an H100 by tests/test_tensorrt_cuda.py (skipped where cuda-python or a GPU is missing).
+    Checked on an H100 by tests/gpu/test_tensorrt_cuda.py (skipped where cuda-python or a GPU is missing).
     """
 
     def __init__(self, cudart: Any, device_index: int) -> None:
