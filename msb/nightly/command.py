@@ -16,7 +16,7 @@ def add_parser(sub: Subparsers, project: Project) -> None:
         "nightly",
         help="the nightly job: rebuild images, run a short matrix, compare with a baseline, report",
         description="Exit 0: all reproduced (or a first night); 1: a regression or a failure (the report's first"
-        ' lines name them); 2: it could not run. See docs/NIGHTLY.md.',
+        " lines name them); 2: it could not run. See docs/NIGHTLY.md.",
     )
     nightly.add_argument("config", type=Path, help="nightly config (YAML), e.g. nightly/demo.yaml")
     register(nightly, command)
