@@ -1,4 +1,5 @@
-"""What the backend and benchmark registries share: the check of the options a run gives against the frozen options
+"""What the backend and benchmark registries share: the look-up of an entry by name, the import of what it names
+("module:attribute") only when asked, and the check of the options a run gives against the frozen options
 dataclass an entry declares. It imports nothing heavy, so a mistyped option is refused before the entry's module
 (and its runtime or dependencies) is imported, worded the same way for both kinds.
 """
@@ -6,8 +7,25 @@ dataclass an entry declares. It imports nothing heavy, so a mistyped option is r
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+Entry = TypeVar("Entry")
+
+
+def lookup(entries: Mapping[str, Entry], kind: str, name: str, error: type[Exception]) -> Entry:
+    """The entry called `name`; `error` names the `kind` ("backend", "benchmark") and the valid names otherwise."""
+    entry = entries.get(name)
+    if entry is None:
+        raise error(f"unknown {kind} {name!r}; valid: {', '.join(sorted(entries))}")
+    return entry
+
+
+def load_target(target: str) -> Any:
+    """The attribute a "module:attribute" target names, its module imported now (runtimes load on first use)."""
+    module_name, attr = target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def checked_options(

@@ -10,16 +10,14 @@ Adding a backend is one entry in `_ENTRIES`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from harness.backends.base import Backend, BackendError
 from harness.contract import DEFAULT_BATCH_SIZE
-from harness.registries import checked_options
+from harness.registries import checked_options, load_target, lookup
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,8 @@ def get_backend(
     `batch_size` is the run's (the shape TensorRT's engine profile is built for).
     """
     entry = _entry(name)
-    checked = checked_options("backend", name, _load(entry.options), options, BackendError)
-    factory = _load(entry.backend)
+    checked = checked_options("backend", name, load_target(entry.options), options, BackendError)
+    factory = load_target(entry.backend)
     return factory(
         benchmark=benchmark,
         device=device,
@@ -84,16 +82,8 @@ def get_backend(
 
 def backend_options(name: str) -> tuple[str, ...]:
     """The option names the backend called `name` takes, read without importing its runtime."""
-    return tuple(field.name for field in dataclasses.fields(_load(_entry(name).options)))
+    return tuple(field.name for field in dataclasses.fields(load_target(_entry(name).options)))
 
 
 def _entry(name: str) -> _Entry:
-    entry = _ENTRIES.get(name)
-    if entry is None:
-        raise UnknownBackendError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
-    return entry
-
-
-def _load(target: str) -> Any:
-    module_name, attr = target.split(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return lookup(_ENTRIES, "backend", name, UnknownBackendError)

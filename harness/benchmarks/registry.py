@@ -10,7 +10,6 @@ Adding a benchmark is one entry in `_ENTRIES`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,7 +17,7 @@ from typing import Any
 
 from harness.benchmarks.base import Benchmark
 from harness.benchmarks.options import BenchmarkOptionError
-from harness.registries import checked_options
+from harness.registries import checked_options, load_target, lookup
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,14 @@ def get_benchmark(name: str, options: Mapping[str, object] | None = None) -> Ben
     """
     entry = _entry(name)
     checked = _checked_options(name, entry, options or {})
-    factory = _load(entry.factory)
+    factory = load_target(entry.factory)
     return factory() if checked is None else factory(checked)
 
 
 def benchmark_options(name: str) -> tuple[str, ...]:
     """The option names the benchmark called `name` takes, read without importing the benchmark."""
     entry = _entry(name)
-    return () if entry.options is None else tuple(f.name for f in dataclasses.fields(_load(entry.options)))
+    return () if entry.options is None else tuple(f.name for f in dataclasses.fields(load_target(entry.options)))
 
 
 def option_values(name: str) -> dict[str, tuple[object, ...] | None]:
@@ -68,7 +67,7 @@ def option_values(name: str) -> dict[str, tuple[object, ...] | None]:
     entry = _entry(name)
     if entry.options is None:
         return {}
-    return {f.name: f.metadata.get("values") for f in dataclasses.fields(_load(entry.options))}
+    return {f.name: f.metadata.get("values") for f in dataclasses.fields(load_target(entry.options))}
 
 
 def effective_options(name: str, options: Mapping[str, object] | None = None) -> dict[str, object]:
@@ -79,18 +78,10 @@ def effective_options(name: str, options: Mapping[str, object] | None = None) ->
 
 
 def _entry(name: str) -> _Entry:
-    entry = _ENTRIES.get(name)
-    if entry is None:
-        raise UnknownBenchmarkError(f"unknown benchmark {name!r}; valid: {', '.join(BENCHMARKS)}")
-    return entry
-
-
-def _load(target: str) -> Any:
-    module_name, attr = target.split(":")
-    return getattr(importlib.import_module(module_name), attr)
+    return lookup(_ENTRIES, "benchmark", name, UnknownBenchmarkError)
 
 
 def _checked_options(name: str, entry: _Entry, given: Mapping[str, object]) -> Any:
     """`given` as an instance of the benchmark's options dataclass (None when it takes none)."""
-    options_class = None if entry.options is None else _load(entry.options)
+    options_class = None if entry.options is None else load_target(entry.options)
     return checked_options("benchmark", name, options_class, given, BenchmarkOptionError)

@@ -82,7 +82,7 @@ EXIT_OF = {
 }
 
 # What each exit status of a command means. The help texts auditors read are rendered from these tables
-# (harness/entry/flags.py), so the words beside a status cannot drift from the status the code returns.
+# (harness/entry/help_texts.py), so the words beside a status cannot drift from the status the code returns.
 RUN_EXITS: dict[Exit, str] = {
     Exit.OK: "results placed",
     Exit.ERROR: "an error; nothing placed",

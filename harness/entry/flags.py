@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from harness.backends.registry import BACKENDS
-from harness.benchmarks.registry import BENCHMARKS, option_values
+from harness.benchmarks.registry import BENCHMARKS
 from harness.contract import (
     COMPLIANCE_TESTS,
     DEFAULT_BATCH_SIZE,
@@ -23,50 +23,13 @@ from harness.contract import (
     SCENARIOS,
     BackendSpec,
     ComplianceSpec,
-    ContractError,
     Exit,
     LoadGenSettings,
     RunSpec,
-    check_name,
 )
 from harness.contract.calibration import CALIBRATE_EXITS
+from harness.entry import flag_types, help_texts
 from harness.run.checks import RunError
-
-_DESCRIPTION = """\
-MLPerf Inference harness: runs one benchmark scenario under MLPerf LoadGen and writes the results into
-an MLPerf submission tree in the round's layout (--round). See `run --help` and `find-peak --help` for the options.
-"""
-_RUN_EPILOG = """\
-results (moved into place only when the run completed; an interrupted run leaves nothing behind), v5.x rounds:
-  OUTPUT/closed/SUBMITTER/systems/SYSTEM.json                                 (with --system-json)
-  OUTPUT/closed/SUBMITTER/code/BENCHMARK/IMPL/README.md
-  OUTPUT/closed/SUBMITTER/measurements/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,SYSTEM_IMPL_SCENARIO.json}
-  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/performance/run_1/   (--mode performance)
-  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/accuracy/            (--mode accuracy)
-  OUTPUT/closed/SUBMITTER/compliance/SYSTEM/BENCHMARK/SCENARIO/TEST/             (--compliance TEST, only this)
-v6.x rounds: src/ instead of code/, and a scenario's files in its results folder:
-  OUTPUT/closed/SUBMITTER/src/BENCHMARK/IMPL/README.md
-  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/{user.conf,README.md,measurements.json}
-  OUTPUT/closed/SUBMITTER/results/SYSTEM/BENCHMARK/SCENARIO/{performance/run_1,accuracy,TEST}/
-
-compliance tests (--mode performance --compliance TEST01|TEST04 --audit-config FILE):
-  LoadGen runs in a private working folder holding FILE as audit.config; the run is verified against the
-  submission's own results (performance/run_1, and for TEST01 accuracy/mlperf_log_accuracy.json), which must
-  be in OUTPUT already. A failed verification places its files all the same (exit status below).
-
-example:
-  python -m harness run --benchmark resnet50 --scenario Offline --mode accuracy \\
-      --dataset /data/imagenet --model /models/resnet50_v1.onnx --backend onnxruntime \\
-      --output /out --submitter ACME --system acme_server_cpu
-"""
-
-
-_CALIBRATE_EPILOG = """\
-the spec (JSON) names: benchmark, backend {name, device, batch_size, threads, options}, dataset, model,
-calibration_list, calibration_dataset, output, method (onnxruntime: minmax, entropy, percentile; tensorrt: entropy),
-gate_samples, gate_fraction. It writes into OUTPUT the artefact (onnxruntime: MODEL.int8.onnx, a QDQ model; tensorrt:
-MODEL.calib, the calibration cache) and record.json (hashes, method, tool versions, both accuracies).
-"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,29 +37,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(Exit.REFUSED, f"{self.prog}: error: {message} (see --help)\n")
 
 
-_PEAK_EPILOG = """\
-Each trial is a `python -m harness run` performance run into a scratch folder outside OUTPUT (removed
-afterwards); the preprocessed-sample cache is shared with OUTPUT's. Nothing is written into OUTPUT/closed.
-The last line printed is `peak: target_qps=VALUE` (Offline, Server) or `peak: target_latency_ms=VALUE`
-(SingleStream, MultiStream), a value whose trial LoadGen reported VALID.
-For Server, --target-latency-ms is the latency bound and --target-qps the first value tried (e.g. the Offline
-peak); for the other scenarios the flag of the searched setting gives the first value tried.
-"""
-
-
-def exit_lines(meanings: Mapping[Exit, str]) -> str:
-    """The help's exit-status lines, from the contract's table of what each status means (harness.contract)."""
-    return "\nexit status:\n" + "".join(f"  {int(code):<4}{meanings[code]}\n" for code in sorted(meanings))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m harness", description=_DESCRIPTION)
+    parser = Parser(prog="python -m harness", description=help_texts.DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     run = commands.add_parser(
         "run",
         help="run one benchmark scenario under LoadGen and place the results",
         description="Run one benchmark scenario under MLPerf LoadGen and place the results.",
-        epilog=_RUN_EPILOG + exit_lines(RUN_EXITS),
+        epilog=help_texts.RUN_EPILOG + help_texts.exit_lines(RUN_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_arguments(run, with_mode=True)
@@ -105,14 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the target QPS or expected latency at which LoadGen reports VALID",
         description="Search the best target QPS (Offline, Server) or expected latency (SingleStream, "
         "MultiStream) with short performance trials.",
-        epilog=_PEAK_EPILOG + exit_lines(FIND_PEAK_EXITS),
+        epilog=help_texts.PEAK_EPILOG + help_texts.exit_lines(FIND_PEAK_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_arguments(peak, with_mode=False)
     search_group = peak.add_argument_group("search")
     search_group.add_argument(
         "--max-trials",
-        type=_positive_int,
+        type=flag_types.positive_int,
         default=FIND_PEAK_MAX_TRIALS,
         metavar="N",
         help=f"most trials to run (default {FIND_PEAK_MAX_TRIALS})",
@@ -124,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
         help="INT8 from a full-precision model and a calibration list, with an accuracy gate (calibrate --help)",
         description=build_calibrate_parser().description,
-        epilog=_CALIBRATE_EPILOG + exit_lines(CALIBRATE_EXITS),
+        epilog=help_texts.CALIBRATE_EPILOG + help_texts.exit_lines(CALIBRATE_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
@@ -136,7 +84,7 @@ def build_calibrate_parser() -> Parser:
         prog="python -m harness calibrate",
         description="Make the INT8 artefact of a backend from a full-precision ONNX model and a calibration list, "
         "then score both models on held-out images and compare (harness.contract.calibration).",
-        epilog=_CALIBRATE_EPILOG + exit_lines(CALIBRATE_EXITS),
+        epilog=help_texts.CALIBRATE_EPILOG + help_texts.exit_lines(CALIBRATE_EXITS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--spec", required=True, type=Path, metavar="FILE", help="the calibration's spec.json")
@@ -165,9 +113,11 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
         metavar="ROUND",
         help="MLPerf round: recorded, and v6.x writes the v6 tree layout (default v5.1)",
     )
-    where.add_argument("--submitter", required=True, type=_name, metavar="NAME")
-    where.add_argument("--system", required=True, type=_name, metavar="NAME", help="system description id")
-    where.add_argument("--impl", type=_name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)")
+    where.add_argument("--submitter", required=True, type=flag_types.name, metavar="NAME")
+    where.add_argument("--system", required=True, type=flag_types.name, metavar="NAME", help="system description id")
+    where.add_argument(
+        "--impl", type=flag_types.name, metavar="NAME", help="implementation name (default BACKEND-DEVICE)"
+    )
     where.add_argument(
         "--system-json", type=Path, metavar="FILE", help="system description, copied to systems/SYSTEM.json"
     )
@@ -179,7 +129,7 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     )
     where.add_argument(
         "--run-info-json",
-        type=_json,
+        type=flag_types.json_value,
         metavar="JSON",
         help="run options to record in the measurements README (e.g. the docker run options)",
     )
@@ -190,50 +140,53 @@ def _add_run_arguments(run: argparse.ArgumentParser, with_mode: bool) -> None:
     where.add_argument("--allow-root", action="store_true", help="run even as uid 0 (results then belong to root)")
 
     how = run.add_argument_group("how to run")
-    how.add_argument("--count", type=_positive_int, metavar="N", help="use the first N samples of the dataset")
+    how.add_argument(
+        "--count", type=flag_types.positive_int, metavar="N", help="use the first N samples of the dataset"
+    )
     how.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=flag_types.positive_int,
         metavar="N",
         help=f"samples per inference (default: --samples-per-query in MultiStream, else {DEFAULT_BATCH_SIZE})",
     )
-    how.add_argument("--threads", type=_positive_int, metavar="N", help="backend intra-op threads")
+    how.add_argument("--threads", type=flag_types.positive_int, metavar="N", help="backend intra-op threads")
     _add_option_list(
         how,
         "--backend-option",
-        _backend_key_value,
+        flag_types.backend_key_value,
         'a backend-specific setting, repeatable; VALUE is read as JSON where it parses (true, 3, "x"), else as text',
     )
     _add_option_list(
         how,
         "--benchmark-option",
-        _key_value,
-        f"a setting of the benchmark itself, repeatable, VALUE read as for --backend-option; {_taken()}",
+        flag_types.key_value,
+        "a setting of the benchmark itself, repeatable, VALUE read as for --backend-option; "
+        + help_texts.options_taken(),
     )
 
     loadgen = run.add_argument_group("LoadGen settings, written to user.conf (default: the round's values)")
-    loadgen.add_argument("--target-qps", type=_positive_float, metavar="F", help="expected/target QPS")
+    loadgen.add_argument("--target-qps", type=flag_types.positive_float, metavar="F", help="expected/target QPS")
     loadgen.add_argument(
         "--target-latency-ms",
-        type=_positive_float,
+        type=flag_types.positive_float,
         metavar="F",
         help="expected latency (SingleStream, MultiStream) or latency bound (Server)",
     )
     loadgen.add_argument(
         "--min-duration-ms",
-        type=_positive_int,
+        type=flag_types.positive_int,
         default=None if with_mode else FIND_PEAK_TRIAL_MS,
         metavar="N",
         help="shorten a test run" if with_mode else f"duration of each trial (default {FIND_PEAK_TRIAL_MS})",
     )
     loadgen.add_argument(
         "--min-query-count",
-        type=_positive_int,
+        type=flag_types.positive_int,
         default=None if with_mode else 1,
         metavar="N",
         help="shorten a test run" if with_mode else "of each trial (default 1: --min-duration-ms sets the length)",
     )
-    loadgen.add_argument("--samples-per-query", type=_positive_int, metavar="N", help="MultiStream only")
+    loadgen.add_argument("--samples-per-query", type=flag_types.positive_int, metavar="N", help="MultiStream only")
     if with_mode:
         compliance = run.add_argument_group("compliance tests")
         compliance.add_argument(
@@ -256,7 +209,7 @@ def build_spec_parser(command: str) -> argparse.ArgumentParser:
     if command == "run":
         parser.add_argument("--record", type=Path, metavar="FILE", help="where record.json goes (default: beside FILE)")
     else:
-        parser.add_argument("--max-trials", type=_positive_int, default=FIND_PEAK_MAX_TRIALS, metavar="N")
+        parser.add_argument("--max-trials", type=flag_types.positive_int, default=FIND_PEAK_MAX_TRIALS, metavar="N")
         parser.add_argument("--result-json", type=Path, metavar="FILE")
     return parser
 
@@ -335,72 +288,8 @@ def _read_text(path: Path, test: str) -> str:
         ) from error
 
 
-def _name(text: str) -> str:
-    try:
-        return check_name(text, "name")
-    except ContractError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _taken() -> str:
-    """Which benchmarks take which options (from their declarations), for --help: "yolo-95, yolo-99:
-    padding=square|minimal"."""
-    takers: dict[str, list[str]] = {}
-    for name in BENCHMARKS:
-        options = [
-            f"{key}={'|'.join(map(str, values))}" if values else key for key, values in option_values(name).items()
-        ]
-        if options:
-            takers.setdefault(", ".join(options), []).append(name)
-    return "; ".join(f"{', '.join(names)}: {options}" for options, names in takers.items()) or "none take any"
-
-
 def _add_option_list(
     group: argparse._ArgumentGroup, flag: str, parse: Callable[[str], tuple[str, object]], help_text: str
 ) -> None:
     """A repeatable KEY=VALUE flag gathered into a list of (key, value) pairs (the spec takes it as a dict)."""
     group.add_argument(flag, action="append", type=parse, default=[], metavar="KEY=VALUE", help=help_text)
-
-
-def _key_value(text: str) -> tuple[str, object]:
-    key, separator, value = text.partition("=")
-    if not separator or not key.isidentifier():
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE with KEY a Python identifier")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def _backend_key_value(text: str) -> tuple[str, object]:
-    key, value = _key_value(text)
-    if key in ("device", "precision", "threads", "output_names"):
-        raise argparse.ArgumentTypeError(f"{key} has its own flag; use --{key.replace('_', '-')}")
-    return key, value
-
-
-def _json(text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from error
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
-    return value

@@ -70,27 +70,42 @@ class SlotMap:
         return slots
 
 
-class SampleLibrary:
-    """Cache entries of the dataset's samples; those LoadGen asked for live in one contiguous host array."""
+class SlottedLibrary:
+    """What every QSL over cache entries shares: the entries, LoadGen's counts, and the slot of each loaded sample."""
 
     def __init__(self, entries: Sequence[Path], performance_count: int) -> None:
         self.entries = list(entries)
         self.performance_count = min(performance_count, len(self.entries))
         self._map = SlotMap(len(self.entries))
-        self._store: np.ndarray | None = None
-        # Samples of differing shapes (YOLO's minimal padding) cannot share one array: kept by slot instead.
-        self._ragged: dict[int, np.ndarray] | None = None
 
     @property
     def total_count(self) -> int:
         return len(self.entries)
 
+    def _read_new(self, indices: Sequence[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The samples of `indices` not loaded yet, read from their cache entries, and the slots given to them."""
+        new, slots = self._map.assign(indices)
+        return slots, [load_entry(self.entries[int(index)]) for index in new]
+
+    def unload(self, indices: Sequence[int]) -> None:
+        """LoadGen's UnloadSamplesFromRam: the slots are reused by the next load."""
+        self._map.release(indices)
+
+
+class SampleLibrary(SlottedLibrary):
+    """Cache entries of the dataset's samples; those LoadGen asked for live in one contiguous host array."""
+
+    def __init__(self, entries: Sequence[Path], performance_count: int) -> None:
+        super().__init__(entries, performance_count)
+        self._store: np.ndarray | None = None
+        # Samples of differing shapes (YOLO's minimal padding) cannot share one array: kept by slot instead.
+        self._ragged: dict[int, np.ndarray] | None = None
+
     def load(self, indices: Sequence[int]) -> None:
         """LoadGen's LoadSamplesToRam: read the preprocessed samples into the store (the one copy per sample)."""
-        new, slots = self._map.assign(indices)
-        if not len(new):
+        slots, arrays = self._read_new(indices)
+        if not arrays:
             return
-        arrays = [load_entry(self.entries[int(index)]) for index in new]
         shape = arrays[0].shape if self._store is None else self._store.shape[1:]
         if self._ragged is None and any(array.shape != shape for array in arrays):
             self._ragged = {} if self._store is None else dict(enumerate(self._store[: self._map.capacity]))
@@ -101,10 +116,6 @@ class SampleLibrary:
         self._store = _grown(self._store, self._map.capacity, arrays[0])
         for slot, array in zip(slots, arrays, strict=True):
             self._store[slot] = array
-
-    def unload(self, indices: Sequence[int]) -> None:
-        """LoadGen's UnloadSamplesFromRam: the slots are reused by the next load."""
-        self._map.release(indices)
 
     def batch(self, indices: Sequence[int], out: np.ndarray | None = None) -> np.ndarray:
         """The loaded samples on a new first axis: gathered into the first rows of `out` if given; for one sample

@@ -16,8 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from harness.benchmarks.base import CompactForm
-from harness.cache import load_entry
-from harness.loadgen.qsl import SlotMap
+from harness.loadgen.qsl import SlottedLibrary
 
 
 class Launched(Protocol):
@@ -59,33 +58,23 @@ class ResidentBackend(Protocol):
         ...
 
 
-class ResidentLibrary:
+class ResidentLibrary(SlottedLibrary):
     """The QSL over compact cache entries, copying what LoadGen loads to every worker's store."""
 
     def __init__(self, entries: Sequence[Path], performance_count: int, workers: Sequence[DeviceWorker]) -> None:
         if not workers:
             raise ValueError("a resident library needs at least one device worker")
-        self.entries = list(entries)
-        self.performance_count = min(performance_count, len(self.entries))
+        super().__init__(entries, performance_count)
         self.workers = list(workers)
-        self._map = SlotMap(len(self.entries))
-
-    @property
-    def total_count(self) -> int:
-        return len(self.entries)
 
     def load(self, indices: Sequence[int]) -> None:
         """LoadGen's LoadSamplesToRam: one host read and one copy to each device per sample."""
-        new, slots = self._map.assign(indices)
-        if not len(new):
+        slots, arrays = self._read_new(indices)
+        if not arrays:
             return
-        samples = np.stack([load_entry(self.entries[int(index)]) for index in new])
+        samples = np.stack(arrays)
         for worker in self.workers:
             worker.store(slots, samples)
-
-    def unload(self, indices: Sequence[int]) -> None:
-        """LoadGen's UnloadSamplesFromRam: the slots are overwritten by the next load."""
-        self._map.release(indices)
 
     def slots(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         return self._map.slots(indices)

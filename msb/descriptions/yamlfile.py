@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import yaml
 
@@ -129,6 +129,15 @@ def _present(data: Mapping[str, Any], key: str, where: Where) -> bool:
     return data.get(key) is not None
 
 
+def _defaulted(default: T | _Required, data: Mapping[str, Any], key: str, where: Where) -> TypeGuard[T]:
+    """Whether `key` is absent so `default` stands; an absent key with no default (REQUIRED) is refused."""
+    if _present(data, key, where):
+        return False
+    if isinstance(default, _Required):
+        raise _missing(where.at(key))
+    return True
+
+
 def _missing(where: Where) -> SpecError:
     return SpecError(f"{where}: missing a value", f"set {where.path or where}")
 
@@ -138,9 +147,7 @@ def get_int(
 ) -> int | T:
     """A whole number (not a boolean, not a float, not text), at least `minimum` when given."""
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     # bool is an int in Python; `batch_size: true` is a typo, not 1.
@@ -159,9 +166,7 @@ def get_number(
     """A number, whole or not (not a boolean, not text), greater than `above` when given; kept as written (int or
     float) so that a file rewritten from it shows the same value."""
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     ok = isinstance(value, int | float) and not isinstance(value, bool) and (above is None or value > above)
@@ -174,9 +179,7 @@ def get_number(
 def get_str(data: Mapping[str, Any], key: str, where: Where, default: T | _Required = REQUIRED) -> str | T:
     """Text. A number is refused rather than converted: `version: 3.10` would silently become "3.1"."""
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     if not isinstance(value, str):
@@ -201,9 +204,7 @@ def check_name_at(value: object, where: Where | str) -> str:
 
 def get_bool(data: Mapping[str, Any], key: str, where: Where, default: T | _Required = REQUIRED) -> bool | T:
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     if not isinstance(value, bool):
@@ -216,9 +217,7 @@ def get_mapping(
 ) -> dict[str, Any] | T:
     """A nested mapping with text keys."""
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     if not isinstance(value, Mapping):
@@ -234,9 +233,7 @@ def get_strings(
 ) -> tuple[str, ...] | T:
     """A list of text items."""
     field = where.at(key)
-    if not _present(data, key, where):
-        if isinstance(default, _Required):
-            raise _missing(field)
+    if _defaulted(default, data, key, where):
         return default
     value = data[key]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):

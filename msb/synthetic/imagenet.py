@@ -27,6 +27,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
+from msb.synthetic.onnx_graph import save_model
+
 # Corners of the RGB cube plus mid grey: nearest neighbours are >= 110 levels apart in every case, far
 # more than JPEG error plus the minority patch can move the image mean.
 PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -150,13 +152,7 @@ def write_model(path: Path, work: int = 0) -> Path:
         ],
         initializer=initializers,
     )
-    opset = [helper.make_opsetid("", 13)]
-    model = helper.make_model(graph, opset_imports=opset, producer_name="msb.synthetic")
-    model.ir_version = 8  # readable by every onnxruntime since 1.10
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_model(path, graph, opset=13)
 
 
 def _work_nodes(work: int, initializers: list[onnx.TensorProto]) -> list[onnx.NodeProto]:

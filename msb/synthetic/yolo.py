@@ -18,10 +18,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper
 
-from msb.synthetic.detection import GRID, _Graph, write_dataset
+from msb.synthetic.detection import write_dataset
+from msb.synthetic.detection_layout import GRID
+from msb.synthetic.onnx_graph import Graph, save_model
 
 CLASSES = 80
 PAD_LEVEL = 114.0
@@ -29,7 +30,7 @@ DUPLICATE_SHIFT = 0.05  # of the box width: IoU (1 - 0.05) / (1 + 0.05) = 0.905
 DUPLICATE_SCORE = 0.9
 
 
-def _content_extent(g: _Graph) -> None:
+def _content_extent(g: Graph) -> None:
     """top, bottom, left, right (N,) float: the first and last rows and columns that are not padding."""
     g.op("Mul", ["images", g.const("to_levels", np.array(255.0, np.float32))], "pixels")
     g.op("Abs", [g.op("Sub", ["pixels", g.const("pad_level", np.array(PAD_LEVEL, np.float32))], "off_pad")], "dist")
@@ -44,7 +45,7 @@ def _content_extent(g: _Graph) -> None:
         g.op("Cast", [f"{name}_i"], name, to=TensorProto.FLOAT)
 
 
-def _cell_geometry(g: _Graph) -> None:
+def _cell_geometry(g: Graph) -> None:
     """Per cell (N, cells): centre cx, cy and size w, h in input pixels, and the integer pixel at the centre."""
     fractions = (np.arange(GRID, dtype=np.float32) + 0.5) / GRID
     rows = np.repeat(fractions, GRID)[None]  # row-major cells
@@ -61,7 +62,7 @@ def _cell_geometry(g: _Graph) -> None:
         g.op("Mul", [f"{axis}_span_c", cell], "h" if axis == "y" else "w")
 
 
-def _decode_colours(g: _Graph) -> None:
+def _decode_colours(g: Graph) -> None:
     """label (N, cells) int64 (-1 empty) and score (N, cells) from the colour at each cell's centre."""
     g.op("Transpose", ["pixels"], "nhwc", perm=[0, 2, 3, 1])
     g.op("Unsqueeze", ["cy_i", g.const("last", np.array([-1], np.int64))], "cy_c")
@@ -81,7 +82,7 @@ def _decode_colours(g: _Graph) -> None:
     g.op("Mul", [g.op("Div", ["blue_flat", "to_levels"], "intensity"), "present"], "score")
 
 
-def _anchor_rows(g: _Graph) -> None:
+def _anchor_rows(g: Graph) -> None:
     """(N, 2·cells, 84): each cell's detection, then its weaker, shifted duplicate."""
     g.op("Equal", [g.op("Unsqueeze", ["label", "last"], "label_c"), g.const("classes", np.arange(CLASSES))], "hot_b")
     g.op("Cast", ["hot_b"], "hot", to=TensorProto.FLOAT)  # (N, cells, 80)
@@ -96,7 +97,7 @@ def _anchor_rows(g: _Graph) -> None:
     g.op("Concat", rows, "rows84", axis=1)
 
 
-def _raw_output(g: _Graph) -> None:
+def _raw_output(g: Graph) -> None:
     """output0 (N, 84, anchors): the rows, then zero anchors up to the count of a YOLO head at this input size."""
     g.op("Transpose", ["rows84"], "cols84", perm=[0, 2, 1])
     g.op("Shape", ["images"], "in_shape")
@@ -116,7 +117,7 @@ def _raw_output(g: _Graph) -> None:
 def write_model(path: Path, dynamic: bool = False, size: int = 640) -> Path:
     """The detector with YOLO11's exported signature: input `images` (N, 3, size, size), or (N, 3, H, W) when
     `dynamic`; output `output0` (N, 84, anchors)."""
-    g = _Graph()
+    g = Graph()
     _content_extent(g)
     _cell_geometry(g)
     _decode_colours(g)
@@ -131,12 +132,7 @@ def write_model(path: Path, dynamic: bool = False, size: int = 640) -> Path:
         outputs=[helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["N", 4 + CLASSES, "anchors"])],
         initializer=g.initializers,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="msb.synthetic")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return save_model(path, graph)
 
 
 def main(argv: list[str] | None = None) -> int:

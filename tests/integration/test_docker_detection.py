@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msb.synthetic.detection import write_dataset, write_model
+from msb.synthetic.detection import write_dataset
+from msb.synthetic.detection_model import write_model
 from tests.support import REPO
 
 pytestmark = pytest.mark.docker

@@ -16,7 +16,8 @@ import pytest
 
 from harness.benchmarks.detection.payload import LogEntry, write_accuracy_log
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from msb.synthetic.detection import write_dataset, write_model
+from msb.synthetic.detection import write_dataset
+from msb.synthetic.detection_model import write_model
 from tests.support import REPO
 
 COUNT = 10

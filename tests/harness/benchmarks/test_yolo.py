@@ -40,7 +40,7 @@ def test_model_with_other_input_size_is_refused(tmp_path: Path) -> None:
 
 
 def test_model_without_output0_is_refused(tmp_path: Path) -> None:
-    from msb.synthetic.detection import write_model as write_retinanet
+    from msb.synthetic.detection_model import write_model as write_retinanet
 
     data = write_dataset(tmp_path / "dataset", "yolo", COUNT)
     model = write_retinanet(tmp_path / "retinanet.onnx", "retinanet")

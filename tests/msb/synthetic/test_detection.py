@@ -12,8 +12,10 @@ import pytest
 
 from harness.benchmarks.detection.anchors import retinanet_anchors, ssd_r34_default_boxes
 from harness.benchmarks.detection.boxes import decode_retinanet, decode_ssd
-from msb.synthetic import detection
-from msb.synthetic.detection import cell_boxes, main, write_dataset, write_model
+from msb.synthetic import detection_heads, detection_layout
+from msb.synthetic.detection import main, write_dataset
+from msb.synthetic.detection_layout import cell_boxes
+from msb.synthetic.detection_model import write_model
 
 
 def test_openimages_layout(tmp_path: Path) -> None:
@@ -23,7 +25,7 @@ def test_openimages_layout(tmp_path: Path) -> None:
     assert len(annotations["images"]) == data.images == 14
     assert len(annotations["annotations"]) == data.objects
     used = {a["category_id"] for a in annotations["annotations"]}
-    assert used == set(detection.LAYOUTS["retinanet"].labels)  # every synthetic category, including 0 and 263
+    assert used == set(detection_layout.LAYOUTS["retinanet"].labels)  # every synthetic category, including 0 and 263
     files = list((tmp_path / "validation/data").iterdir())
     assert len(files) == 14 and max(f.stat().st_size for f in files) < 2000  # small on disk
 
@@ -35,7 +37,7 @@ def test_coco_layout_uses_coco_category_ids(tmp_path: Path) -> None:
     assert len(ids) == 80 and ids[:12] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13] and ids[-1] == 90
     label_of = {cid: index + 1 for index, cid in enumerate(ids)}  # accuracy-coco.py's inverse map
     used = {label_of[a["category_id"]] for a in annotations["annotations"]}
-    assert used == set(detection.LAYOUTS["ssd-resnet34"].labels)
+    assert used == set(detection_layout.LAYOUTS["ssd-resnet34"].labels)
     for annotation in annotations["annotations"]:
         _x, _y, w, h = annotation["bbox"]
         assert w > 0 and h > 0 and annotation["area"] == w * h
@@ -67,7 +69,7 @@ def test_detectors_have_mlperf_signatures(
 
 
 def test_retinanet_head_targets_decode_to_the_cells_on_the_benchmark_anchors() -> None:
-    targets = detection.retinanet_head_targets()
+    targets = detection_heads.retinanet_head_targets()
     anchors = retinanet_anchors(800)
     assert targets.anchors == len(anchors.boxes)
     decoded = decode_retinanet(targets.regression, anchors.boxes[targets.indices])
@@ -78,7 +80,7 @@ def test_retinanet_head_targets_decode_to_the_cells_on_the_benchmark_anchors() -
 
 
 def test_ssd_head_targets_decode_to_the_cells_on_the_benchmark_default_boxes() -> None:
-    targets = detection.ssd_head_targets()
+    targets = detection_heads.ssd_head_targets()
     boxes = ssd_r34_default_boxes(1200)
     assert targets.anchors == len(boxes.boxes)
     decoded = decode_ssd(targets.regression, boxes.boxes[targets.indices])

@@ -13,7 +13,8 @@ from harness.benchmarks.detection.benchmark import DetectionBenchmark
 from harness.benchmarks.detection.payload import LogEntry, write_accuracy_log
 from harness.benchmarks.retinanet import RetinaNet
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from msb.synthetic.detection import write_dataset, write_model
+from msb.synthetic.detection import write_dataset
+from msb.synthetic.detection_model import write_model
 
 COUNT = 10  # images with objects; one per synthetic category at least
 

@@ -13,7 +13,8 @@ from harness.benchmarks.detection.payload import LogEntry, pack, write_accuracy_
 from harness.benchmarks.detection.postprocess import Detections
 from harness.benchmarks.retinanet import RetinaNet
 from harness.benchmarks.ssd_resnet34 import SsdResNet34
-from msb.synthetic.detection import COCO_CATEGORY_IDS, write_dataset
+from msb.synthetic.detection import write_dataset
+from msb.synthetic.detection_layout import COCO_CATEGORY_IDS
 
 COUNT = 10
 
