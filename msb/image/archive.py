@@ -128,7 +128,7 @@ def loaded_image(engine: Engine, image_ref: str, archive: Path, expected: str, n
     """Load the archive; the ID of the loaded image that carries `expected` (asked again of the engine, not the
     record)."""
     refs = engine.load_image(archive)
-    candidates = [image_ref, *refs] if image_ref in refs else refs
+    candidates = list(dict.fromkeys([image_ref, *refs] if image_ref in refs else refs))  # image_ref first, once
     seen: list[str] = []
     for ref in candidates:
         image_id = engine.image_id(ref)
