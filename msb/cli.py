@@ -37,7 +37,7 @@ from msb.errors import (
 from msb.explore import grid as explore_grid
 from msb.explore import render as explore_render
 from msb.explore import run as explore_run
-from msb.image import bootstrap, builder, lock
+from msb.image import archive, bootstrap, builder, lock
 from msb.labels import IMAGE_REPOSITORY, LABEL_BACKENDS, NAMESPACE, image_ref, version_label
 from msb.nightly import config as nightly_config
 from msb.nightly import run as nightly_run
@@ -68,6 +68,12 @@ def parser(project: Project) -> argparse.ArgumentParser:
         "--verify",
         action="store_true",
         help="then rebuild with no cache and compare the content digests; exit 1 listing the paths that differ",
+    )
+    image.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="then `docker save` it to DIR/sha256-<content>.docker.tar with its record (for nodes that cannot build)",
     )
 
     lock_cmd = sub.add_parser("lock", help="regenerate an image's hash lock (and its base digest where reachable)")
@@ -244,11 +250,14 @@ def cmd_image(project: Project, args: argparse.Namespace, console: Console) -> i
         sys.stdout.write(builder.dry_run(project, args.name, engine, args.allow_unpinned))
         return 0
     make = builder.verify if args.verify else builder.build
-    built = make(project, args.name, DockerEngine(), args.allow_unpinned, log_line, args.repository)
+    engine = DockerEngine()
+    built = make(project, args.name, engine, args.allow_unpinned, log_line, args.repository)
     console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
     console.print(f"content sha256:{built.content.sha256} ({len(built.content.entries)} paths)")
     if args.verify:
         console.print("[bold green]verified[/]: a no-cache rebuild has the same content")
+    if args.export is not None:
+        console.print(f"exported {built.tags[0]} to {archive.export_image(engine, built.tags[0], args.export)}")
     return 0
 
 

@@ -227,7 +227,8 @@ class DockerEngine:
     def load_image(self, archive: Path) -> list[str]:
         try:
             with archive.open("rb") as handle:
-                return loaded_refs(self._api.load_image(handle), archive)
+                # docker-py's stubs leave load_image untyped; it yields the daemon's JSON progress objects.
+                return loaded_refs(self._api.load_image(handle), archive)  # type: ignore[no-untyped-call]
         except docker.errors.APIError as exc:
             raise MsbError(
                 f"docker load of {archive} failed: {exc.explanation or exc}",
