@@ -50,7 +50,7 @@ def exported(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     ref = f"{repository}/cpu:latest"
     digest = DockerEngine().image_labels(ref)[LABEL_CONTENT]
     archive = folder / f"sha256-{digest.removeprefix('sha256:')}.docker.tar"
-    assert f"exported {ref} to {archive}" in result.stdout.replace("\n", "")
+    assert f"exported {ref} to {archive}" in result.stderr.replace("\n", "")
     yield Exported(ref, archive, json.loads(archive.with_suffix("").with_suffix(".json").read_text()))
     untag(repository)
 
