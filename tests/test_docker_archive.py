@@ -45,14 +45,16 @@ def untag(repository: str) -> None:
 def exported(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     repository = f"msbtest-archive-{uuid.uuid4().hex[:8]}"
     folder = tmp_path_factory.mktemp("archives")
-    result = build_py("image", "cpu", "--repository", repository, "--export", str(folder))
-    assert result.returncode == 0, result.stderr[-3000:]
-    ref = f"{repository}/cpu:latest"
-    digest = DockerEngine().image_labels(ref)[LABEL_CONTENT]
-    archive = folder / f"sha256-{digest.removeprefix('sha256:')}.docker.tar"
-    assert f"exported {ref} to {archive}" in result.stderr.replace("\n", "")
-    yield Exported(ref, archive, json.loads(archive.with_suffix("").with_suffix(".json").read_text()))
-    untag(repository)
+    try:
+        result = build_py("image", "cpu", "--repository", repository, "--export", str(folder))
+        assert result.returncode == 0, result.stderr[-3000:]
+        ref = f"{repository}/cpu:latest"
+        digest = DockerEngine().image_labels(ref)[LABEL_CONTENT]
+        archive = folder / f"sha256-{digest.removeprefix('sha256:')}.docker.tar"
+        assert f"exported {ref} to {archive}" in result.stderr.replace("\n", "")
+        yield Exported(ref, archive, json.loads(archive.with_suffix("").with_suffix(".json").read_text()))
+    finally:
+        untag(repository)
 
 
 def test_export_writes_the_archive_and_its_record(exported: Exported) -> None:
