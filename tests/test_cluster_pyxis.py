@@ -56,7 +56,7 @@ def test_a_container_held_by_its_stdin_is_refused() -> None:
 
 
 def test_a_relative_squashfs_is_refused() -> None:
-    with pytest.raises(MsbError, match="squashfs images/x.sqsh is not an absolute path"):
+    with pytest.raises(MsbError, match=r"squashfs images/x\.sqsh is not an absolute path"):
         pyxis_argv(container(), Path("images/x.sqsh"))
 
 

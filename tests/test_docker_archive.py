@@ -34,9 +34,8 @@ class Exported:
 
 
 def untag(repository: str) -> None:
-    tags = subprocess.run(
-        ["docker", "images", f"{repository}/cpu", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True
-    ).stdout.split()
+    listing = ["docker", "images", f"{repository}/cpu", "--format", "{{.Repository}}:{{.Tag}}"]
+    tags = subprocess.run(listing, capture_output=True, text=True).stdout.split()
     if tags:
         subprocess.run(["docker", "rmi", *tags], capture_output=True)
 

@@ -89,13 +89,14 @@ def test_another_digest_without_archive_names_node_image_both_digests_and_the_fi
     with pytest.raises(MsbError) as raised:
         ensure_image(store(OTHER, OTHER_ID), REF, f"sha256:{GOOD}", tmp_path)
     message = str(raised.value)
-    assert f"node {socket.gethostname()}: image {REF} should have content sha256:{GOOD}, found sha256:{OTHER}" in message
+    node = socket.gethostname()
+    assert f"node {node}: image {REF} should have content sha256:{GOOD}, found sha256:{OTHER}" in message
     assert f"no archive at {tmp_path}/sha256-{GOOD}.docker.tar" in message
     assert "build.py image NAME --export DIR" in raised.value.fix
 
 
 def test_a_missing_image_without_archive_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MsbError, match=f"found no such image; no archive folder was given"):
+    with pytest.raises(MsbError, match="found no such image; no archive folder was given"):
         ensure_image(FakeImages(), REF, GOOD, None)
     with pytest.raises(MsbError, match="no content digest says which archive"):
         ensure_image(FakeImages(), REF, None, tmp_path)
@@ -115,7 +116,7 @@ def test_an_altered_archive_is_refused_before_it_is_loaded(tmp_path: Path) -> No
 def test_an_archive_without_its_record_is_refused(tmp_path: Path) -> None:
     archive = exported(tmp_path)
     archive.with_name(f"sha256-{GOOD}.json").unlink()
-    with pytest.raises(MsbError, match="has no record .*cannot be checked"):
+    with pytest.raises(MsbError, match=r"has no record .*cannot be checked"):
         ensure_image(FakeImages(), REF, GOOD, archive.parent)
 
 
