@@ -67,6 +67,14 @@ class Engine(Protocol):
 
     def import_rootfs(self, tarball: Path, repository: str, tag: str, changes: list[str]) -> str: ...
 
+    def save_image(self, ref: str, dest: Path) -> None:
+        """Write `docker save REF` (the image, its layers and the tag REF) to the file `dest`, streamed."""
+        ...
+
+    def load_image(self, archive: Path) -> list[str]:
+        """`docker load` of a `docker save` archive; the references it loaded (tags, else image IDs)."""
+        ...
+
     def pull_digest(self, ref: str) -> str: ...
 
     def remove_container(self, name: str) -> None: ...
@@ -108,6 +116,23 @@ def follow_build(stream: Iterable[dict[str, Any]], on_line: Callable[[str], None
     if not image_id:
         raise BuildFailed("docker build ended without producing an image", list(tail))
     return image_id
+
+
+def loaded_refs(stream: Iterable[dict[str, Any]], archive: Path) -> list[str]:
+    """The references `docker load` reports ("Loaded image: REF", or "Loaded image ID: ID" for an untagged image);
+    an error in the stream raises an MsbError naming the archive."""
+    refs: list[str] = []
+    for chunk in stream:
+        if "error" in chunk:
+            raise MsbError(
+                f"docker load of {archive} failed: {str(chunk['error']).strip()}",
+                "copy the archive again from the submit host (build.py image NAME --export DIR writes it)",
+            )
+        for line in str(chunk.get("stream", "")).splitlines():
+            for prefix in ("Loaded image: ", "Loaded image ID: "):
+                if line.startswith(prefix):
+                    refs.append(line.removeprefix(prefix).strip())
+    return refs
 
 
 def created_images(lines: Iterable[str]) -> list[str]:
@@ -187,6 +212,28 @@ class DockerEngine:
         if image_id is None:
             raise MsbError(f"docker import of {tarball} produced no image {repository}:{tag}")
         return image_id
+
+    def save_image(self, ref: str, dest: Path) -> None:
+        try:
+            chunks = self._api.get_image(ref)
+            with dest.open("wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        except docker.errors.APIError as exc:
+            raise MsbError(
+                f"cannot save image {ref}: {exc.explanation or exc}", "build it first: python3 build.py image NAME"
+            ) from None
+
+    def load_image(self, archive: Path) -> list[str]:
+        try:
+            with archive.open("rb") as handle:
+                # docker-py's stubs leave load_image untyped; it yields the daemon's JSON progress objects.
+                return loaded_refs(self._api.load_image(handle), archive)  # type: ignore[no-untyped-call]
+        except docker.errors.APIError as exc:
+            raise MsbError(
+                f"docker load of {archive} failed: {exc.explanation or exc}",
+                "copy the archive again from the submit host (build.py image NAME --export DIR writes it)",
+            ) from None
 
     def pull_digest(self, ref: str) -> str:
         try:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine (as root) for mlperf-submission-builder, idempotently:
 #   - Debian's docker.io and debootstrap when missing, and a running dockerd;
-#   - a virtual environment .venv with the tool, the harness and the test dependencies.
+#   - a virtual environment .venv with the tool, the harness and the test dependencies;
+#   - a one-node Slurm cluster when none answers (scripts/setup-slurm.sh).
 # Verified on Debian bookworm (see shared ENVIRONMENT notes): Docker Engine 20.10, classic builder, no registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,4 +42,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[harness,test]'
   touch "$stamp"
 fi
+# The cluster tests need a Slurm cluster; a one-node one on this machine is started when none answers.
+bash scripts/setup-slurm.sh
 log "ready"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from msb.commands import Subparsers, log_line, register, status_console
 from msb.descriptions.image import image_names, load_image_spec
 from msb.engine import DockerEngine, Engine
 from msb.errors import EngineUnavailable
-from msb.image import bootstrap, builder, lock
+from msb.image import archive, bootstrap, builder, lock
 from msb.labels import IMAGE_REPOSITORY
 from msb.project import Project
 
@@ -26,6 +27,12 @@ def add_parsers(sub: Subparsers, project: Project) -> None:
         "--verify",
         action="store_true",
         help="then rebuild with no cache and compare the content digests; exit 1 listing the paths that differ",
+    )
+    image.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="then `docker save` it to DIR/sha256-<content>.docker.tar with its record (for nodes that cannot build)",
     )
     register(image, build_command)
 
@@ -52,11 +59,14 @@ def build_command(project: Project, options: argparse.Namespace) -> int:
         sys.stdout.write(builder.dry_run(project, options.name, engine, options.allow_unpinned))
         return 0
     make = builder.verify if options.verify else builder.build
-    built = make(project, options.name, DockerEngine(), options.allow_unpinned, log_line, options.repository)
+    engine = DockerEngine()
+    built = make(project, options.name, engine, options.allow_unpinned, log_line, options.repository)
     console.print(f"[bold green]built[/] {built.image_id} as {', '.join(built.tags)} (base {built.base.from_ref})")
     console.print(f"content sha256:{built.content.sha256} ({len(built.content.entries)} paths)")
     if options.verify:
         console.print("[bold green]verified[/]: a no-cache rebuild has the same content")
+    if options.export is not None:
+        console.print(f"exported {built.tags[0]} to {archive.export_image(engine, built.tags[0], options.export)}")
     return 0
 
 

@@ -19,7 +19,7 @@ from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_RUN, image_ref
 from msb.run.expdir import Identity
 
 # docker's --gpus forms; the engine turns each into a device request.
-_GPUS = re.compile(r"all|[1-9][0-9]*|device=[0-9A-Za-z-]+(,[0-9A-Za-z-]+)*")
+GPU_REQUEST = re.compile(r"all|[1-9][0-9]*|device=[0-9A-Za-z-]+(,[0-9A-Za-z-]+)*")
 GPU_FORMS = "all, a count (2) or device=0,1"
 
 
@@ -39,7 +39,7 @@ class UnitInputs:
 def gpu_request(system: SystemSpec, requested: str | None) -> str | None:
     """The GPUs the unit asks docker for: --gpus, else the description's run.gpus; refused unless docker's form."""
     gpus = system.run.gpus if requested is None else requested
-    if gpus is not None and not _GPUS.fullmatch(gpus):
+    if gpus is not None and not GPU_REQUEST.fullmatch(gpus):
         where = "--gpus" if requested is not None else f"run.gpus of system '{system.name}'"
         raise SpecError(f"{where} {gpus!r} is not a GPU request", f"use {GPU_FORMS}")
     return gpus

@@ -22,6 +22,7 @@ from harness.contract import (
 )
 from msb.container import ContainerSpec
 from msb.engine import ContainerInfo, EngineInfo
+from msb.errors import MsbError
 from msb.labels import LABEL_BACKENDS, LABEL_ROUND
 
 # What the scripted harness does for one run: a behaviour for every run whose key (see `run_key`) matches.
@@ -146,3 +147,46 @@ class FakeEngine:
             figures=figures,
             verifications={"verify_performance": "TEST FAIL" if failed else "TEST PASS"} if run.compliance else {},
         )
+
+
+@dataclass
+class FakeImages:
+    """A stand-in for the engine's image store, named as such: references (tags or IDs) to images with labels.
+    `save_image` writes a small JSON "archive" of the image and its tag; `load_image` reads one back and tags it, as
+    `docker load` moves a tag to the loaded image. Enough for the decisions of msb.image.archive; the real save and
+    load run in test_docker_archive.py."""
+
+    tags: dict[str, str] = field(default_factory=dict)  # reference -> image ID
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # image ID -> labels
+    loaded: list[Path] = field(default_factory=list)
+    saved: list[str] = field(default_factory=list)
+
+    def add(self, ref: str, image_id: str, labels: dict[str, str]) -> None:
+        self.tags[ref] = image_id
+        self.labels[image_id] = labels
+
+    def image_id(self, ref: str) -> str | None:
+        return self.tags.get(ref, ref if ref in self.labels else None)
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        image_id = self.image_id(ref)
+        if image_id is None:
+            raise MsbError(f"image {ref} does not exist here", "build it first: python3 build.py image NAME")
+        return dict(self.labels[image_id])
+
+    def inspect(self, ref: str) -> dict[str, object]:
+        image_id = self.image_id(ref)
+        repo_tags = sorted(tag for tag, target in self.tags.items() if target == image_id and ":" in tag)
+        return {"Id": image_id, "RepoTags": repo_tags, "Config": {"Labels": self.image_labels(ref)}}
+
+    def save_image(self, ref: str, dest: Path) -> None:
+        self.saved.append(ref)
+        image_id = self.image_id(ref)
+        assert image_id is not None, ref
+        dest.write_text(json.dumps({"tag": ref, "id": image_id, "labels": self.labels[image_id]}))
+
+    def load_image(self, archive: Path) -> list[str]:
+        self.loaded.append(archive)
+        data = json.loads(archive.read_text())
+        self.add(data["tag"], data["id"], data["labels"])
+        return [data["tag"]]

@@ -1,0 +1,1 @@
+"""Running a submission's matrices on a Slurm cluster (issue 18)."""

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Start a one-node Slurm cluster on this machine for the cluster tests (and a first try of `--slurm`), idempotently:
+#   - Debian's slurmctld, slurmd, slurm-client and munge when missing (bookworm: Slurm 22.05);
+#   - munged with the packaged key; a slurm.conf of ours with the node `localhost` in two partitions
+#     (`edge`, default, and `datacenter`) so systems can be sent to different partitions;
+#   - slurmctld and slurmd started in the background (no systemd here), then `sinfo` must show the node idle.
+# A cluster that already answers is left alone; a slurm.conf that is not ours is never overwritten.
+# Accounting (slurmdbd) is not set up: job completions go to a text file (jobcomp/filetxt), which the tool reads.
+set -euo pipefail
+
+log() { printf '[setup-slurm] %s\n' "$*" >&2; }
+conf=/etc/slurm/slurm.conf
+marker="# written by mlperf-submission-builder scripts/setup-slurm.sh"
+
+if sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+  log "a Slurm cluster answers: $(sinfo -h -o '%P %D %T' | tr '\n' ';')"; exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  log "no Slurm cluster answers; run this script as root to install and start a one-node cluster"; exit 1
+fi
+
+need_apt=()
+for pair in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need_apt+=("${pair#*:}")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]} from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# munge: the packaged key, or a new one where the package left none.
+if [ ! -s /etc/munge/munge.key ]; then
+  dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+  chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
+fi
+install -d -o munge -g munge -m 0755 /run/munge
+if ! munge -n </dev/null >/dev/null 2>&1; then
+  log "starting munged"
+  runuser -u munge -- /usr/sbin/munged
+  for _ in $(seq 20); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.25; done
+fi
+
+if [ -f "$conf" ] && ! grep -qF "$marker" "$conf"; then
+  log "$conf exists and is not ours; start that cluster's daemons, or move it away"; exit 1
+fi
+cpus=$(nproc)
+memory_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+install -d -m 0755 /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+cat >"$conf" <<CONF
+$marker
+ClusterName=msb
+SlurmctldHost=$(hostname -s)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+# No cgroups in containers and CI machines: track processes by their parents, and bind no tasks.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+# A job's end stays visible to scontrol for an hour; its completion (state, exit code) goes to a text file.
+MinJobAge=3600
+JobCompType=jobcomp/filetxt
+JobCompLoc=/var/log/slurm/jobcomp.log
+# A node that went down comes back by itself once its slurmd answers again.
+ReturnToService=2
+SlurmdTimeout=30
+KillWait=10
+NodeName=localhost NodeHostname=localhost CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
+PartitionName=edge Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+PartitionName=datacenter Nodes=localhost MaxTime=INFINITE State=UP OverSubscribe=NO
+CONF
+
+pgrep -x slurmctld >/dev/null || { log "starting slurmctld"; /usr/sbin/slurmctld; }
+pgrep -x slurmd >/dev/null || { log "starting slurmd"; /usr/sbin/slurmd -N localhost; }
+for _ in $(seq 30); do
+  sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc' && break
+  sleep 1
+done
+if ! sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+  # A node left DOWN by an earlier session comes back once told so.
+  scontrol update NodeName=localhost State=RESUME 2>/dev/null || true
+  sleep 2
+fi
+sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc' || {
+  log "the node did not come up; see /var/log/slurm/slurmctld.log and slurmd.log"; exit 1
+}
+log "slurm $(sinfo -V | awk '{print $2}'): $(sinfo -h -o '%P %T' | tr '\n' ' ')"
