@@ -19,7 +19,7 @@ from msb.engine import ContainerInfo
 from msb.errors import RunFailed
 from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
 from msb.project import Project
-from msb.run import leftovers, matrix, matrix_run, runner
+from msb.run import leftovers, matrix, matrix_run, runner, state
 from msb.run.expdir import Identity
 from msb.submission.truncate import TRUNCATED_MAX_BYTES
 
@@ -128,7 +128,7 @@ def test_a_refused_run_is_a_failure_naming_the_harness_message(demo: SystemSpec,
 def test_resume_redoes_only_what_is_not_done(demo: SystemSpec, inputs: runner.RunArgs):
     run(demo, inputs, FakeEngine(inputs.experiment, {"resnet50-SingleStream-TEST04": CRASH}), keep_going=True)
     # A crash of build.py during a run leaves it recorded as running.
-    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-MultiStream-TEST01", matrix_run.RunState("running"))
+    state.write_state(inputs.experiment, "cpu_demo-resnet50-MultiStream-TEST01", state.RunState("running"))
     engine = FakeEngine(inputs.experiment)
     outcome = run(demo, inputs, engine)
     assert engine.started == ["resnet50-SingleStream-TEST04", "resnet50-MultiStream-TEST01"]
@@ -149,7 +149,7 @@ def test_test01_gets_the_full_accuracy_log_back_after_truncation(demo: SystemSpe
     seen: list[int] = []
     log = inputs.experiment / ACC.format("Offline")
     engine = FakeEngine(inputs.experiment, on_run=lambda spec: seen.append(log.stat().st_size))
-    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-Offline-TEST01", matrix_run.RunState("failed"))
+    state.write_state(inputs.experiment, "cpu_demo-resnet50-Offline-TEST01", state.RunState("failed"))
     run(demo, inputs, engine, scenario="Offline")
     assert engine.started == ["resnet50-Offline-TEST01"]
     assert seen[0] > TRUNCATED_MAX_BYTES  # the full log was in place while TEST01 ran

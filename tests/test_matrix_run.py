@@ -13,15 +13,8 @@ from msb.errors import SpecError
 from msb.project import Project
 from msb.run.calibration import calibration_doc
 from msb.run.matrix import MatrixRun
-from msb.run.matrix_run import (
-    FULL_LOGS_DIR,
-    RunState,
-    read_states,
-    restore_full_log,
-    truncate_group,
-    write_calibration,
-    write_state,
-)
+from msb.run.matrix_run import FULL_LOGS_DIR, restore_full_log, truncate_group, write_calibration
+from msb.run.state import RunState, read_states, write_state
 from msb.run.progress import DONE, FAILED, RUNNING
 from msb.submission.truncate import file_sha256, recorded_hash
 
@@ -51,16 +44,27 @@ def states(*runs: MatrixRun) -> dict[str, RunState]:
     return {run.key: RunState(DONE, accuracy_dirs=folders.get(run.kind, ())) for run in runs}
 
 
-def test_state_survives_and_a_cut_file_means_redo_everything(tmp_path: Path) -> None:
+def test_state_survives_and_a_cut_file_means_redo_that_unit(tmp_path: Path) -> None:
     write_state(tmp_path, "a", RunState(RUNNING))
     write_state(tmp_path, "a", RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2))
-    write_state(tmp_path, "b", RunState(FAILED))
+    write_state(tmp_path, "b", RunState(FAILED, job="17", node="n1", reason="TIMEOUT"))
     assert read_states(tmp_path) == {
         "a": RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2),
-        "b": RunState(FAILED),
+        "b": RunState(FAILED, job="17", node="n1", reason="TIMEOUT"),
     }
+    (tmp_path / ".msb" / "state" / "a.json").write_text('{"sta')
+    assert read_states(tmp_path) == {"b": RunState(FAILED, job="17", node="n1", reason="TIMEOUT")}
+
+
+def test_an_experiment_of_the_single_state_file_resumes_under_the_per_unit_files(tmp_path: Path) -> None:
+    old = '{"runs": {"a": {"state": "done", "files": ["closed/x/a.txt"]}, "b": {"state": "running"}}}'
+    (tmp_path / ".msb").mkdir()
+    (tmp_path / ".msb" / "matrix-state.json").write_text(old)
+    assert read_states(tmp_path) == {"a": RunState(DONE, ("closed/x/a.txt",)), "b": RunState(RUNNING)}
+    write_state(tmp_path, "b", RunState(DONE, ("closed/x/b.txt",)))
+    assert read_states(tmp_path)["b"] == RunState(DONE, ("closed/x/b.txt",))
     (tmp_path / ".msb" / "matrix-state.json").write_text('{"runs": {"a": {"sta')
-    assert read_states(tmp_path) == {}
+    assert read_states(tmp_path) == {"b": RunState(DONE, ("closed/x/b.txt",))}
 
 
 def test_truncation_keeps_the_full_logs_outside_the_tree(tmp_path: Path, demo: SystemSpec) -> None:
