@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
@@ -21,6 +22,7 @@ from msb.descriptions.yamlfile import (
     get_number,
     get_scalars,
     get_str,
+    get_strings,
     load_mapping,
     named_files,
     shown,
@@ -66,6 +68,22 @@ class RunOptions:
     gpus: str | None = None  # None: no GPU; "all", "2", "device=0,1"
     uid_when_root: int = 15000  # the container never runs as uid 0
     ulimits: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """Where a system's units run on a Slurm cluster (`build.py run --slurm`): sbatch's options for its jobs. A field
+    left out is left to the cluster (its default partition, no GPUs, the partition's time limit)."""
+
+    partition: str | None = None
+    gpus_per_task: int | None = None  # sbatch --gres=gpu:N
+    time: str | None = None  # sbatch --time, e.g. "2:00:00"
+    account: str | None = None
+    constraint: str | None = None
+    sbatch_options: tuple[str, ...] = ()  # further options, each as sbatch takes it: "--qos=high"
+
+
+SLURM_KEYS = ("partition", "gpus_per_task", "time", "account", "constraint", "sbatch_options")
 
 
 # What a per-scenario setting is when neither the scenario nor `default:` gives it: 1 (batch_size), None (threads).
@@ -133,6 +151,7 @@ class SystemSpec:
     calibration: str | None = None  # calibration.md text; None: the default for unquantised models
     path: Path | None = None  # the YAML it was loaded from (find-peak writes back into it)
     text: str | None = None  # that YAML's text
+    slurm: SlurmOptions | None = None  # how its jobs are submitted (`slurm:`); None: the cluster's defaults
 
     def settings(self, benchmark: str, scenario: str) -> tuple[BenchmarkSettings, dict[str, float]]:
         """The harness settings for one benchmark and scenario; unknown ones are errors listing the valid ones."""
@@ -182,7 +201,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         data,
         where,
         required=["name", "submitter", "division", "system_type", "image", "systems_json", "benchmarks"],
-        optional=["run", "round", "calibration"],
+        optional=["run", "round", "calibration", "slurm"],
     )
     run = _parse_run(get_mapping(data, "run", top, {}), top.at("run"))
     benchmarks_where = top.at("benchmarks")
@@ -201,6 +220,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         benchmarks=benchmarks,
         round=get_name(data, "round", top, DEFAULT_ROUND),
         calibration=get_str(data, "calibration", top, None),
+        slurm=_parse_slurm(data["slurm"], top.at("slurm")) if data.get("slurm") is not None else None,
     )
 
 
@@ -227,6 +247,43 @@ def _parse_run(data: dict[str, Any], where: Where) -> RunOptions:
             "choose an unprivileged uid, e.g. 15000",
         )
     return run
+
+
+def _parse_slurm(data: object, where: Where) -> SlurmOptions:
+    """The `slurm:` block: each key sbatch's, strictly typed; sbatch_options are whole options (`--qos=high`)."""
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"{where}: expected a mapping (KEY: VALUE lines), got {shown(data)}",
+            f"give some of: {', '.join(SLURM_KEYS)}",
+        )
+    check_keys(data, where, required=[], optional=SLURM_KEYS)
+    extra = get_strings(data, "sbatch_options", where, ())
+    for option in extra:
+        if not option.startswith("-"):
+            raise SpecError(
+                f"{where.at('sbatch_options')}: {shown(option)} is not an sbatch option",
+                "give each option as sbatch takes it, e.g. --qos=high or --mem=64G",
+            )
+    if isinstance(data.get("time"), int) and not isinstance(data.get("time"), bool):
+        # YAML 1.1 reads an unquoted 0:01:00 as the number 60 (base 60): which unit was meant cannot be told.
+        raise SpecError(
+            f"{where.at('time')}: {shown(data['time'])} is a number (YAML reads an unquoted 1:00:00 as base 60)",
+            'quote the time limit: time: "1:00:00" (H:MM:SS), or "30" for minutes',
+        )
+    time = get_str(data, "time", where, None)
+    if time is not None and not re.fullmatch(r"(\d+-)?\d+(:\d{1,2}){0,2}", time):
+        raise SpecError(
+            f"{where.at('time')}: {shown(time)} is not a Slurm time limit",
+            'give minutes ("30"), H:MM:SS ("2:00:00") or D-HH:MM:SS ("1-00:00:00"), quoted',
+        )
+    return SlurmOptions(
+        partition=get_str(data, "partition", where, None),
+        gpus_per_task=get_int(data, "gpus_per_task", where, None, minimum=1),
+        time=time,
+        account=get_str(data, "account", where, None),
+        constraint=get_str(data, "constraint", where, None),
+        sbatch_options=tuple(extra),
+    )
 
 
 def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
