@@ -19,6 +19,7 @@ from msb import datasets
 from msb.calibrate import artefact
 from msb.calibrate import execute as calibrate_execute
 from msb.calibrate import plan as calibrate_plan
+from msb.cluster import commands as cluster_commands
 from msb.descriptions import detect, edit
 from msb.descriptions.calibration_lists import load_defaults
 from msb.descriptions.image import image_names, load_image_spec
@@ -91,6 +92,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     run.add_argument(
         "--system",
         required=True,
+        action="append",  # more than once: with --slurm (msb/cluster)
         help=f"system description in systems/ ({', '.join(system_names(project))}) or a YAML file's path",
     )
     run.add_argument("--benchmark", help="benchmark, as named in the system description (matrix: all)")
@@ -100,6 +102,13 @@ def parser(project: Project) -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="matrix: redo runs already complete in the tree")
     run.add_argument("--keep-going", action="store_true", help="matrix: run the rest after a failed run")
     run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
+    cluster_commands.add_submit_arguments(run)  # cluster: --slurm, --image-archives
+    cluster_commands.add_status_arguments(  # cluster
+        sub.add_parser("status", help="the units of a --slurm submission: pending, running, done, failed (why)")
+    )
+    cluster_commands.add_node_run_arguments(  # cluster
+        sub.add_parser("node-run", help="(run by a Slurm job) run one chain of a --slurm submission on this node")
+    )
 
     cal = sub.add_parser(
         "calibrate",
@@ -283,6 +292,11 @@ def run_inputs(args: argparse.Namespace, mode: str = "accuracy") -> runner.RunAr
 
 
 def cmd_run(project: Project, args: argparse.Namespace, console: Console) -> int:
+    if args.slurm:  # cluster
+        return cluster_commands.submit(project, args)
+    if len(args.system) > 1:  # cluster
+        raise MsbError("--system more than once submits to a cluster", "add --slurm, or run one system at a time")
+    args.system = args.system[0]
     system = load_system_spec(project, args.system)
     image_spec = load_image_spec(project, system.image)
     ident = identity(system.run.uid_when_root, image_spec.gid, os.geteuid(), os.environ)
@@ -526,6 +540,8 @@ COMMANDS = {
     "nightly": cmd_nightly,
     "report": cmd_report,
     "submission": cmd_submission,
+    "status": cluster_commands.status_command,  # cluster
+    "node-run": cluster_commands.node_run_command,  # cluster
 }
 
 

@@ -1,8 +1,9 @@
 """`build.py run` without --mode: the system's run matrix, with progress, per-run logs, resume and truncation.
 
-State lives in <experiment>/.msb/: state/<run>.json (msb/run/state.py: each run's last state and, from the harness's
-record, the result units it placed and its accuracy folders), logs/<run>.log (the container's output) and full-accuracy-logs/
-(the logs truncation keeps outside the submission tree). The tree's paths come from the records, never re-derived.
+State lives in <experiment>/.msb/: state/<run>.json (msb/run/state.py: each run's last state and, from the
+harness's record, the result units it placed and its accuracy folders), logs/<run>.log (the container's output) and
+full-accuracy-logs/ (the logs truncation keeps outside the submission tree). The tree's paths come from the records,
+never re-derived.
 """
 
 from __future__ import annotations
