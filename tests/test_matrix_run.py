@@ -14,8 +14,8 @@ from msb.project import Project
 from msb.run.calibration import calibration_doc
 from msb.run.matrix import MatrixRun
 from msb.run.matrix_run import FULL_LOGS_DIR, restore_full_log, truncate_group, write_calibration
-from msb.run.state import RunState, read_states, write_state
 from msb.run.progress import DONE, FAILED, RUNNING
+from msb.run.state import RunState, read_states, write_state
 from msb.submission.truncate import file_sha256, recorded_hash
 
 ACC = Path("closed/MSB/results/cpu_demo/resnet50/Offline/accuracy")
