@@ -79,6 +79,10 @@ def job_gone(job: str) -> bool:
     return job not in subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
 
 
+def node_state() -> str:
+    return subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True).stdout
+
+
 def containers(experiment: Path) -> list[str]:
     label = f"label={LABEL_EXPERIMENT}={experiment.resolve()}"
     out = subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True, check=True)
@@ -170,8 +174,9 @@ def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_
             subprocess.run(["scontrol", "update", "NodeName=localhost", "State=DOWN", "Reason=test"], check=True)
         wait_until("the job to end", lambda: job_gone(job), timeout=200)
     finally:
-        if fault == "node-down":
-            subprocess.run(["scontrol", "update", "NodeName=localhost", "State=RESUME"], check=True)
+        if fault == "node-down":  # the cluster may have returned it to service already (ReturnToService=2)
+            subprocess.run(["scontrol", "update", "NodeName=localhost", "State=RESUME"], check=False)
+            wait_until("the node to take jobs again", lambda: "idle" in node_state(), timeout=120)
     wait_until("no container left", lambda: not containers(one), timeout=60)
     reason = {"cancelled": "CANCELLED", "node-down": "NODE_FAIL", "time-limit": "TIMEOUT"}[fault]
     row = status_row(one, key)

@@ -131,7 +131,7 @@ def status(project: Project, args: argparse.Namespace) -> int:
     while args.wait and any(row.state not in (DONE, FAILED) for row in rows):
         time.sleep(args.poll)
         rows = views(experiment, slurm)
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 400)  # piped: one line per unit
     out.print(render(rows))
     counts = {state: sum(row.state == state for row in rows) for state in ("done", "running", "pending", "failed")}
     out.print(", ".join(f"{n} {state}" for state, n in counts.items()))

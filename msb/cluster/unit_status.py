@@ -21,7 +21,7 @@ class UnitView:
     state: str  # pending, running, done, failed
     job: str = ""
     node: str = ""
-    note: str = ""  # why it failed and where its log is; what a pending unit waits for
+    note: str = ""  # why it failed and where its log is (relative to the experiment); what a pending unit waits for
 
 
 def slurm_end(job: Job | None, job_id: str) -> str:
@@ -49,10 +49,10 @@ def unit_view(
     if state.state == DONE:
         return UnitView(key, DONE, job, node)
     if not job:  # a unit of a local matrix
-        local_log = experiment / ".msb" / "logs" / f"{key}.log"
+        local_log = Path(".msb") / "logs" / f"{key}.log"
         note = f"{state.reason or ''} log: {local_log}".strip() if state.state == FAILED else ""
         return UnitView(key, state.state, note=note)
-    log = job_log(experiment, chain, job)
+    log = job_log(experiment, chain, job).relative_to(experiment)
     live = queue.get(job)
     if live is not None and state.state in (PENDING, RUNNING):
         if state.state == RUNNING and live.state == "RUNNING":
