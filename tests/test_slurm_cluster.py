@@ -189,3 +189,30 @@ def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_
     assert second.returncode == 0 and "3 unit(s)" in second.stderr, second.stderr[-3000:]
     waited = build("status", str(one), "--wait", "--poll", "1")
     assert "4 done, 0 running, 0 pending, 0 failed" in waited.stdout, waited.stdout
+
+
+def test_a_shared_folder_the_node_cannot_write_fails_the_chain_with_slurms_word_and_the_next_submission_completes_it(
+    cluster: None, demo_image: str, inputs: Inputs, tmp_path: Path, one: Path  # noqa: F811
+) -> None:
+    held = system(inputs, tmp_path, "slow", {"sbatch_options": ["--hold"]})
+    first = submit(inputs, one, demo_image, held)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (job,) = jobs_of(first)
+    key = "slow-resnet50-Offline-accuracy"
+    assert " pending " in status_row(one, key) and "JobHeldUser" in status_row(one, key)
+    # The node sees the experiment read-only (as a node whose share is mounted read-only would).
+    subprocess.run(["mount", "--bind", str(one), str(one)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(one)], check=True)
+        subprocess.run(["scontrol", "release", job], check=True)
+        wait_until("the job to end", lambda: job_gone(job), timeout=120)
+    finally:
+        subprocess.run(["umount", str(one)], check=True)
+    assert not containers(one)
+    row = status_row(one, key)
+    assert " failed " in row and "FAILED" in row, row
+    assert not (one / "closed").exists()
+    second = submit(inputs, one, demo_image, system(inputs, tmp_path, "slow", {}))
+    assert second.returncode == 0 and "4 unit(s)" in second.stderr, second.stderr[-3000:]
+    waited = build("status", str(one), "--wait", "--poll", "1")
+    assert "4 done, 0 running, 0 pending, 0 failed" in waited.stdout, waited.stdout
