@@ -107,7 +107,10 @@ def one(inputs: Inputs, tmp_path: Path) -> Iterator[Path]:  # noqa: F811
 
 
 def test_two_systems_on_two_partitions_merge_into_the_tree_a_local_run_makes(
-    cluster: None, demo_image: str, inputs: Inputs, tmp_path: Path  # noqa: F811
+    cluster: None,
+    demo_image: str,
+    inputs: Inputs,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     a = system(inputs, tmp_path, "cpu_a", {"partition": "edge"})
     b = system(inputs, tmp_path, "cpu_b", {"partition": "datacenter", "time": "0:10:00"})
@@ -139,8 +142,9 @@ def test_two_systems_on_two_partitions_merge_into_the_tree_a_local_run_makes(
 
     local = tmp_path / "local"
     for path in (a, b):
-        done = build("run", "--system", str(path), "--scenario", "Offline", "--dataset", str(inputs[1]), "--model",
-                     str(inputs[2]), "--experiment", str(local), "--count", str(COUNT), "--image", demo_image)  # fmt: skip
+        _, dataset, model = inputs
+        done = build("run", "--system", str(path), "--scenario", "Offline", "--dataset", str(dataset), "--model",
+                     str(model), "--experiment", str(local), "--count", str(COUNT), "--image", demo_image)  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
     assert tree_files(experiment) == tree_files(local) and len(tree_files(local)) == 40
     findings = check_tree(experiment, load_round("v5.1"))
@@ -156,7 +160,12 @@ FAULTS = ("cancelled", "node-down", "time-limit")
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_next_submission_completes_it(
-    cluster: None, demo_image: str, inputs: Inputs, tmp_path: Path, one: Path, fault: str  # noqa: F811
+    cluster: None,
+    demo_image: str,
+    inputs: Inputs,
+    tmp_path: Path,
+    one: Path,
+    fault: str,  # noqa: F811
 ) -> None:
     slurm = {"time": "1"} if fault == "time-limit" else {}
     slow = system(inputs, tmp_path, "slow", slurm, duration_ms=150_000 if fault == "time-limit" else 30_000)
@@ -192,7 +201,11 @@ def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_
 
 
 def test_a_shared_folder_the_node_cannot_write_fails_the_chain_with_slurms_word_and_the_next_submission_completes_it(
-    cluster: None, demo_image: str, inputs: Inputs, tmp_path: Path, one: Path  # noqa: F811
+    cluster: None,
+    demo_image: str,
+    inputs: Inputs,
+    tmp_path: Path,
+    one: Path,  # noqa: F811
 ) -> None:
     held = system(inputs, tmp_path, "slow", {"sbatch_options": ["--hold"]})
     first = submit(inputs, one, demo_image, held)
@@ -210,7 +223,7 @@ def test_a_shared_folder_the_node_cannot_write_fails_the_chain_with_slurms_word_
         subprocess.run(["umount", str(one)], check=True)
     assert not containers(one)
     row = status_row(one, key)
-    assert " failed " in row and "FAILED" in row, row
+    assert " failed " in row and "FAILED" in row and f"{one.resolve()}/.msb/logs is not writable from its node" in row
     assert not (one / "closed").exists()
     second = submit(inputs, one, demo_image, system(inputs, tmp_path, "slow", {}))
     assert second.returncode == 0 and "4 unit(s)" in second.stderr, second.stderr[-3000:]

@@ -98,7 +98,7 @@ def views(experiment: Path, slurm: Slurm) -> list[UnitView]:
             job = (state.job if state else None) or jobs.get(name)
             if job and job not in queue and job not in ended:
                 ended[job] = slurm.ended(job)
-            rows.append(unit_view(experiment, name, run.key, state, jobs.get(name), queue, ended))
+            rows.append(unit_view(experiment, name, run.key, state, jobs.get(name), queue, ended, Path.is_file))
     return rows
 
 

@@ -5,7 +5,7 @@ NODE_FAIL, ...): the job's own process may have had no chance to say so (SIGKILL
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +40,10 @@ def unit_view(
     chain_job: str | None,
     queue: Mapping[str, Job],
     ended: Mapping[str, Job | None],
+    written: Callable[[Path], bool] = lambda path: True,
 ) -> UnitView:
     """`chain_job`: the chain's latest job; `queue`: the live jobs (squeue); `ended`: what Slurm says of the other
-    jobs named."""
+    jobs named; `written`: whether a job's log exists (a job that could not write it could not write the tree)."""
     if state is None:
         return UnitView(key, PENDING, note="not submitted")
     job, node = state.job or (chain_job if state.state == PENDING else None) or "", state.node or ""
@@ -63,4 +64,7 @@ def unit_view(
     if state.state == FAILED:
         slurm = f"{end}: " if end and not end.startswith("COMPLETED") else ""
         return UnitView(key, FAILED, job, node, f"{slurm}{state.reason or 'failed'}; log: {log}")
+    if not written(experiment / log):
+        where = f"{experiment / '.msb' / 'logs'}"
+        return UnitView(key, FAILED, job, node, f"{end}; the job wrote no log: {where} is not writable from its node")
     return UnitView(key, FAILED, job, node, f"{end}; log: {log}")
