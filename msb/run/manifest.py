@@ -150,15 +150,18 @@ def readme_lines(experiment: Path, readme: str) -> list[str]:
     return lines
 
 
-def record_result(plan: RunPlan, record: RunRecord, system: SystemSpec, engine: Engine) -> tuple[Path, str]:
-    """Write the unit's manifest (and the README's Provenance section); returns the manifest's path and sha256."""
+def record_result(
+    plan: RunPlan, record: RunRecord, system: SystemSpec, engine: Engine, placement: Placement | None = None
+) -> tuple[Path, str]:
+    """Write the unit's manifest (and the README's Provenance section); returns the manifest's path and sha256.
+    `placement`: where it ran (a Slurm job's node and id); by default this host and SLURM_JOB_ID if set."""
     files = [f for f in record.files if f.endswith("/user.conf")]
     user_conf = (plan.experiment / files[0]).read_text() if files else None
     root = Project.from_here().root  # the tool's own checkout: the code that made the result
     revision, _created = git_revision(root)
     tool = {"version": project_version(root), "revision": revision}
     manifest = build_manifest(plan, record, system, collect_image(engine, plan.container.image), collect_host(engine),
-                              tool, user_conf, collect_placement(os.environ))  # fmt: skip
+                              tool, user_conf, placement or collect_placement(os.environ))  # fmt: skip
     manifest["readme"] = record.readme
     path, sha = write_manifest(plan.experiment, manifest)
     if record.readme:

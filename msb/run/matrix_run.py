@@ -209,7 +209,8 @@ def _run_one(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         record = runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
-    manifest.record_result(plan, record, system, engine)
+    placement = manifest.Placement(options.node, options.job) if options.node else None
+    manifest.record_result(plan, record, system, engine, placement)
     return record
 
 
