@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from msb.cluster.slurm import Job
+from msb.cluster.jobs import Job
 
 
 @dataclass

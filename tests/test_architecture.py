@@ -44,3 +44,22 @@ def test_the_contract_needs_only_the_standard_library_and_itself() -> None:
             if name.split(".")[0] not in sys.stdlib_module_names and name != "__future__" and not in_contract(name)
         }
         assert outside == set(), path
+
+
+def test_only_the_command_line_reaches_up_into_the_cluster_package() -> None:
+    """msb/cluster drives the run machinery; nothing of it (run, descriptions, image, submission) imports back."""
+    offenders = {
+        str(path.relative_to(REPO))
+        for path in (REPO / "msb").rglob("*.py")
+        if path.parent.name != "cluster" and path.name != "cli.py"
+        for name in imported_modules(path)
+        if name == "msb.cluster" or name.startswith("msb.cluster.")
+    }
+    assert offenders == set()
+
+
+def test_the_cluster_plan_is_pure() -> None:
+    """Chains, Slurm's words and a unit's status are data: Slurm's CLI, Docker and files are the edges' job."""
+    edges = {"subprocess", "shutil", "msb.cluster.slurm", "msb.cluster.submit", "msb.cluster.node", "msb.engine"}
+    for name in ("chain.py", "jobs.py", "unit_status.py"):
+        assert imported_modules(REPO / "msb" / "cluster" / name) & edges == set(), name

@@ -16,8 +16,8 @@ from rich.console import Console
 from msb.cluster import chain as chains
 from msb.cluster.commands import views
 from msb.cluster.gpus import allocated_gpus
+from msb.cluster.jobs import Job
 from msb.cluster.node import node_run
-from msb.cluster.slurm import Job
 from msb.cluster.submit import JobsStillQueued, SubmitInputs, submit
 from msb.cluster.unit_status import unit_view
 from msb.descriptions.system import SlurmOptions, SystemSpec, load_system_spec

@@ -109,8 +109,8 @@ def one(inputs: Inputs, tmp_path: Path) -> Iterator[Path]:  # noqa: F811
 def test_two_systems_on_two_partitions_merge_into_the_tree_a_local_run_makes(
     cluster: None,
     demo_image: str,
-    inputs: Inputs,
-    tmp_path: Path,  # noqa: F811
+    inputs: Inputs,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     a = system(inputs, tmp_path, "cpu_a", {"partition": "edge"})
     b = system(inputs, tmp_path, "cpu_b", {"partition": "datacenter", "time": "0:10:00"})
@@ -162,10 +162,10 @@ FAULTS = ("cancelled", "node-down", "time-limit")
 def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_next_submission_completes_it(
     cluster: None,
     demo_image: str,
-    inputs: Inputs,
+    inputs: Inputs,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
     one: Path,
-    fault: str,  # noqa: F811
+    fault: str,
 ) -> None:
     slurm = {"time": "1"} if fault == "time-limit" else {}
     slow = system(inputs, tmp_path, "slow", slurm, duration_ms=150_000 if fault == "time-limit" else 30_000)
@@ -203,9 +203,9 @@ def test_a_job_killed_mid_run_leaves_its_unit_failed_with_slurms_reason_and_the_
 def test_a_shared_folder_the_node_cannot_write_fails_the_chain_with_slurms_word_and_the_next_submission_completes_it(
     cluster: None,
     demo_image: str,
-    inputs: Inputs,
+    inputs: Inputs,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
-    one: Path,  # noqa: F811
+    one: Path,
 ) -> None:
     held = system(inputs, tmp_path, "slow", {"sbatch_options": ["--hold"]})
     first = submit(inputs, one, demo_image, held)

@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from msb.cluster import chain as chains
+from msb.cluster.jobs import Job
 from msb.cluster.node import node_run as run_chain
 from msb.cluster.node import read_chain
-from msb.cluster.slurm import Job, Slurm, SlurmCli
+from msb.cluster.slurm import Slurm, SlurmCli
 from msb.cluster.submit import SubmitInputs
 from msb.cluster.submit import submit as submit_chains
 from msb.cluster.unit_status import UnitView, unit_view

@@ -10,34 +10,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from msb.cluster.jobs import Job, job_from_fields, parse_fields
 from msb.errors import MsbError
 
 
 class SlurmError(MsbError):
     """Slurm's CLI is missing or refused a request."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """A job as Slurm tells it: state (PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, NODE_FAIL, FAILED, ...),
-    its node(s), Slurm's reason and exit code where given."""
-
-    id: str
-    state: str
-    node: str = ""
-    reason: str = ""
-    exit_code: str = ""
-
-    @property
-    def live(self) -> bool:
-        return self.state in LIVE_STATES
-
-
-LIVE_STATES = frozenset({"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"})
 
 
 class Slurm(Protocol):
@@ -52,22 +33,6 @@ class Slurm(Protocol):
     def ended(self, job_id: str) -> Job | None:
         """An ended job's last state, or None where Slurm no longer knows it."""
         ...
-
-
-def parse_fields(line: str) -> dict[str, str]:
-    """`Key=Value Key=Value` (scontrol -o, jobcomp/filetxt) as a mapping; values hold no spaces there."""
-    return dict(part.split("=", 1) for part in line.split() if "=" in part)
-
-
-def job_from_fields(fields: dict[str, str]) -> Job:
-    reason = fields.get("Reason", "")
-    return Job(
-        id=fields.get("JobId", ""),
-        state=fields.get("JobState", "").split()[0] if fields.get("JobState") else "",
-        node=fields.get("NodeList", "") if fields.get("NodeList") != "(null)" else "",
-        reason="" if reason == "None" else reason,
-        exit_code=fields.get("ExitCode", ""),
-    )
 
 
 class SlurmCli:

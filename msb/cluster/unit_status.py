@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from msb.cluster.chain import job_log
-from msb.cluster.slurm import Job
+from msb.cluster.jobs import Job
 from msb.run.progress import DONE, FAILED, PENDING, RUNNING
 from msb.run.state import RunState
 
