@@ -4,6 +4,7 @@ what is submitted, what is refused), a node's run of one chain, and what status 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import socket
 from pathlib import Path
@@ -132,6 +133,9 @@ def test_a_node_runs_its_chain_through_the_matrix_naming_job_and_node_and_holds_
     accuracy = states[f"{name}-accuracy"]
     assert (accuracy.state, accuracy.job, accuracy.node) == ("done", "101", socket.gethostname()) and accuracy.files
     assert states[f"{name}-TEST04"].state == "failed" and states[f"{name}-TEST04"].reason
+    if os.geteuid() == 0:  # the job ran as root: the results still belong to the submitter, group 1500
+        placed = (experiment / accuracy.files[0]).stat()
+        assert (placed.st_uid, placed.st_gid) == (IDENT.invoking_uid, IDENT.gid)
     manifest = json.loads(next((experiment / ".msb/manifests").rglob("accuracy.json")).read_text())
     assert manifest["slurm_job_id"] == "101" and manifest["node"] == socket.gethostname()
     # What Slurm allocated is what the container gets: never nothing, so a host without a GPU runtime refuses.
@@ -139,6 +143,7 @@ def test_a_node_runs_its_chain_through_the_matrix_naming_job_and_node_and_holds_
     with pytest.raises(GpuUnavailable, match="--gpus device=2,3 was asked for"):
         node_run(project, experiment, name, engine, {"SLURM_JOB_ID": "102", "CUDA_VISIBLE_DEVICES": "2,3"},
                  Console(quiet=True))  # fmt: skip
+    assert "no NVIDIA runtime" in (read_states(experiment)[f"{name}-TEST04"].reason or "")
 
 
 @pytest.mark.parametrize(
@@ -174,6 +179,11 @@ def test_status_says_why_each_unit_is_not_done(project: Project, demo: SystemSpe
     assert shown["performance"].state == shown["TEST04"].state == "failed"
     assert shown["TEST04"].note == f"TIMEOUT (TimeLimit), exit 0:15; log: .msb/logs/{name}.slurm-100.log"
     assert shown["accuracy"].state == "done"
+
+
+def test_a_unit_whose_job_sbatch_did_not_take_says_so() -> None:
+    view = unit_view(Path("/exp"), "c", "c-accuracy", RunState("pending"), None, {}, {})
+    assert (view.state, view.note) == ("pending", "not submitted (sbatch did not take its job)")
 
 
 def test_a_unit_the_job_recorded_failed_keeps_its_reason_after_slurms() -> None:

@@ -68,10 +68,12 @@ def node_run(
         record = artefact.check_runnable(system, chain.benchmark, inputs.model)
         if record is not None:
             calibrated[chain.benchmark] = artefact.calibration_text(chain.benchmark, record)
+        options = matrix_run.MatrixOptions(inputs, force=chain.force, calibrated=calibrated, job=job, node=node)
+        # The matrix checks these again; here a refusal (another round's image, GPUs without a runtime) is recorded.
+        matrix_run.check_before_start(system, runs, options, engine, chain.identity)
     except MsbError as error:
         _fail_units(experiment, chain, f"on {node}: {error.message}", job, node)
         raise
-    options = matrix_run.MatrixOptions(inputs, force=chain.force, calibrated=calibrated, job=job, node=node)
     console.print(f"[bold]chain[/] {name} on {node} (job {job}): {len(runs)} unit(s)")
     return matrix_run.run_matrix(system, profile, runs, options, engine, chain.identity, console)
 

@@ -49,6 +49,8 @@ def unit_view(
     job, node = state.job or (chain_job if state.state == PENDING else None) or "", state.node or ""
     if state.state == DONE:
         return UnitView(key, DONE, job, node)
+    if not job and state.state == PENDING:
+        return UnitView(key, PENDING, note="not submitted (sbatch did not take its job)")
     if not job:  # a unit of a local matrix
         local_log = Path(".msb") / "logs" / f"{key}.log"
         note = f"{state.reason or ''} log: {local_log}".strip() if state.state == FAILED else ""
