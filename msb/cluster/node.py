@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from msb.calibrate import artefact
-from msb.cluster.chain import Chain, chain_from_json, chain_path
+from msb.cluster.chain import Chain, chain_from_json, chain_names, chain_path
 from msb.cluster.gpus import allocated_gpus
 from msb.descriptions.rounds import load_round
 from msb.descriptions.system import load_system_spec
@@ -26,6 +26,9 @@ from msb.run.state import RunState, read_states, write_state
 
 def read_chain(experiment: Path, name: str) -> Chain:
     path = chain_path(experiment, name)
+    known = chain_names(experiment)
+    if known and name not in known:
+        raise SpecError(f"experiment {experiment} has no chain {name!r}", f"choose one of: {', '.join(known)}")
     try:
         text = path.read_text()
     except OSError as error:
