@@ -213,6 +213,9 @@ def test_a_shared_folder_the_node_cannot_write_fails_the_chain_with_slurms_word_
     (job,) = jobs_of(first)
     key = "slow-resnet50-Offline-accuracy"
     assert " pending " in status_row(one, key) and "JobHeldUser" in status_row(one, key)
+    gave_up = build("status", str(one), "--wait", "--poll", "0.5", "--timeout", "2")
+    assert gave_up.returncode == 1 and "0 done, 0 running, 4 pending, 0 failed" in gave_up.stdout
+    assert "error(s)" not in gave_up.stdout  # no verdict on a tree still being made
     # The node sees the experiment read-only (as a node whose share is mounted read-only would).
     subprocess.run(["mount", "--bind", str(one), str(one)], check=True)
     try:

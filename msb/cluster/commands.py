@@ -48,6 +48,7 @@ def add_status_arguments(status: argparse.ArgumentParser) -> None:
     status.add_argument("experiment", type=Path, help="the experiment folder of a --slurm submission")
     status.add_argument("--wait", action="store_true", help="follow the jobs until they end, then check the tree")
     status.add_argument("--poll", type=float, default=5.0, metavar="S", help="--wait: seconds between looks")
+    status.add_argument("--timeout", type=float, metavar="S", help="--wait: give up after S seconds (exit 1)")
 
 
 def add_node_run_arguments(node: argparse.ArgumentParser) -> None:
@@ -103,6 +104,13 @@ def views(experiment: Path, slurm: Slurm) -> list[UnitView]:
     return rows
 
 
+STATES = ("done", "running", "pending", "failed")
+
+
+def counted(rows: list[UnitView]) -> str:
+    return ", ".join(f"{sum(row.state == state for row in rows)} {state}" for state in STATES)
+
+
 def render(rows: list[UnitView]) -> Table:
     table = Table("unit", "state", "job", "node", "", box=None, pad_edge=False)
     for row in rows:
@@ -121,22 +129,29 @@ def node_run_command(project: Project, args: argparse.Namespace, console: Consol
 
 
 def status(project: Project, args: argparse.Namespace) -> int:
-    """`build.py status EXPERIMENT [--wait]`: each unit's state; with --wait, until the jobs end, then the checker's
-    verdict. Exit 0: all done (and, with --wait, the checker found no error); 1 otherwise."""
+    """`build.py status EXPERIMENT [--wait]`: each unit's state; with --wait, until the jobs end (or --timeout), then
+    the checker's verdict. Exit 0: all done (and, with --wait, the checker found no error); 1 otherwise."""
     experiment = args.experiment.resolve()
     if not chains.chain_names(experiment):
         raise MsbError(f"{experiment} holds no submission (no {chains.CLUSTER_DIR}/*.json)",
                        "give the --experiment of a `build.py run ... --slurm`")  # fmt: skip
     slurm = SlurmCli()
     rows = views(experiment, slurm)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    said = ""
     while args.wait and any(row.state not in (DONE, FAILED) for row in rows):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        if counted(rows) != said:  # one line per change while waiting, on stderr
+            said = counted(rows)
+            print(said, file=sys.stderr, flush=True)
         time.sleep(args.poll)
         rows = views(experiment, slurm)
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 400)  # piped: one line per unit
     out.print(render(rows))
-    counts = {state: sum(row.state == state for row in rows) for state in ("done", "running", "pending", "failed")}
-    out.print(", ".join(f"{n} {state}" for state, n in counts.items()))
-    if not args.wait:
+    out.print(counted(rows))
+    counts = {state: sum(row.state == state for row in rows) for state in STATES}
+    if not args.wait or counts["done"] + counts["failed"] < len(rows):
         return 0 if counts["done"] == len(rows) else EXIT_FAILED_CHECK
     first = read_chain(experiment, chains.chain_names(experiment)[0])
     system = load_system_spec(project, str(experiment / first.system_file))
