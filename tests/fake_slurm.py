@@ -4,7 +4,7 @@ tests/test_slurm_cluster.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from msb.cluster.jobs import Job
@@ -24,8 +24,8 @@ class FakeSlurm:
         self.live[job] = Job(job, "PENDING", reason="Priority")
         return job
 
-    def queue(self) -> dict[str, Job]:
-        return dict(self.live)
+    def queue(self, job_ids: Collection[str]) -> dict[str, Job]:
+        return {job: self.live[job] for job in job_ids if job in self.live}
 
     def ended(self, job_id: str) -> Job | None:
         return self.gone.get(job_id)

@@ -28,16 +28,6 @@ Inputs = tuple[Path, Path, Path]
 pytestmark = [pytest.mark.docker, pytest.mark.slurm]
 
 
-@pytest.fixture(scope="session")
-def cluster() -> None:
-    """A Slurm cluster whose node takes jobs; a missing one fails these tests unless MSB_SKIP_SLURM=1."""
-    done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not {"idle", "mixed", "allocated"} & set(done.stdout.split()):
-        if os.environ.get("MSB_SKIP_SLURM") == "1":
-            pytest.skip("no Slurm cluster answers and MSB_SKIP_SLURM=1")
-        pytest.fail("no Slurm cluster answers: run scripts/setup-slurm.sh (or set MSB_SKIP_SLURM=1 to skip these)")
-
-
 def system(inputs: Inputs, where: Path, name: str, slurm: dict[str, Any], duration_ms: int = 1000) -> Path:  # noqa: F811
     data = yaml.safe_load(inputs[0].read_text())
     data["name"], data["slurm"] = name, slurm

@@ -90,7 +90,7 @@ def views(experiment: Path, slurm: Slurm) -> list[UnitView]:
     """Every unit of every submitted chain, as status shows it."""
     states = read_states(experiment)
     jobs = chains.chain_jobs(experiment)
-    queue = slurm.queue()
+    queue = slurm.queue({s.job for s in states.values() if s.job} | set(jobs.values()))
     rows = []
     ended: dict[str, Job | None] = {}
     for name in chains.chain_names(experiment):

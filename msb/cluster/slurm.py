@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -26,8 +26,8 @@ class Slurm(Protocol):
         """Run `sbatch --parsable ...`; the job id."""
         ...
 
-    def queue(self) -> dict[str, Job]:
-        """The jobs squeue lists (pending, running, completing), by id."""
+    def queue(self, job_ids: Collection[str]) -> dict[str, Job]:
+        """Those of `job_ids` that squeue lists (pending, running, completing), by id."""
         ...
 
     def ended(self, job_id: str) -> Job | None:
@@ -62,8 +62,12 @@ class SlurmCli:
             )
         return job
 
-    def queue(self) -> dict[str, Job]:
-        done = self._call(["squeue", "-h", "-o", "%i|%T|%N|%r"])
+    def queue(self, job_ids: Collection[str]) -> dict[str, Job]:
+        if not job_ids:
+            return {}
+        done = self._call(["squeue", "-h", "-o", "%i|%T|%N|%r", "-j", ",".join(sorted(job_ids))])
+        if done.returncode != 0 and "Invalid job id" in done.stderr:
+            return {}  # none of them is known any more (squeue refuses a list of only unknown ids)
         if done.returncode != 0:
             raise SlurmError(f"squeue failed: {done.stderr.strip()}", "check that slurmctld runs (sinfo)")
         jobs = {}

@@ -51,8 +51,8 @@ class Submitted:
 
 def refuse_while_queued(experiment: Path, slurm: Slurm) -> None:
     """A second submission while the first's jobs wait or run would run the same units twice."""
-    live = slurm.queue()
     named = {s.job for s in read_states(experiment).values() if s.job} | set(chains.chain_jobs(experiment).values())
+    live = slurm.queue(named)
     jobs = sorted((job for job in named if job in live), key=lambda job: int(job) if job.isdigit() else 0)
     if jobs:
         raise JobsStillQueued(
