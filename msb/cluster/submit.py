@@ -62,6 +62,56 @@ def refuse_while_queued(experiment: Path, slurm: Slurm) -> None:
         )
 
 
+@dataclass(frozen=True)
+class PlannedSystem:
+    system: SystemSpec
+    chains: list[chains.Chain]
+
+
+def plan_system(
+    project: Project, system: SystemSpec, ident: Identity, inputs: SubmitInputs, engine: Engine
+) -> PlannedSystem:
+    """The system's matrix as a local run plans it, checked as a local run checks it (inputs, INT8 artefacts,
+    image round and backends), cut into chains that carry the image's content digest."""
+    experiment = inputs.experiment.resolve()
+    profile = load_round(system.round, project.rounds)
+    runs = matrix.plan_matrix(system, profile, inputs.benchmark, inputs.scenario)
+    args = runner.RunArgs("", "", "accuracy", experiment, inputs.dataset.resolve(), inputs.model.resolve(),
+                          inputs.count, inputs.image or image_ref(system.image), inputs.gpus)  # fmt: skip
+    runner.check_inputs(args)
+    for benchmark in sorted({run.benchmark for run in runs}):
+        artefact.check_runnable(system, benchmark, inputs.model)
+    matrix_run.check_before_start(system, runs, matrix_run.MatrixOptions(args), engine, ident)
+    image = str(args.image)
+    digest = engine.image_labels(image).get(LABEL_CONTENT)
+    if digest is None:
+        raise SpecError(
+            f"image {image} has no content digest label ({LABEL_CONTENT}), so nodes could not be held to it",
+            "build it with this tool (build.py image NAME), which labels it",
+        )
+    shared = chains.ChainInputs(str(args.dataset), str(args.model), args.count, image, args.gpus)
+    archives = str(inputs.image_archives.resolve()) if inputs.image_archives else None
+    description = chains.system_file(system.name)
+    made = []
+    for _, benchmark, scenario, kinds in chains.chains_of(runs):
+        made.append(chains.Chain(str(experiment), system.name, benchmark, scenario, kinds, description, shared, digest,
+                                 archives, ident, inputs.force))  # fmt: skip
+    return PlannedSystem(system, made)
+
+
+def units_to_run(experiment: Path, chain: chains.Chain, states: Mapping[str, RunState]) -> list[str]:
+    """The chain's units a local matrix would run now: not done, or done but with files gone, or all with force."""
+    return [
+        run.key
+        for run in chain.runs
+        if matrix.needs_run(
+            states[run.key].state if run.key in states else None,
+            files_present(experiment, states.get(run.key)),
+            chain.force,
+        )
+    ]
+
+
 def submit(
     project: Project,
     systems: list[SystemSpec],
@@ -71,67 +121,45 @@ def submit(
     slurm: Slurm,
     say: Callable[[str], None],
 ) -> list[Submitted]:
-    """Plan, check and submit; each chain's units are recorded pending on their job before anything else."""
+    """Plan and check every system before anything is written or submitted; then one job per chain with units to
+    run, its units recorded pending before the job exists (it may start at once and write their states)."""
     experiment = inputs.experiment.resolve()
     names = [s.name for s in systems]
     if len(set(names)) != len(names):
         raise SpecError(f"--system names system {sorted(n for n in names if names.count(n) > 1)[0]} twice",
                         "give each system once")  # fmt: skip
-    planned = []
-    for system in systems:
-        profile = load_round(system.round, project.rounds)
-        runs = matrix.plan_matrix(system, profile, inputs.benchmark, inputs.scenario)
-        args = runner.RunArgs("", "", "accuracy", experiment, inputs.dataset.resolve(), inputs.model.resolve(),
-                              inputs.count, inputs.image or image_ref(system.image), inputs.gpus)  # fmt: skip
-        runner.check_inputs(args)
-        for benchmark in sorted({run.benchmark for run in runs}):
-            artefact.check_runnable(system, benchmark, inputs.model)
-        ident = idents[system.name]
-        matrix_run.check_before_start(system, runs, matrix_run.MatrixOptions(args), engine, ident)
-        digest = engine.image_labels(str(args.image)).get(LABEL_CONTENT)
-        if digest is None:
-            raise SpecError(
-                f"image {args.image} has no content digest label ({LABEL_CONTENT}), so nodes could not be held to it",
-                "build it with this tool (build.py image NAME), which labels it",
-            )
-        planned.append((system, runs, args, ident, digest))
+    planned = [plan_system(project, system, idents[system.name], inputs, engine) for system in systems]
     refuse_while_queued(experiment, slurm)
-    prepare(experiment, planned[0][3])
+    owner = idents[systems[0].name]
+    prepare(experiment, owner)
     states = read_states(experiment)
     submitted = []
-    for system, runs, args, ident, digest in planned:
-        atomic_write(inside(experiment, experiment / chains.system_file(system.name), "the system file"),
-                     system.text or "")  # fmt: skip
-        for name, benchmark, scenario, kinds in [(f"{s}-{b}-{c}", b, c, k) for s, b, c, k in chains.chains_of(runs)]:
-            chain = chains.Chain(
-                str(experiment), system.name, benchmark, scenario, kinds, chains.system_file(system.name),
-                chains.ChainInputs(str(args.dataset), str(args.model), args.count, str(args.image), args.gpus),
-                digest, str(inputs.image_archives.resolve()) if inputs.image_archives else None, ident, inputs.force,
-            )  # fmt: skip
-            todo = [
-                run.key
-                for run in chain.runs
-                if matrix.needs_run(
-                    states[run.key].state if run.key in states else None,
-                    files_present(experiment, states.get(run.key)),
-                    inputs.force,
-                )
-            ]
-            if not todo:
-                submitted.append(Submitted(name, None, 0))
-                say(f"{name}: every unit done, not submitted")
-                continue
-            atomic_write(chains.chain_path(experiment, name), chains.chain_json(chain))
-            build_py = project.root / "build.py"
-            argv = chains.sbatch_argv(chain, system.slurm, chains.node_command(sys.executable, build_py,
-                                                                                experiment, name))  # fmt: skip
-            (experiment / chains.LOGS_DIR).mkdir(parents=True, exist_ok=True)
-            # Pending before the job exists: the job may start at once, and its states must not be overwritten.
-            for key in todo:
-                write_state(experiment, key, RunState(PENDING))
-            job = slurm.submit(argv)
-            atomic_write(chains.job_path(experiment, name), f"{job}\n")
-            submitted.append(Submitted(name, job, len(todo)))
-            say(f"{name}: job {job}, {len(todo)} unit(s)" + (" (exclusive)" if chain.timed else ""))
-    give_to_invoker(experiment, planned[0][3])
+    try:
+        for plan in planned:
+            system_file = inside(experiment, experiment / chains.system_file(plan.system.name), "the system file")
+            atomic_write(system_file, plan.system.text or "")
+            for chain in plan.chains:
+                todo = units_to_run(experiment, chain, states)
+                if not todo:
+                    say(f"{chain.name}: every unit done, not submitted")
+                    submitted.append(Submitted(chain.name, None, 0))
+                    continue
+                job = _submit_chain(project, experiment, chain, plan.system, todo, slurm)
+                say(f"{chain.name}: job {job}, {len(todo)} unit(s)" + (" (exclusive)" if chain.timed else ""))
+                submitted.append(Submitted(chain.name, job, len(todo)))
+    finally:
+        give_to_invoker(experiment, owner)
     return submitted
+
+
+def _submit_chain(
+    project: Project, experiment: Path, chain: chains.Chain, system: SystemSpec, todo: list[str], slurm: Slurm
+) -> str:
+    atomic_write(chains.chain_path(experiment, chain.name), chains.chain_json(chain))
+    command = chains.node_command(sys.executable, project.root / "build.py", experiment, chain.name)
+    (experiment / chains.LOGS_DIR).mkdir(parents=True, exist_ok=True)
+    for key in todo:
+        write_state(experiment, key, RunState(PENDING))
+    job = slurm.submit(chains.sbatch_argv(chain, system.slurm, command))
+    atomic_write(chains.job_path(experiment, chain.name), f"{job}\n")
+    return job
