@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from msb import datasets, errors
 from msb.calibrate import command as calibrate
+from msb.cluster import command as cluster
 from msb.descriptions import detect_command
 from msb.errors import EXIT_BAD_INPUT, MsbError, report
 from msb.explore import command as explore
@@ -30,7 +31,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # In the order `build.py --help` lists them.
     image.add_parsers(sub, project)
-    run.add_parser(sub, project)
+    cluster.add_run_options(run.add_parser(sub, project))
     calibrate.add_parser(sub, project)
     find_peak.add_parser(sub, project)
     explore.add_parser(sub, project)
@@ -40,6 +41,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     submission.add_report_parser(sub, project)
     datasets.add_parser(sub, project)
     submission.add_parser(sub, project)
+    cluster.add_parsers(sub, project)
     return top
 
 

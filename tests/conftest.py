@@ -53,6 +53,16 @@ def engine() -> None:
         pytest.fail("no Docker engine answers: run `make setup` (or set MSB_SKIP_DOCKER=1 to skip these tests)")
 
 
+@pytest.fixture(scope="session")
+def cluster() -> None:
+    """A Slurm cluster whose node takes jobs; a missing one fails the Slurm tests unless MSB_SKIP_SLURM=1."""
+    done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not {"idle", "mixed", "allocated"} & set(done.stdout.split()):
+        if os.environ.get("MSB_SKIP_SLURM") == "1":
+            pytest.skip("no Slurm cluster answers and MSB_SKIP_SLURM=1")
+        pytest.fail("no Slurm cluster answers: run scripts/setup-slurm.sh (or set MSB_SKIP_SLURM=1 to skip these)")
+
+
 # The Docker tests build under this repository. The engine may be shared: MSB_TEST_REPOSITORY keeps a test session's
 # builds off the msb/ tags that other checkouts and users run.
 TEST_REPOSITORY = os.environ.get("MSB_TEST_REPOSITORY", "msb")

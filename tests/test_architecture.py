@@ -144,3 +144,10 @@ def test_tests_mirror_the_code() -> None:
             if not ((folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file()):
                 strays.append(f"{path.relative_to(REPO)} names no module {folder.relative_to(REPO)}/{name}(.py)")
     assert not strays, "\n".join(strays)
+
+
+def test_the_cluster_plan_is_pure() -> None:
+    """Chains, Slurm's words and a unit's status are data: Slurm's CLI, Docker and files are the edges' job."""
+    edges = {"subprocess", "shutil", "msb.cluster.slurm", "msb.cluster.submit", "msb.cluster.node", "msb.engine"}
+    for name in ("chain.py", "jobs.py", "unit_status.py"):
+        assert imported_modules(REPO / "msb" / "cluster" / name) & edges == set(), name

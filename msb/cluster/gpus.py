@@ -9,8 +9,10 @@ Precedence, first set and non-empty wins:
    daemon is not in that cgroup and numbers the node's GPUs as the node does, so `device=0` would be another job's
    GPU. It is right where no Slurm variable is set (a user's own choice, or Slurm without device cgroups).
 
-Each id is a GPU index, a GPU UUID (`GPU-...`) or a MIG UUID (`MIG-...`); anything else (Slurm's `NoDevFiles`,
-CUDA's `-1`, spaces) is an MsbError naming the variable: running on a guessed GPU would measure another job's.
+Each id is a GPU index, a GPU UUID (`GPU-...`) or a MIG UUID (`MIG-...`). Slurm's `NoDevFiles` (set where the node
+has GPUs but the job was given none) means none: the unit gets no `--gpus`, and one whose system needs a GPU is
+refused as any run without GPUs is. Anything else (CUDA's `-1`, spaces) is an MsbError naming the variable: running
+on a guessed GPU would measure another job's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from msb.errors import MsbError
 
 PRECEDENCE = ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES")
+NONE_ALLOCATED = "NoDevFiles"
 _ID = re.compile(r"[0-9]+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-fA-F-]+")
 
 
@@ -31,6 +34,8 @@ def allocated_gpus(environ: Mapping[str, str]) -> str | None:
         value = environ.get(name, "")
         if not value:
             continue
+        if value == NONE_ALLOCATED:
+            return None
         ids = value.split(",")
         bad = [gpu for gpu in ids if not _ID.fullmatch(gpu)]
         if bad:

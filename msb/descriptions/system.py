@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from harness.contract import CURRENT_ROUND, DEFAULT_BATCH_SIZE, NAME_RULE, SCENARIOS, is_name
+from msb.descriptions.per_scenario import BATCH_SIZE, THREADS, PerScenario, parse_per_scenario
 from msb.descriptions.rounds import RoundProfile, load_round
+from msb.descriptions.slurm import SlurmOptions, parse_slurm
 from msb.descriptions.yamlfile import (
     Where,
     check_keys,
@@ -53,7 +54,6 @@ UID_WHEN_ROOT = 15000  # the container's uid when root invokes build.py (never 0
 IDENTITY_FIELDS = ("division", "submitter", "system_name", "system_type")
 # In a per-scenario mapping (`batch_size:`, `threads:`), the key whose value the scenarios not listed take (without
 # it they take what an absent setting means: batch size 1, the runtime's threads).
-SCENARIO_FALLBACK = "default"
 # What `build.py system detect` leaves for a person to fill in; validation refuses it.
 TODO_MARK = "TODO"
 
@@ -66,29 +66,6 @@ class RunOptions:
     gpus: str | None = None  # None: no GPU; "all", "2", "device=0,1"
     uid_when_root: int = UID_WHEN_ROOT  # the container never runs as uid 0
     ulimits: dict[str, str] = field(default_factory=dict)
-
-
-# What a per-scenario setting is when neither the scenario nor `default:` gives it: 1 (batch_size), None (threads).
-Unset = TypeVar("Unset", int, int | None)
-
-
-@dataclass(frozen=True)
-class PerScenario(Generic[Unset]):
-    """A benchmark setting that is a positive whole number per scenario (`batch_size:`, `threads:`): one value for
-    every scenario (`batch_size: 8`), or values per scenario (`batch_size: {Offline: 256, Server: 64}`) over a
-    fallback for the scenarios not listed (`default:`, else what an absent setting means)."""
-
-    default: Unset
-    scenarios: Mapping[str, int] = field(default_factory=dict)
-
-    def of(self, scenario: str) -> int | Unset:
-        return self.scenarios.get(scenario, self.default)
-
-    @property
-    def largest(self) -> int | Unset:
-        """The largest value given: for work of no scenario (INT8 calibration's batches and its accuracy gate)."""
-        given = [value for value in (self.default, *self.scenarios.values()) if value is not None]
-        return max(given) if given else self.default
 
 
 @dataclass(frozen=True)
@@ -133,6 +110,7 @@ class SystemSpec:
     calibration: str | None = None  # calibration.md text; None: the default for unquantised models
     path: Path | None = None  # the YAML it was loaded from (find-peak writes back into it)
     text: str | None = None  # that YAML's text
+    slurm: SlurmOptions | None = None  # how its jobs are submitted (`slurm:`); None: the cluster's defaults
 
     def settings(self, benchmark: str, scenario: str) -> tuple[BenchmarkSettings, dict[str, float]]:
         """The harness settings for one benchmark and scenario; unknown ones are errors listing the valid ones."""
@@ -182,7 +160,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         data,
         where,
         required=["name", "submitter", "division", "system_type", "image", "systems_json", "benchmarks"],
-        optional=["run", "round", "calibration"],
+        optional=["run", "round", "calibration", "slurm"],
     )
     run = _parse_run(get_mapping(data, "run", top, {}), top.at("run"))
     benchmarks_where = top.at("benchmarks")
@@ -201,6 +179,7 @@ def parse_system_spec(data: dict[str, Any], where: str) -> SystemSpec:
         benchmarks=benchmarks,
         round=get_name(data, "round", top, CURRENT_ROUND),
         calibration=get_str(data, "calibration", top, None),
+        slurm=parse_slurm(data["slurm"], top.at("slurm")) if data.get("slurm") is not None else None,
     )
 
 
@@ -246,8 +225,8 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend=get_name(data, "backend", where),
         device=get_str(data, "device", where, "cpu"),
         precision=get_str(data, "precision", where, "fp32"),
-        batch_sizes=_parse_per_scenario(data, BATCH_SIZE, where, DEFAULT_BATCH_SIZE),
-        thread_counts=_parse_per_scenario(data, THREADS, where, None),
+        batch_sizes=parse_per_scenario(data, BATCH_SIZE, where, DEFAULT_BATCH_SIZE),
+        thread_counts=parse_per_scenario(data, THREADS, where, None),
         impl=get_name(data, "impl", where, None),
         scenarios=scenarios,
         outside_round=get_bool(data, "outside_round", where, False),
@@ -255,62 +234,6 @@ def _parse_benchmark(data: object, where: Where) -> BenchmarkSettings:
         backend_options=dict(get_mapping(data, "backend_options", where, {})),
         benchmark_options=dict(get_mapping(data, "benchmark_options", where, {})),
     )
-
-
-@dataclass(frozen=True)
-class PerScenarioKey:
-    """How a per-scenario setting is named in its errors."""
-
-    key: str
-    noun: str  # one value, in words: "size", "count"
-    what: str  # the setting, in words: "batch size"
-    one: str  # an example of one value for every scenario
-    each: str  # an example of a mapping
-    absent: str  # what leaving the setting out means, for the fix
-
-    @property
-    def forms(self) -> str:
-        return (
-            f"give one {self.noun} for every scenario ({self.key}: {self.one}) or one per scenario "
-            f"({self.key}: {self.each}, with {SCENARIO_FALLBACK}: N for the scenarios not listed){self.absent}"
-        )
-
-
-BATCH_SIZE = PerScenarioKey("batch_size", "size", "batch size", "8", "{Offline: 256, Server: 64}", "")
-THREADS = PerScenarioKey(
-    "threads", "count", "thread count", "4", "{Offline: 16, Server: 4}", "; leave it out for the runtime's default"
-)
-
-
-def _parse_per_scenario(
-    data: dict[str, Any], setting: PerScenarioKey, where: Where, unset: Unset
-) -> PerScenario[Unset]:
-    """A per-scenario setting as a whole number of 1 or more for every scenario, or a mapping (flow or block) of
-    scenario to such a number; a blank one, or a blank entry, is as if the line were not there, and the scenarios
-    neither listed nor covered by `default:` take `unset`."""
-    field_at = where.at(setting.key)
-    value = data.get(setting.key)
-    if value is None:
-        return PerScenario(unset)
-    if not isinstance(value, Mapping):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError(f"{field_at}: expected a whole number of 1 or more, got {shown(value)}", setting.forms)
-        return PerScenario(value)
-    keys = (*SCENARIOS, SCENARIO_FALLBACK)
-    for key in value:
-        if key not in keys:
-            close = get_close_matches(str(key), keys, 1)
-            guess = f" (did you mean {close[0]}?)" if close else ""
-            raise SpecError(
-                f"{field_at}: {shown(key)} is not a scenario{guess}",
-                f"use {', '.join(SCENARIOS)}, or {SCENARIO_FALLBACK} for the scenarios not listed",
-            )
-    values = {key: get_int(value, key, field_at, None, minimum=1) for key in keys}
-    given = {key: number for key, number in values.items() if number is not None}
-    if not given:
-        raise SpecError(f"{field_at}: a mapping with no {setting.what} in it, got {shown(value)}", setting.forms)
-    fallback: int | Unset = given.pop(SCENARIO_FALLBACK, unset)
-    return PerScenario(fallback, given)
 
 
 def _parse_scenario(data: dict[str, Any], where: Where) -> dict[str, float]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from msb.descriptions.edit import format_value
-from msb.descriptions.system import SCENARIO_FALLBACK
+from msb.descriptions.per_scenario import SCENARIO_FALLBACK
 from msb.explore.results import INVALID, PERCENTILES, RULES, TIE_RULE, PointResult, Recommendation
 
 PLOTS_DIR = "plots"

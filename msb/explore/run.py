@@ -23,7 +23,8 @@ from pathlib import Path
 import yaml
 
 from msb.descriptions.edit import set_scenario_value, set_value, write_in_place
-from msb.descriptions.system import SCENARIO_FALLBACK, SystemSpec, parse_system_spec
+from msb.descriptions.per_scenario import SCENARIO_FALLBACK
+from msb.descriptions.system import SystemSpec, parse_system_spec
 from msb.engine import Engine
 from msb.errors import RunFailed, SpecError
 from msb.explore import plots

@@ -17,7 +17,7 @@ from msb.run.arguments import add_run_inputs, run_args
 from msb.run.expdir import Identity, identity_for, prepare
 
 
-def add_parser(sub: Subparsers, project: Project) -> None:
+def add_parser(sub: Subparsers, project: Project) -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run the harness in its image, results into the MLPerf submission layout",
@@ -28,7 +28,9 @@ def add_parser(sub: Subparsers, project: Project) -> None:
     run.add_argument(
         "--system",
         required=True,
-        help=f"system description in systems/ ({', '.join(system_names(project))}) or a YAML file's path",
+        action="append",
+        help=f"system description in systems/ ({', '.join(system_names(project))}) or a YAML file's path;"
+        " more than once with --slurm",
     )
     run.add_argument("--benchmark", help="benchmark, as named in the system description (matrix: all)")
     run.add_argument("--scenario", help=f"one of {', '.join(SCENARIOS)} (matrix: those the round requires)")
@@ -38,10 +40,13 @@ def add_parser(sub: Subparsers, project: Project) -> None:
     run.add_argument("--keep-going", action="store_true", help="matrix: run the rest after a failed run")
     run.add_argument("--print-command", action="store_true", help="print the docker run line and exit")
     register(run, command)
+    return run
 
 
 def command(project: Project, options: argparse.Namespace) -> int:
-    system = load_system_spec(project, options.system)
+    if len(options.system) > 1:
+        raise MsbError("--system more than once submits every system's matrix to a cluster", "add --slurm")
+    system = load_system_spec(project, options.system[0])
     ident = identity_for(system, load_image_spec(project, system.image).gid)
     if options.mode is None:
         return _run_matrix(project, system, options, ident)

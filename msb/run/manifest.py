@@ -13,7 +13,9 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,14 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where the unit ran: the node's host name and, under Slurm, the job's id."""
+
+    node: str
+    slurm_job_id: str | None
+
+
+@dataclass(frozen=True)
 class HostFacts:
     cpu_model: str
     cores: int
@@ -64,6 +74,7 @@ def build_manifest(
     host: HostFacts,
     tool: dict[str, str],
     user_conf: str | None,
+    placement: Placement | None = None,
 ) -> dict[str, Any]:
     """The manifest of the unit `record.units[0]`, as plain data."""
     mounts = {mount.target: str(mount.source) for mount in plan.container.mounts}
@@ -88,6 +99,8 @@ def build_manifest(
         "dataset": record.provenance.get("dataset", {}),
         "model": record.provenance.get("model", {}),
         "host": asdict(host),
+        "node": placement.node if placement else None,
+        "slurm_job_id": placement.slurm_job_id if placement else None,
         "started": record.started,
         "finished": record.finished,
         "outcome": record.outcome.value,
@@ -137,15 +150,18 @@ def readme_lines(experiment: Path, readme: str) -> list[str]:
     return lines
 
 
-def record_result(plan: RunPlan, record: RunRecord, system: SystemSpec, engine: Engine) -> tuple[Path, str]:
-    """Write the unit's manifest (and the README's Provenance section); returns the manifest's path and sha256."""
+def record_result(
+    plan: RunPlan, record: RunRecord, system: SystemSpec, engine: Engine, placement: Placement | None = None
+) -> tuple[Path, str]:
+    """Write the unit's manifest (and the README's Provenance section); returns the manifest's path and sha256.
+    `placement`: where it ran (a Slurm job's node and id); by default this host and SLURM_JOB_ID if set."""
     files = [f for f in record.files if f.endswith("/user.conf")]
     user_conf = (plan.experiment / files[0]).read_text() if files else None
     root = Project.from_here().root  # the tool's own checkout: the code that made the result
     revision, _created = git_revision(root)
     tool = {"version": project_version(root), "revision": revision}
     manifest = build_manifest(plan, record, system, collect_image(engine, plan.container.image), collect_host(engine),
-                              tool, user_conf)  # fmt: skip
+                              tool, user_conf, placement or collect_placement(os.environ))  # fmt: skip
     manifest["readme"] = record.readme
     path, sha = write_manifest(plan.experiment, manifest)
     if record.readme:
@@ -175,6 +191,10 @@ def collect_image(engine: Engine, ref: str) -> ImageFacts:
     inspected = engine.inspect(ref)
     labels = dict((inspected.get("Config") or {}).get("Labels") or {})
     return ImageFacts(ref, str(inspected.get("Id", "")), tuple(inspected.get("RepoDigests") or ()), labels)
+
+
+def collect_placement(environ: Mapping[str, str]) -> Placement:
+    return Placement(socket.gethostname(), environ.get("SLURM_JOB_ID") or None)
 
 
 def collect_host(engine: Engine) -> HostFacts:

@@ -1,14 +1,14 @@
 """`build.py run` without --mode: the system's run matrix, with progress, per-run logs, resume and truncation.
 
-State lives in <experiment>/.msb/: matrix-state.json (each run's last state and, from the harness's record, the
-result units it placed and its accuracy folders), logs/<run>.log (the container's output) and full-accuracy-logs/
-(the logs truncation keeps outside the submission tree). The tree's paths come from the records, never re-derived.
+State lives in <experiment>/.msb/: state/<run>.json (msb/run/state.py: each run's last state and, from the
+harness's record, the result units it placed and its accuracy folders), logs/<run>.log (the container's output) and
+full-accuracy-logs/ (the logs truncation keeps outside the submission tree). The tree's paths come from the records,
+never re-derived.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
@@ -33,6 +33,7 @@ from msb.run.calibration_doc import calibration_doc
 from msb.run.expdir import Identity, give_to_invoker, prepare
 from msb.run.matrix import MatrixRun
 from msb.run.progress import DONE, FAILED, RUNNING, SKIPPED, MatrixProgress
+from msb.run.state import RunState, files_present, read_states, write_state
 from msb.submission.truncate import (
     ACCURACY_LOG,
     ACCURACY_TXT,
@@ -42,10 +43,8 @@ from msb.submission.truncate import (
     truncate_accuracy_dir,
 )
 
-STATE_DIR = ".msb"
-STATE_FILE = f"{STATE_DIR}/matrix-state.json"
-LOGS_DIR = f"{STATE_DIR}/logs"
-FULL_LOGS_DIR = f"{STATE_DIR}/full-accuracy-logs"
+LOGS_DIR = ".msb/logs"
+FULL_LOGS_DIR = ".msb/full-accuracy-logs"
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,8 @@ class MatrixOptions:
     force: bool = False
     keep_going: bool = False
     calibrated: Mapping[str, str] = field(default_factory=dict)  # INT8 benchmark -> its calibration.md text
+    job: str | None = None  # the Slurm job running these units (`build.py node-run`), recorded in their states
+    node: str | None = None  # that job's node
 
 
 @dataclass(frozen=True)
@@ -63,51 +64,6 @@ class MatrixOutcome:
     failed: list[str]
     not_started: list[str]
     unverified: list[str]  # compliance tests whose results are placed but whose verification did not pass
-
-
-@dataclass(frozen=True)
-class RunState:
-    """A run's last state in matrix-state.json, with what its record said it placed (relative to the experiment)."""
-
-    state: str
-    files: tuple[str, ...] = ()
-    accuracy_dirs: tuple[str, ...] = ()
-    seconds: float | None = None
-
-
-def read_states(experiment: Path) -> dict[str, RunState]:
-    path = experiment / STATE_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-        runs = data.get("runs", {})
-        return {
-            str(key): RunState(
-                state=str(entry.get("state")),
-                files=tuple(str(u) for u in entry.get("files") or ()),
-                accuracy_dirs=tuple(str(d) for d in entry.get("accuracy_dirs") or ()),
-                seconds=entry.get("seconds"),
-            )
-            for key, entry in runs.items()
-            if isinstance(entry, dict)
-        }
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, TypeError):
-        return {}  # a state file cut short by a crash: every run is checked again, and redone
-
-
-def write_state(experiment: Path, key: str, state: RunState) -> None:
-    path = experiment / STATE_FILE
-    data = {"runs": {k: dataclasses.asdict(v) for k, v in read_states(experiment).items()}}
-    data["runs"][key] = dataclasses.asdict(state)
-    if state.seconds is not None:
-        data["runs"][key]["seconds"] = round(state.seconds, 1)
-    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def files_present(experiment: Path, state: RunState | None) -> bool:
-    """The files the run's record named are all still in the tree (a run with none named proves nothing)."""
-    return state is not None and bool(state.files) and all((experiment / f).is_file() for f in state.files)
 
 
 def write_calibration(experiment: Path, system: SystemSpec, calibrated: Mapping[str, str] | None = None) -> Path:
@@ -203,14 +159,19 @@ def run_matrix(
                 try:
                     record = _run_one(run, system, profile, options, experiment, engine, ident, states)
                 except RunFailed as exc:
-                    states[run.key] = RunState(FAILED, seconds=time.monotonic() - started)
+                    states[run.key] = RunState(
+                        FAILED, seconds=time.monotonic() - started, job=options.job, node=options.node,
+                        reason=exc.message.splitlines()[0][:300],
+                    )  # fmt: skip
                     write_state(experiment, run.key, states[run.key])
                     failed.append(run.key)
                     progress.update(run.key, FAILED, f"log: {experiment / LOGS_DIR / run.key}.log")
                     console.print(f"[bold red]{run.key} failed:[/] {exc}", soft_wrap=True)
                     stopped = isinstance(exc, runner.RunInterrupted) or not options.keep_going
                     continue
-                states[run.key] = RunState(DONE, record.files, record.accuracy_dirs, time.monotonic() - started)
+                states[run.key] = RunState(
+                    DONE, record.files, record.accuracy_dirs, time.monotonic() - started, options.job, options.node
+                )
                 write_state(experiment, run.key, states[run.key])
                 ran.append(run.key)
                 note = _verdict_note(record)
@@ -243,12 +204,13 @@ def _run_one(
         if baseline is not None and baseline.accuracy_dirs:
             restore_full_log(experiment, Path(baseline.accuracy_dirs[0]))
     plan = runner.plan(system, _run_args(run, options, experiment, audit), ident)
-    write_state(experiment, run.key, RunState(RUNNING))
+    write_state(experiment, run.key, RunState(RUNNING, job=options.job, node=options.node))
     log = inside(experiment, experiment / LOGS_DIR / f"{run.key}.log", "the run's log")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         record = runner.execute(plan, engine, ident, on_output=lambda line: print(line, file=out, flush=True))
-    manifest.record_result(plan, record, system, engine)
+    placement = manifest.Placement(options.node, options.job) if options.node else None
+    manifest.record_result(plan, record, system, engine, placement)
     return record
 
 

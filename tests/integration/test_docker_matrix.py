@@ -92,8 +92,8 @@ def test_matrix_fills_the_tree_resumes_and_keeps_results_on_failure(
     third = matrix((system, dataset, broken / "model.onnx"), experiment, "--force", "--image", demo_image)
     assert third.returncode == 1
     assert "1 failed, 3 not started" in third.stderr and "cpu_demo-resnet50-Offline-accuracy failed" in third.stderr
-    state = json.loads((experiment / ".msb" / "matrix-state.json").read_text())["runs"]
-    assert state["cpu_demo-resnet50-Offline-accuracy"]["state"] == "failed"
+    state = json.loads((experiment / ".msb" / "state" / "cpu_demo-resnet50-Offline-accuracy.json").read_text())
+    assert state["state"] == "failed"
     assert recorded_hash(accuracy / "accuracy.txt")  # the earlier, truncated result is still in place
     assert (experiment / ROOT / "results" / SCENARIO_DIR / "performance" / "run_1" / "mlperf_log_summary.txt").is_file()
 

@@ -23,7 +23,7 @@ from harness.contract import (
 from msb.container import ContainerSpec
 from msb.engine import ContainerInfo, EngineInfo
 from msb.errors import MsbError
-from msb.labels import LABEL_BACKENDS, LABEL_ROUND
+from msb.labels import LABEL_BACKENDS, LABEL_CONTENT, LABEL_ROUND
 
 # What the scripted harness does for one run: a behaviour for every run whose key (see `run_key`) matches.
 PLACE, VERIFICATION_FAILS, REFUSE, ERROR, CRASH, INTERRUPT = (
@@ -56,12 +56,17 @@ class FakeEngine:
     # its record) and detail-log results (`result_*` key -> value) to place, as the harness places the log.
     behaviour_of: Callable[[RunSpec], str] | None = None
     results_of: Callable[[RunSpec], tuple[Figures, dict[str, object]]] | None = None
+    content: str | None = None  # the image's content digest label, where a test needs one
 
     def info(self) -> EngineInfo:
         return EngineInfo("fake", ("runc",))
 
     def image_labels(self, ref: str) -> dict[str, str]:
-        return {LABEL_BACKENDS: "onnxruntime", LABEL_ROUND: self.round}
+        content = {LABEL_CONTENT: self.content} if self.content else {}
+        return {LABEL_BACKENDS: "onnxruntime", LABEL_ROUND: self.round, **content}
+
+    def image_id(self, ref: str) -> str | None:
+        return "sha256:" + "f" * 64
 
     def inspect(self, ref: str) -> dict[str, object]:
         return {"Id": "sha256:" + "f" * 64, "RepoDigests": [], "Config": {"Labels": self.image_labels(ref)}}

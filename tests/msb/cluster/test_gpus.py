@@ -20,6 +20,8 @@ from msb.run.container_plan import GPU_REQUEST
         ({"SLURM_STEP_GPUS": "", "SLURM_JOB_GPUS": "5"}, "device=5"),  # empty: not set
         ({"CUDA_VISIBLE_DEVICES": "1"}, "device=1"),
         ({"CUDA_VISIBLE_DEVICES": ""}, None),  # CUDA's "no GPU"
+        ({"CUDA_VISIBLE_DEVICES": "NoDevFiles"}, None),  # Slurm's "this job has none of the node's GPUs"
+        ({"SLURM_JOB_GPUS": "NoDevFiles", "CUDA_VISIBLE_DEVICES": "0"}, None),  # never falls through to a guess
         (
             {"CUDA_VISIBLE_DEVICES": "GPU-8f6c1a2b-0000-1111-2222-333344445555"},
             "device=GPU-8f6c1a2b-0000-1111-2222-333344445555",
@@ -38,7 +40,6 @@ def test_the_allocation_in_dockers_form(environ: dict[str, str], expected: str |
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
-        ({"CUDA_VISIBLE_DEVICES": "NoDevFiles"}, "CUDA_VISIBLE_DEVICES='NoDevFiles' names no GPU ('NoDevFiles')"),
         ({"SLURM_JOB_GPUS": "0, 1"}, "SLURM_JOB_GPUS='0, 1' names no GPU (' 1')"),
         ({"SLURM_STEP_GPUS": "0,,1"}, "SLURM_STEP_GPUS='0,,1' names no GPU ('')"),
         ({"CUDA_VISIBLE_DEVICES": "-1"}, "CUDA_VISIBLE_DEVICES='-1' names no GPU ('-1')"),

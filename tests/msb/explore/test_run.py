@@ -15,7 +15,8 @@ import yaml
 
 from harness.contract import Figures, RunSpec
 from msb import cli
-from msb.descriptions.system import PerScenario, load_system_spec
+from msb.descriptions.per_scenario import PerScenario
+from msb.descriptions.system import load_system_spec
 from msb.explore import command as explore_command
 from msb.project import Project
 from tests.support.fake_engine import INTERRUPT, PLACE, REFUSE, FakeEngine

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,7 @@ def test_a_manifest_holds_what_made_the_unit_in_a_stable_order(made: Path) -> No
     assert data["spec"]["benchmark"] == "resnet50" and data["docker_run"][:2] == ["docker", "run"]
     assert data["mounts"]["/data/dataset"] == str(made.parent / "data")
     assert data["tool"]["version"] and data["host"]["cores"] >= 1
+    assert data["node"] == socket.gethostname() and data["slurm_job_id"] is None  # a local run: no Slurm job
     assert manifest.manifest_text(data) == text
 
 

@@ -9,24 +9,18 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from msb.descriptions.per_scenario import PerScenario
 from msb.descriptions.rounds import load_round
-from msb.descriptions.system import PerScenario, SystemSpec, load_system_spec
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.errors import RunFailed, SpecError
 from msb.project import Project
-from msb.run import matrix, matrix_run, runner
+from msb.run import matrix, matrix_run, runner, state
 from msb.run.calibration_doc import calibration_doc
 from msb.run.expdir import Identity
 from msb.run.matrix import MatrixRun
-from msb.run.matrix_run import (
-    FULL_LOGS_DIR,
-    RunState,
-    read_states,
-    restore_full_log,
-    truncate_group,
-    write_calibration,
-    write_state,
-)
-from msb.run.progress import DONE, FAILED, RUNNING
+from msb.run.matrix_run import FULL_LOGS_DIR, restore_full_log, truncate_group, write_calibration
+from msb.run.progress import DONE
+from msb.run.state import RunState
 from msb.submission.truncate import TRUNCATED_MAX_BYTES, file_sha256, recorded_hash
 from tests.support.fake_engine import CRASH, ERROR, INTERRUPT, REFUSE, VERIFICATION_FAILS, FakeEngine
 
@@ -56,18 +50,6 @@ def states(*runs: MatrixRun) -> dict[str, RunState]:
     """What the harness's records said of each run's accuracy folders."""
     folders = {"accuracy": (str(ACC),), "TEST01": (str(T01),)}
     return {run.key: RunState(DONE, accuracy_dirs=folders.get(run.kind, ())) for run in runs}
-
-
-def test_state_survives_and_a_cut_file_means_redo_everything(tmp_path: Path) -> None:
-    write_state(tmp_path, "a", RunState(RUNNING))
-    write_state(tmp_path, "a", RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2))
-    write_state(tmp_path, "b", RunState(FAILED))
-    assert read_states(tmp_path) == {
-        "a": RunState(DONE, ("closed/x/a.txt",), ("closed/x/accuracy",), 3.2),
-        "b": RunState(FAILED),
-    }
-    (tmp_path / ".msb" / "matrix-state.json").write_text('{"runs": {"a": {"sta')
-    assert read_states(tmp_path) == {}
 
 
 def test_truncation_keeps_the_full_logs_outside_the_tree(tmp_path: Path, demo: SystemSpec) -> None:
@@ -225,7 +207,7 @@ def test_a_refused_run_is_a_failure_naming_the_harness_message(demo: SystemSpec,
 def test_resume_redoes_only_what_is_not_done(demo: SystemSpec, inputs: runner.RunArgs):
     run(demo, inputs, FakeEngine(inputs.experiment, {"resnet50-SingleStream-TEST04": CRASH}), keep_going=True)
     # A crash of build.py during a run leaves it recorded as running.
-    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-MultiStream-TEST01", matrix_run.RunState("running"))
+    state.write_state(inputs.experiment, "cpu_demo-resnet50-MultiStream-TEST01", state.RunState("running"))
     engine = FakeEngine(inputs.experiment)
     outcome = run(demo, inputs, engine)
     assert engine.started == ["resnet50-SingleStream-TEST04", "resnet50-MultiStream-TEST01"]
@@ -246,7 +228,7 @@ def test_test01_gets_the_full_accuracy_log_back_after_truncation(demo: SystemSpe
     seen: list[int] = []
     log = inputs.experiment / ACC_flow.format("Offline")
     engine = FakeEngine(inputs.experiment, on_run=lambda spec: seen.append(log.stat().st_size))
-    matrix_run.write_state(inputs.experiment, "cpu_demo-resnet50-Offline-TEST01", matrix_run.RunState("failed"))
+    state.write_state(inputs.experiment, "cpu_demo-resnet50-Offline-TEST01", state.RunState("failed"))
     run(demo, inputs, engine, scenario="Offline")
     assert engine.started == ["resnet50-Offline-TEST01"]
     assert seen[0] > TRUNCATED_MAX_BYTES  # the full log was in place while TEST01 ran
