@@ -9,12 +9,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-# The summary line holding each scenario's metric (LoadGen 5.x wording), and its unit.
+# The summary line holding each scenario's metric (LoadGen 5.x wording), the factor to the unit shown (LoadGen
+# states latencies in ns; people read ms), the decimals shown, and the unit.
 METRICS = {
-    "Offline": (r"Samples per second", "samples/s"),
-    "Server": (r"Completed samples per second", "samples/s"),
-    "SingleStream": (r"90(?:\.0)?th percentile latency \(ns\)", "ns p90"),
-    "MultiStream": (r"99(?:\.0)?th percentile latency \(ns\)", "ns p99"),
+    "Offline": (r"Samples per second", 1.0, 2, "samples/s"),
+    "Server": (r"Completed samples per second", 1.0, 2, "samples/s"),
+    "SingleStream": (r"90(?:\.0)?th percentile latency \(ns\)", 1e-6, 3, "ms p90"),
+    "MultiStream": (r"99(?:\.0)?th percentile latency \(ns\)", 1e-6, 3, "ms p99"),
 }
 
 
@@ -31,9 +32,9 @@ class ResultRow:
 def summary_figure(summary: str, scenario: str) -> tuple[str, str]:
     """(metric text, VALID/INVALID) from mlperf_log_summary.txt."""
     validity = re.search(r"Result is\s*:\s*(\w+)", summary)
-    pattern, unit = METRICS[scenario]
+    pattern, factor, decimals, unit = METRICS[scenario]
     match = re.search(rf"^{pattern}\s*:\s*([\d.]+)", summary, re.M)
-    figure = f"{float(match.group(1)):,.2f} {unit}" if match else "?"
+    figure = f"{float(match.group(1)) * factor:,.{decimals}f} {unit}" if match else "?"
     return figure, validity.group(1) if validity else "?"
 
 
