@@ -96,9 +96,9 @@ def fetch_wheel(wheel: BindingWheel, cache: Path = CACHE) -> Path:
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         downloaded = Path(tmp) / wheel.file
         if result.returncode != 0 or not downloaded.is_file():
-            tail = "\n".join(result.stderr.strip().splitlines()[-4:])
+            tail = "\n".join(result.stderr.strip().splitlines()[-4:]) or "pip found no such file"
             raise BindingFetchError(
-                f"could not download {wheel.file} ({wheel.requirement}) into {cache}: {tail or 'pip found no such file'}"
+                f"could not download {wheel.file} ({wheel.requirement}) into {cache}: {tail}"
                 f"\nThis test needs PyPI once (CI has it), or the wheel put in {cache} by hand from {wheel.url}; "
                 f"set {SKIP_VARIABLE}=1 to skip it on a machine without network"
             )

@@ -248,7 +248,9 @@ def stand_in_names(path: Path, majors: frozenset[int]) -> list[Use]:
                 if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
                     where = f"{path.name}:{constant.lineno}"
                     names.append(Use(constant.value, "stand-in", where, majors & frozenset({8})))
-        if not (isinstance(node, ast.ClassDef) and (node.name == "FakeTensorRTModule" or node.name.startswith("_Fake"))):
+        if not (
+            isinstance(node, ast.ClassDef) and (node.name == "FakeTensorRTModule" or node.name.startswith("_Fake"))
+        ):
             continue
         offered = majors & STAND_IN_CLASS_MAJORS.get(node.name, majors)
         for item, reach in walk_gated(node.body, offered):
@@ -259,11 +261,13 @@ def stand_in_names(path: Path, majors: frozenset[int]) -> list[Use]:
                 targets = item.targets if isinstance(item, ast.Assign) else [item.target]
                 found += [_name_of(t) for t in targets]
                 if any(_name_of(t) == "__slots__" for t in targets) and isinstance(item.value, ast.Tuple):
-                    found += [e.value for e in item.value.elts if isinstance(e, ast.Constant)]
+                    found += [
+                        e.value for e in item.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    ]
             elif isinstance(item, ast.Attribute) and isinstance(item.ctx, ast.Store) and _name_of(item.value) == "self":
                 found.append(item.attr)
             elif isinstance(item, ast.Call) and _name_of(item.func) == "_Enum":
-                found += [a.value for a in item.args if isinstance(a, ast.Constant)]
+                found += [a.value for a in item.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             where = f"{path.name}:{getattr(item, 'lineno', node.lineno)}"
             names += [Use(name, "stand-in", where, reach) for name in found if not name.startswith("_")]
     return names
