@@ -24,7 +24,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = next(parent for parent in Path(__file__).resolve().parents if (parent / "pyproject.toml").is_file())
+from tests.support import REPO
+
+ROOT = REPO
 LOCK = Path(__file__).with_name("tensorrt_bindings.yaml")
 CACHE = ROOT / ".cache" / "tensorrt-bindings"
 SKIP_VARIABLE = "MSB_SKIP_NETWORK"
