@@ -1,4 +1,5 @@
-"""Test support: the engine and TensorRT stand-ins, a submission tree made by real LoadGen runs, and REPO."""
+"""Test support: the engine and TensorRT stand-ins, TensorRT's real binding names, a submission tree made by real
+LoadGen runs, and REPO."""
 
 from __future__ import annotations
 

@@ -183,6 +183,34 @@ REMOVED_IN_10 = {
 }
 
 
+# The stand-in's own records and plumbing, which the tests read: not TensorRT's names. Every other public name of the
+# `tensorrt` stand-in is one of TensorRT's, checked against the real bindings by test_trt_api.py.
+NOT_TENSORRT_NAMES = frozenset(
+    {
+        "addresses",
+        "calibration_batches",
+        "calibration_profile",
+        "deprecated_calls",
+        "device_memory",
+        "inputs",
+        "major",
+        "module",
+        "network",
+        "network_flags",
+        "nms",
+        "outputs",
+        "profile",
+        "profiles",
+        "recipe",
+        "registry",
+        "severity",
+        "shapes",
+        "tensors",
+        "workspace_limits",
+    }
+)
+
+
 def _recorder(module: FakeTensorRTModule, where: str, name: str) -> object:
     def deprecated(*_args: object, **_kwargs: object) -> None:
         module.deprecated_calls.append(f"{where}.{name}")
