@@ -119,9 +119,9 @@ def array_argv(plan: ArrayPlan, slurm: SlurmOptions | None, indices: Sequence[in
     return [*argv, *_options(slurm, gpus=True), "--wrap", "exec " + shlex.join(command)]
 
 
-def finish_argv(plan: ArrayPlan, slurm: SlurmOptions | None, array_job: str, command: list[str]) -> list[str]:
-    """The job that writes the report once every task has ended, however it ended (afterany): it measures nothing,
-    so it shares its node and asks for no GPU."""
+def finish_argv(plan: ArrayPlan, slurm: SlurmOptions | None, array_job: str | None, command: list[str]) -> list[str]:
+    """The job that writes the report once every task has ended, however it ended (afterany; `array_job` None: no
+    task to wait for): it measures nothing, so it shares its node and asks for no GPU."""
     experiment = Path(plan.experiment)
     return [
         "sbatch",
@@ -129,7 +129,7 @@ def finish_argv(plan: ArrayPlan, slurm: SlurmOptions | None, array_job: str, com
         f"--job-name=msb-{plan.name}-{FINISH}",
         f"--output={experiment / LOGS_DIR}/{plan.name}-{FINISH}.slurm-%j.log",
         "--no-requeue",
-        f"--dependency=afterany:{array_job}",
+        *([f"--dependency=afterany:{array_job}"] if array_job else []),
         *_options(slurm, gpus=False),
         "--wrap",
         "exec " + shlex.join(command),

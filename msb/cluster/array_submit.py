@@ -83,25 +83,33 @@ def submit_array(
     finish_command: list[str],
     slurm: Slurm,
     say: Callable[[str], None],
+    reported: bool = False,
 ) -> ArraySubmitted:
     """The array file, then one array of the points not done (their states pending before the array exists: a task
-    may start at once and write its own), then the finishing job after it. An array file of other points or inputs
+    may start at once and write its own), then the finishing job after it (`reported`: the report of every point is
+    written already; without it, points all done get the finishing job alone). An array file of other points or inputs
     is refused: a resubmission is the same command again."""
     experiment = Path(plan.experiment)
     earlier = read_array(experiment)
     if earlier is not None and not earlier.same_work(plan):
         raise SpecError(
-            f"experiment {experiment} holds a {earlier.kind} submission of other points or inputs",
+            f"experiment {experiment} holds an {'exploration' if earlier.kind == 'explore' else earlier.kind} of other"
+            " points or inputs",
             "resubmit with the same command (it runs only the points not done), or give a new --experiment",
         )
     if earlier is not None:
         refuse_while_live(experiment, earlier, slurm)
         plan = earlier  # its first submission's time and archives stay
     indices = todo(experiment, plan)
-    if not indices:
-        say(f"{plan.name}: every point done, not submitted")
-        return ArraySubmitted(None, None, ())
     atomic_write(array.array_path(experiment), array.array_json(plan))
+    if not indices and reported:
+        say(f"{plan.name}: every point done and reported, not submitted")
+        return ArraySubmitted(None, None, ())
+    if not indices:  # the report's job failed or was cancelled: it alone runs again
+        finish_job = slurm.submit(array.finish_argv(plan, slurm_options, None, finish_command))
+        atomic_write(_job_file(experiment, array.FINISH_JOB), f"{finish_job}\n")
+        say(f"{plan.name}: every point done; report by job {finish_job}")
+        return ArraySubmitted(None, finish_job, ())
     (experiment / LOGS_DIR).mkdir(parents=True, exist_ok=True)
     for i in indices:
         write_state(experiment, plan.tasks[i], RunState(PENDING))

@@ -107,7 +107,8 @@ def submit_explore(
         build_py = project.root / "build.py"
         task = array.node_command(sys.executable, build_py, "node-task", folder)
         finish = array.node_command(sys.executable, build_py, "node-finish", folder)
-        return submit_array(plan, system.slurm, task, finish, slurm, say)
+        reported = (folder / run.REPORT_DIR / run.SUMMARY_FILE).is_file()
+        return submit_array(plan, system.slurm, task, finish, slurm, say, reported)
     finally:
         give_to_invoker(folder, ident)
 

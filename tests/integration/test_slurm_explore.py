@@ -64,4 +64,4 @@ def test_a_two_point_grid_runs_as_an_array_and_the_job_after_it_writes_the_repor
     assert "Partition=edge" in scontrol.stdout and "OverSubscribe=NO" in scontrol.stdout, scontrol.stdout
     # The same command again: every point done, nothing submitted.
     last = build(*command)
-    assert last.returncode == 0 and "every point done, not submitted" in last.stderr, last.stderr
+    assert last.returncode == 0 and "every point done and reported, not submitted" in last.stderr, last.stderr
