@@ -111,14 +111,17 @@ def test_a_resubmission_is_refused_while_the_array_lives_then_sends_only_points_
     for job in ("102_1", "102", "103"):
         slurm.end(job, "COMPLETED")
     assert cli.main(args, project) == 0 and len(slurm.submitted) == 5  # every point done: only the report's job
-    assert not any(a.startswith("--dependency") for a in slurm.submitted[4]) and "--array" not in str(slurm.submitted[4])
+    alone = slurm.submitted[4]
+    assert not any(a.startswith(("--dependency", "--array")) for a in alone) and alone[-1].endswith(
+        "node-finish " + str(folder)
+    )
     assert cli.main(["node-finish", str(folder)], project) == 0
     slurm.end("104", "COMPLETED")
     assert cli.main(args, project) == 0 and len(slurm.submitted) == 5  # and the report written: nothing at all
 
 
 def test_another_grid_into_the_same_folder_and_apply_are_refused(setup, project, capsys) -> None:
-    folder, engine, slurm, args = setup
+    _, _, slurm, args = setup
     assert cli.main([*args, "--apply"], project) == 2 and slurm.submitted == []
     assert "--apply writes into the system description" in capsys.readouterr().err
     assert cli.main(args, project) == 0
