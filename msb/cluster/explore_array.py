@@ -18,7 +18,7 @@ import yaml
 
 from msb.cluster import array
 from msb.cluster.array import ArrayPlan
-from msb.cluster.array_submit import ArraySubmitted, read_array, submit_array
+from msb.cluster.array_submit import ArraySubmitted, read_array, refuse_while_live, submit_array, todo
 from msb.cluster.node import job_gpus
 from msb.cluster.slurm import Slurm
 from msb.descriptions.system import SystemSpec, parse_system_spec
@@ -107,10 +107,23 @@ def submit_explore(
         build_py = project.root / "build.py"
         task = array.node_command(sys.executable, build_py, "node-task", folder)
         finish = array.node_command(sys.executable, build_py, "node-finish", folder)
-        reported = (folder / run.REPORT_DIR / run.SUMMARY_FILE).is_file()
-        return submit_array(plan, system.slurm, task, finish, slurm, say, reported)
+        return submit_array(plan, system.slurm, task, finish, slurm, say, _reported(folder, plan, slurm))
     finally:
         give_to_invoker(folder, ident)
+
+
+def _reported(folder: Path, plan: ArrayPlan, slurm: Slurm) -> bool:
+    """Whether the report of every point is written; one written before points that run again now is stale, and
+    goes (once no job of the earlier submission lives: it might be writing it)."""
+    report = folder / run.REPORT_DIR
+    earlier = read_array(folder)
+    if earlier is None or not report.exists():
+        return False
+    refuse_while_live(folder, earlier, slurm)
+    if todo(folder, earlier if earlier.same_work(plan) else plan):
+        shutil.rmtree(report)
+        return False
+    return (report / run.SUMMARY_FILE).is_file()
 
 
 def run_task(experiment: Path, engine: Engine, environ: Mapping[str, str], say: Callable[[str], None]) -> PointResult:

@@ -82,7 +82,7 @@ def test_the_grid_is_one_array_each_task_runs_its_point_and_the_job_after_it_wri
     assert (folder / "report" / "summary.md").read_text().startswith("RECOMMENDED: batch_size: 8")
     slurm.end("101", "COMPLETED")
     capsys.readouterr()
-    assert cli.main(["status", str(folder), "--wait", "--poll", "0"], project) == 0
+    assert cli.main(["status", str(folder), "--wait", "--poll", "0.1", "--timeout", "3"], project) == 0
     shown = capsys.readouterr().out
     assert "3 done, 0 running, 0 pending, 0 failed point(s); report job: done" in shown
     assert "RECOMMENDED: batch_size: 8" in shown
@@ -101,10 +101,13 @@ def test_a_resubmission_is_refused_while_the_array_lives_then_sends_only_points_
     assert run_task(folder, engine, "100", 0) == "VALID" and run_task(folder, engine, "100", 1) == "FAILED"
     assert run_task(folder, engine, "100", 2) == "INVALID"
     assert read_states(folder)["bs8"].state == "failed"
-    for job in ("100_0", "100_1", "100_2", "100", "101"):
+    for job in ("100_0", "100_1", "100_2", "100"):
         slurm.end(job, "COMPLETED")
+    assert cli.main(["node-finish", str(folder)], project) == 0  # bs1 recommended, bs8 failed
+    slurm.end("101", "COMPLETED")
     engine.behaviour_of = None
     assert cli.main(args, project) == 0
+    assert not (folder / "report").exists()  # the report of before bs8 is redone is stale
     assert "--array=1" in slurm.submitted[2] and "--dependency=afterany:102" in slurm.submitted[3]
     assert read_states(folder)["bs1"].state == "done" and read_states(folder)["bs8"].state == "pending"
     assert run_task(folder, engine, "102", 1) == "VALID"
