@@ -30,7 +30,7 @@ def test_a_two_point_grid_runs_as_an_array_and_the_job_after_it_writes_the_repor
 ) -> None:
     system, dataset, model = inputs
     data = yaml.safe_load(system.read_text())
-    data["slurm"] = {"partition": "edge"}
+    data["slurm"] = {"time": "0:10:00"}  # the default partition: its node mounts this checkout (every node must)
     described = tmp_path / "cpu_arrays.yaml"
     described.write_text(yaml.safe_dump(data))
     folder = tmp_path / "explore"
@@ -61,7 +61,7 @@ def test_a_two_point_grid_runs_as_an_array_and_the_job_after_it_writes_the_repor
         assert manifest["spec"]["backend"]["batch_size"] == int(row["batch_size"])
         assert manifest["spec"]["loadgen"]["min_duration_ms"] == 300
     scontrol = subprocess.run(["scontrol", "-o", "show", "job", f"{array_job}_0"], capture_output=True, text=True)
-    assert "Partition=edge" in scontrol.stdout and "OverSubscribe=NO" in scontrol.stdout, scontrol.stdout
+    assert "TimeLimit=00:10:00" in scontrol.stdout and "OverSubscribe=NO" in scontrol.stdout, scontrol.stdout
     # The same command again: every point done, nothing submitted.
     last = build(*command)
     assert last.returncode == 0 and "every point done and reported, not submitted" in last.stderr, last.stderr
