@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from msb import datasets, errors
 from msb.calibrate import command as calibrate
+from msb.cluster import array_command as cluster_arrays
 from msb.cluster import command as cluster
 from msb.descriptions import detect_command
 from msb.errors import EXIT_BAD_INPUT, MsbError, report
@@ -34,7 +35,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     cluster.add_run_options(run.add_parser(sub, project))
     calibrate.add_parser(sub, project)
     find_peak.add_parser(sub, project)
-    explore.add_parser(sub, project)
+    cluster_arrays.add_explore_options(explore.add_parser(sub, project))
     reproduce_command.add_parser(sub, project)
     nightly.add_parser(sub, project)
     detect_command.add_parser(sub, project)
@@ -42,6 +43,7 @@ def parser(project: Project) -> argparse.ArgumentParser:
     datasets.add_parser(sub, project)
     submission.add_parser(sub, project)
     cluster.add_parsers(sub, project)
+    cluster_arrays.add_parsers(sub, project)
     return top
 
 

@@ -149,5 +149,5 @@ def test_tests_mirror_the_code() -> None:
 def test_the_cluster_plan_is_pure() -> None:
     """Chains, Slurm's words and a unit's status are data: Slurm's CLI, Docker and files are the edges' job."""
     edges = {"subprocess", "shutil", "msb.cluster.slurm", "msb.cluster.submit", "msb.cluster.node", "msb.engine"}
-    for name in ("chain.py", "jobs.py", "unit_status.py"):
+    for name in ("chain.py", "jobs.py", "unit_status.py", "array.py"):
         assert imported_modules(REPO / "msb" / "cluster" / name) & edges == set(), name

@@ -13,6 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from msb.cluster import chain as chains
+from msb.cluster.array_command import array_status
+from msb.cluster.array_submit import read_array
 from msb.cluster.node import node_run as run_chain
 from msb.cluster.node import read_chain
 from msb.cluster.slurm import SlurmCli
@@ -95,9 +97,12 @@ def status_command(project: Project, args: argparse.Namespace) -> int:
     """`build.py status EXPERIMENT [--wait]`: each unit's state; with --wait, until the jobs end (or --timeout), then
     the checker's verdict. Exit 0: all done (and, with --wait, the checker found no error); 1 otherwise."""
     experiment = args.experiment.resolve()
+    plan = read_array(experiment)
+    if plan is not None:
+        return array_status(experiment, plan, args.wait, args.poll, args.timeout)
     if not chains.chain_names(experiment):
         raise MsbError(f"{experiment} holds no submission (no {chains.CLUSTER_DIR}/*.json)",
-                       "give the --experiment of a `build.py run ... --slurm`")  # fmt: skip
+                       "give the --experiment of a `build.py run ... --slurm` (or `explore ... --slurm`)")  # fmt: skip
     slurm = SlurmCli()
     rows = views(experiment, slurm)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout

@@ -64,7 +64,7 @@ def node_run(
             )
         archives = Path(chain.image_archives) if chain.image_archives else None
         image = ensure_image(engine, chain.inputs.image, chain.image_content_sha256, archives)
-        gpus = job_gpus(system, chain, environ, job)
+        gpus = job_gpus(system, chain.inputs.gpus, environ, job)
         inputs = runner.RunArgs(
             "",
             "",
@@ -101,11 +101,12 @@ def _fail_units(experiment: Path, chain: Chain, reason: str, job: str | None, no
                 return  # the shared folder is not writable from here: Slurm's end of the job tells status
 
 
-def job_gpus(system: SystemSpec, chain: Chain, environ: Mapping[str, str], job: str | None) -> str | None:
-    """The GPUs the chain's containers get: exactly what Slurm allocated to the job, never more. A system that asks
-    for GPUs (--gpus at submission, or its run.gpus) in a job given none is refused rather than handed the node's."""
+def job_gpus(system: SystemSpec, gpus: str | None, environ: Mapping[str, str], job: str | None) -> str | None:
+    """The GPUs a job's containers get: exactly what Slurm allocated to the job, never more. A system that asks
+    for GPUs (`gpus`: --gpus at submission, else its run.gpus) in a job given none is refused rather than handed the
+    node's."""
     allocated = allocated_gpus(environ)
-    wanted = chain.inputs.gpus or system.run.gpus
+    wanted = gpus or system.run.gpus
     if allocated is None and wanted is not None:
         raise GpuUnavailable(
             f"system '{system.name}' asks for GPUs ({wanted}) but Slurm allocated none to job {job}",

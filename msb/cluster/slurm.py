@@ -65,7 +65,8 @@ class SlurmCli:
     def queue(self, job_ids: Collection[str]) -> dict[str, Job]:
         if not job_ids:
             return {}
-        done = self._call(["squeue", "-h", "-o", "%i|%T|%N|%r", "-j", ",".join(sorted(job_ids))])
+        # -r: an array's tasks one a line (`<array job>_<task>`), pending ones too, as states and status name them
+        done = self._call(["squeue", "-h", "-r", "-o", "%i|%T|%N|%r", "-j", ",".join(sorted(job_ids))])
         if done.returncode != 0 and "Invalid job id" in done.stderr:
             return {}  # none of them is known any more (squeue refuses a list of only unknown ids)
         if done.returncode != 0:

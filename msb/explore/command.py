@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from harness.contract import SCENARIOS
 from msb.commands import Subparsers, register, status_console
 from msb.descriptions.image import load_image_spec
-from msb.descriptions.system import load_system_spec
+from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.engine import DockerEngine
 from msb.errors import EXIT_FAILED_CHECK, MsbError
 from msb.explore import grid, render, run
+from msb.explore.render import Exploration
 from msb.project import Project
 from msb.run.arguments import EXPERIMENTS, add_run_inputs, run_args
-from msb.run.expdir import identity_for
+from msb.run.expdir import Identity, identity_for
 
 
-def add_parser(sub: Subparsers, project: Project) -> None:
+def add_parser(sub: Subparsers, project: Project) -> argparse.ArgumentParser:
     explore = sub.add_parser(
         "explore",
         help="short performance runs over a grid of batch sizes (and threads): CSV, plots, a recommended setting",
@@ -44,9 +46,12 @@ def add_parser(sub: Subparsers, project: Project) -> None:
     add_run_inputs(explore, experiment_help="the exploration's folder, new or empty (default: "
                    "experiments/explore-SYSTEM-BENCHMARK-SCENARIO-TIME)")  # fmt: skip
     register(explore, command)
+    return explore
 
 
-def command(project: Project, options: argparse.Namespace) -> int:
+def settings_of(project: Project, options: argparse.Namespace) -> tuple[SystemSpec, Identity, run.ExploreOptions]:
+    """The system, its identity and the exploration's settings from the command line, checked; the default folder
+    named. Shared with `--slurm` (msb/cluster), which submits what this plans."""
     batch_sizes = grid.parse_counts("--batch-sizes", options.batch_sizes)
     threads = grid.parse_counts("--threads", options.threads) if options.threads is not None else None
     points = grid.grid(batch_sizes, threads)
@@ -54,7 +59,6 @@ def command(project: Project, options: argparse.Namespace) -> int:
         raise MsbError(
             f"--duration-ms {options.duration_ms} is not a whole number of 1 or more", "e.g. --duration-ms 2000"
         )
-    console = status_console()
     system = load_system_spec(project, options.system)
     ident = identity_for(system, load_image_spec(project, system.image).gid)
     system.settings(options.benchmark, options.scenario)  # both name the default folder: known names only
@@ -64,10 +68,26 @@ def command(project: Project, options: argparse.Namespace) -> int:
     settings = run.ExploreOptions(
         run_args(options, mode="performance"), tuple(points), options.duration_ms, options.apply
     )
+    return system, ident, settings
+
+
+def command(project: Project, options: argparse.Namespace) -> int:
+    console = status_console()
+    system, ident, settings = settings_of(project, options)
     done = run.explore(system, settings, DockerEngine(), ident, lambda text: console.print(text))
-    print(render.headline(done.exploration))
-    print(f"report: {done.report / run.SUMMARY_FILE}, {done.report / run.CSV_FILE}")
-    if done.exploration.recommendation is None:
+    code = report_verdict(done.exploration, done.report)
+    if code == 0 and done.exploration.applied:
+        applied = ", ".join(f"{k}: {v}" for k, v in render.applied_settings(done.exploration).items())
+        where = f"benchmarks.{options.benchmark}; for {options.scenario} only"
+        print(f"applied: {applied} written into {system.path} ({where})")
+    return code
+
+
+def report_verdict(exploration: Exploration, report: Path) -> int:
+    """The headline, where the report is, and the exit status: 0 when a setting is recommended."""
+    print(render.headline(exploration))
+    print(f"report: {report / run.SUMMARY_FILE}, {report / run.CSV_FILE}")
+    if exploration.recommendation is None:
         print(
             "error: no point of the grid was VALID, so no setting is recommended and the description is unchanged\n"
             "  fix: read the notes in the summary and the points' logs; try a longer --duration-ms, other batch"
@@ -75,8 +95,4 @@ def command(project: Project, options: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED_CHECK
-    if done.exploration.applied:
-        applied = ", ".join(f"{k}: {v}" for k, v in render.applied_settings(done.exploration).items())
-        where = f"benchmarks.{options.benchmark}; for {options.scenario} only"
-        print(f"applied: {applied} written into {system.path} ({where})")
     return 0

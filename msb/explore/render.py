@@ -71,6 +71,9 @@ def applied_settings(exploration: Exploration) -> dict[str, int]:
     return settings
 
 
+RECOMMENDED = "RECOMMENDED:"  # the headline's first word when a setting is recommended
+
+
 def headline(exploration: Exploration) -> str:
     """The summary's first line (and the command's last): the setting recommended, or that there is none."""
     rec = exploration.recommendation
@@ -78,7 +81,7 @@ def headline(exploration: Exploration) -> str:
         counts = ", ".join(f"{s} {n}" for s, n in _status_counts(exploration.results))
         return f"NO VALID POINT: no setting recommended ({counts})"
     settings = ", ".join(f"{k}: {v}" for k, v in applied_settings(exploration).items())
-    return f"RECOMMENDED: {settings} ({rec.result.point.tag}: {_figure(rec)})"
+    return f"{RECOMMENDED} {settings} ({rec.result.point.tag}: {_figure(rec)})"
 
 
 def render_summary(exploration: Exploration) -> str:

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,7 +130,7 @@ def explore(
     """Run every point (a refused or failed point is recorded as such and the grid goes on; an interruption stops
     it, with no report), write the report, and with `apply` the recommended setting into the description."""
     folder = options.inputs.experiment.resolve()
-    _check_folder_is_new(folder)
+    check_folder_is_new(folder)
     if options.apply and system.path is None:
         raise SpecError("--apply needs a system description file to write into", "pass --system NAME or a .yaml path")
     runner.check_inputs(dataclasses.replace(options.inputs, mode="performance"))
@@ -140,10 +140,10 @@ def explore(
     prepare(folder, ident)
     say(f"explore {options.inputs.benchmark} {options.inputs.scenario}: {len(planned)} point(s) into {folder}")
     try:
-        results = tuple(_run_point(p, folder, engine, ident, say) for p in planned)
+        results = tuple(run_point(p, folder, engine, ident, say) for p in planned)
     finally:
         give_to_invoker(folder, ident)  # an interrupted grid's finished points belong to the user too
-    exploration = _exploration(system, options, planned[0].plan.container.image, started, results)
+    exploration = exploration_of(system, options, planned[0].plan.container.image, started, results)
     new_text, apply_error = None, None
     if options.apply and exploration.recommendation is not None and system.path is not None:
         try:  # the file as it is now: it may have been edited while the grid ran
@@ -163,7 +163,7 @@ def explore(
     return ExploreOutcome(folder, exploration)
 
 
-def _check_folder_is_new(folder: Path) -> None:
+def check_folder_is_new(folder: Path) -> None:
     """Points of two explorations never mix: the folder is new or empty."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise SpecError(
@@ -172,7 +172,7 @@ def _check_folder_is_new(folder: Path) -> None:
         )
 
 
-def _exploration(
+def exploration_of(
     system: SystemSpec, options: ExploreOptions, image: str, started: str, results: tuple[PointResult, ...]
 ) -> Exploration:
     return Exploration(
@@ -203,9 +203,15 @@ def write_report(final: Path, exploration: Exploration) -> None:
         (staging / SUMMARY_FILE).write_text(render_summary(exploration))
 
 
-def _run_point(
-    planned: PlannedPoint, folder: Path, engine: Engine, ident: Identity, say: Callable[[str], None]
+def run_point(
+    planned: PlannedPoint,
+    folder: Path,
+    engine: Engine,
+    ident: Identity,
+    say: Callable[[str], None],
+    placement: manifest.Placement | None = None,
 ) -> PointResult:
+    """One point: its run, manifest (naming `placement`: an array task's node and job) and point.json."""
     plan, point = planned.plan, planned.point
     point_dir = plan.experiment
     threads = plan.spec.backend.threads
@@ -223,7 +229,7 @@ def _run_point(
         status = REFUSED if isinstance(error, runner.RunRefused) else FAILED
         result = PointResult(point, status, threads=threads, message=error.message.splitlines()[0])
     else:
-        manifest_file, _sha = manifest.record_result(plan, record, planned.system, engine)
+        manifest_file, _sha = manifest.record_result(plan, record, planned.system, engine, placement)
         result = measured(point, record.figures, threads)
         result = dataclasses.replace(result, manifest=str(manifest_file.relative_to(folder)))
     result = dataclasses.replace(result, experiment=str(point_dir.relative_to(folder)))
@@ -244,7 +250,8 @@ def _shared_cache(folder: Path, point_dir: Path) -> Iterator[None]:
         yield
     finally:
         if lent.is_dir() and not shared.exists():
-            lent.rename(shared)
+            with suppress(OSError):  # another point (an array task on another node) put its cache back first
+                lent.rename(shared)
 
 
 def _point_json(planned: PlannedPoint, result: PointResult) -> str:
@@ -268,6 +275,26 @@ def _point_json(planned: PlannedPoint, result: PointResult) -> str:
         "message": result.message,
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def read_point_result(folder: Path, point: Point) -> PointResult | None:
+    """A point's result as its `point.json` recorded it (an array task wrote it on its node); None if it has none."""
+    path = folder / POINTS_DIR / point.tag / POINT_FILE
+    try:
+        data = json.loads(path.read_text())
+        figures = {k: float(v) for k, v in data["figures"].items() if isinstance(v, (int, float))}
+        threads = data["settings"].get("threads")
+        return PointResult(
+            point,
+            str(data["status"]),
+            threads if isinstance(threads, int) else None,
+            **figures,
+            message=str(data.get("message") or ""),
+            experiment=f"{POINTS_DIR}/{point.tag}",
+            manifest=str(data.get("manifest") or ""),
+        )
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _said(result: PointResult) -> str:

@@ -22,6 +22,10 @@ class FakeSlurm:
         job = str(self.next_id)
         self.next_id += 1
         self.live[job] = Job(job, "PENDING", reason="Priority")
+        for arg in argv:  # an array's tasks are listed one by one (squeue -r), as <array job>_<task>
+            if arg.startswith("--array="):
+                for task in arg.removeprefix("--array=").split(","):
+                    self.live[f"{job}_{task}"] = Job(f"{job}_{task}", "PENDING", reason="Priority")
         return job
 
     def queue(self, job_ids: Collection[str]) -> dict[str, Job]:

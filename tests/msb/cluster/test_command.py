@@ -194,6 +194,6 @@ def test_a_unit_the_job_recorded_failed_keeps_its_reason_after_slurms() -> None:
 def test_a_system_asking_for_gpus_in_a_job_slurm_gave_none_is_refused_not_given_the_nodes(demo: SystemSpec) -> None:
     wants_gpus = dataclasses.replace(demo, run=dataclasses.replace(demo.run, gpus="all"))
     with pytest.raises(GpuUnavailable, match=r"asks for GPUs \(all\) but Slurm allocated none to job 100"):
-        job_gpus(wants_gpus, a_chain(), {"SLURM_JOB_ID": "100"}, "100")
-    assert job_gpus(wants_gpus, a_chain(), {"SLURM_JOB_GPUS": "1"}, "100") == "device=1"
-    assert job_gpus(demo, a_chain(), {}, "100") is None
+        job_gpus(wants_gpus, None, {"SLURM_JOB_ID": "100"}, "100")
+    assert job_gpus(wants_gpus, None, {"SLURM_JOB_GPUS": "1"}, "100") == "device=1"
+    assert job_gpus(demo, None, {}, "100") is None
