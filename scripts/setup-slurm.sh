@@ -86,16 +86,18 @@ JobCompLoc=/var/log/slurm/jobcomp.log
 ReturnToService=2
 SlurmdTimeout=30
 KillWait=10
-NodeName=localhost NodeHostname=localhost CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
 CONF
 )
+# localhost comes after the other nodes: while Slurm reads the node lines, a single node named localhost answers to
+# every name, so a second node after it is refused as a duplicate ("Duplicated NodeHostName msb-node1").
+for i in $(seq "$nodes"); do
+  text+=$'\n'"NodeName=msb-node$i NodeAddr=$net.$((10 + i)) CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN"
+done
+text+=$'\n'"NodeName=localhost NodeHostname=localhost CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN"
 if [ "$nodes" -eq 0 ]; then
   text+=$'\n'"PartitionName=edge Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO"
   text+=$'\n'"PartitionName=datacenter Nodes=localhost MaxTime=INFINITE State=UP OverSubscribe=NO"
 else
-  for i in $(seq "$nodes"); do
-    text+=$'\n'"NodeName=msb-node$i NodeAddr=$net.$((10 + i)) NodeHostname=msb-node$i CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN"
-  done
   text+=$'\n'"PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO"
   text+=$'\n'"PartitionName=edge Nodes=msb-node1 MaxTime=INFINITE State=UP OverSubscribe=NO"
   text+=$'\n'"PartitionName=datacenter Nodes=msb-node[2-$nodes] MaxTime=INFINITE State=UP OverSubscribe=NO"
