@@ -18,6 +18,9 @@ LABEL_CONTENT = f"{NAMESPACE}.content-sha256"  # the content digest of the files
 LABEL_RUN = f"{NAMESPACE}.run"  # the run's id
 LABEL_EXPERIMENT = f"{NAMESPACE}.experiment"  # the experiment folder on the host (absolute)
 LABEL_HOST_PID = f"{NAMESPACE}.host-pid"  # the build.py process that owns the container
+# The host (its name) whose build.py owns the container: an engine shared by several hosts (Slurm nodes as containers
+# on one machine) runs containers whose owner's pid means nothing here.
+LABEL_HOST = f"{NAMESPACE}.host"
 
 
 # Images' local references: REPOSITORY/NAME:latest, and REPOSITORY/NAME:<git revision> for the exact build.

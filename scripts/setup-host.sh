@@ -2,7 +2,9 @@
 # Set up a fresh Debian machine (as root) for mlperf-submission-builder, idempotently:
 #   - Debian's docker.io and debootstrap when missing, and a running dockerd;
 #   - a virtual environment .venv with the tool, the harness and the test dependencies;
-#   - a one-node Slurm cluster when none answers (scripts/setup-slurm.sh).
+#   - a Slurm test cluster when none answers (scripts/setup-slurm.sh: the host's node `localhost`), and its two
+#     container nodes msb-node1 (`edge`) and msb-node2 (`datacenter`) (scripts/setup-slurm-nodes.sh; the node image
+#     is built once, about two minutes, then cached). MSB_SLURM_NODES=0 leaves the cluster at one node.
 # Verified on Debian bookworm (see shared ENVIRONMENT notes): Docker Engine 20.10, classic builder, no registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[harness,test]'
   touch "$stamp"
 fi
-# The cluster tests need a Slurm cluster; a one-node one on this machine is started when none answers.
+# The cluster tests need a Slurm cluster; one on this machine is started when none answers, with its container nodes.
 bash scripts/setup-slurm.sh
+if [ "${MSB_SLURM_NODES:-2}" != 0 ]; then
+  MSB_PYTHON=.venv/bin/python bash scripts/setup-slurm-nodes.sh
+fi
 log "ready"

@@ -5,6 +5,9 @@
 #     (`edge`, default, and `datacenter`) so systems can be sent to different partitions;
 #   - slurmctld and slurmd started in the background (no systemd here), then `sinfo` must show the node idle.
 # A cluster that already answers is left alone; a slurm.conf that is not ours is never overwritten.
+# MSB_SLURM_NODES=N (N >= 2; scripts/setup-slurm-nodes.sh sets it) writes N more nodes msb-node1..N at
+# MSB_SLURM_NODE_NET.(10+i) (containers on a private Docker network, started by that script): then `edge` is msb-node1,
+# `datacenter` msb-node2..N and `localhost` is alone in `local`, the default; a changed slurm.conf restarts slurmctld.
 # Accounting (slurmdbd) is not set up: job completions go to a text file (jobcomp/filetxt), which the tool reads.
 set -euo pipefail
 
@@ -12,7 +15,17 @@ log() { printf '[setup-slurm] %s\n' "$*" >&2; }
 conf=/etc/slurm/slurm.conf
 marker="# written by mlperf-submission-builder scripts/setup-slurm.sh"
 
-if sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc'; then
+# Unset: as many container nodes as our slurm.conf names already (so a plain run keeps them).
+nodes=${MSB_SLURM_NODES:-$(grep -c '^NodeName=msb-node' "$conf" 2>/dev/null || true)}
+nodes=${nodes:-0}
+net=${MSB_SLURM_NODE_NET:-172.28.213}
+if [ "$nodes" -ne 0 ] && [ "$nodes" -lt 2 ]; then log "MSB_SLURM_NODES must be 0 or at least 2"; exit 1; fi
+has_nodes() {  # slurm.conf names msb-node1..N as we would write them
+  local i; for i in $(seq "$nodes"); do
+    grep -q "^NodeName=msb-node$i NodeAddr=$net.$((10 + i)) " "$conf" 2>/dev/null || return 1
+  done
+}
+if sinfo -h -o '%T' 2>/dev/null | grep -qE 'idle|mixed|alloc' && has_nodes; then
   log "a Slurm cluster answers: $(sinfo -h -o '%P %D %T' | tr '\n' ';')"; exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -47,7 +60,7 @@ fi
 cpus=$(nproc)
 memory_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 install -d -m 0755 /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
-cat >"$conf" <<CONF
+text=$(cat <<CONF
 $marker
 ClusterName=msb
 SlurmctldHost=$(hostname -s)
@@ -73,10 +86,34 @@ JobCompLoc=/var/log/slurm/jobcomp.log
 ReturnToService=2
 SlurmdTimeout=30
 KillWait=10
-NodeName=localhost NodeHostname=localhost CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN
-PartitionName=edge Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
-PartitionName=datacenter Nodes=localhost MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
+)
+# localhost comes after the other nodes: while Slurm reads the node lines, a single node named localhost answers to
+# every name, so a second node after it is refused as a duplicate ("Duplicated NodeHostName msb-node1").
+for i in $(seq "$nodes"); do
+  text+=$'\n'"NodeName=msb-node$i NodeAddr=$net.$((10 + i)) CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN"
+done
+text+=$'\n'"NodeName=localhost NodeHostname=localhost CPUs=$cpus RealMemory=$memory_mb State=UNKNOWN"
+if [ "$nodes" -eq 0 ]; then
+  text+=$'\n'"PartitionName=edge Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO"
+  text+=$'\n'"PartitionName=datacenter Nodes=localhost MaxTime=INFINITE State=UP OverSubscribe=NO"
+else
+  text+=$'\n'"PartitionName=local Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO"
+  text+=$'\n'"PartitionName=edge Nodes=msb-node1 MaxTime=INFINITE State=UP OverSubscribe=NO"
+  text+=$'\n'"PartitionName=datacenter Nodes=msb-node[2-$nodes] MaxTime=INFINITE State=UP OverSubscribe=NO"
+fi
+old=$(cat "$conf" 2>/dev/null || true)
+# Written in place (same inode): the node containers bind-mount this file.
+[ "$text" = "$old" ] || printf '%s\n' "$text" >"$conf"
+if [ "$text" != "$old" ] && [ -n "$old" ] && pgrep -x slurmctld >/dev/null; then
+  # Nodes added or removed: Slurm 22.05 reads them only at slurmctld's start (jobs survive in StateSaveLocation).
+  log "slurm.conf changed: restarting slurmctld"
+  kill "$(cat /run/slurmctld.pid)"
+  for _ in $(seq 30); do pgrep -x slurmctld >/dev/null || break; sleep 0.5; done
+  /usr/sbin/slurmctld
+  for _ in $(seq 30); do scontrol ping >/dev/null 2>&1 && break; sleep 0.5; done
+  scontrol reconfigure || true
+fi
 
 pgrep -x slurmctld >/dev/null || { log "starting slurmctld"; /usr/sbin/slurmctld; }
 pgrep -x slurmd >/dev/null || { log "starting slurmd"; /usr/sbin/slurmd -N localhost; }

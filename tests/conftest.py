@@ -63,6 +63,22 @@ def cluster() -> None:
         pytest.fail("no Slurm cluster answers: run scripts/setup-slurm.sh (or set MSB_SKIP_SLURM=1 to skip these)")
 
 
+# The test cluster's container nodes (scripts/setup-slurm-nodes.sh) and the partition each one alone serves.
+CLUSTER_NODES = {"msb-node1": "edge", "msb-node2": "datacenter"}
+
+
+@pytest.fixture(scope="session")
+def cluster_nodes(cluster: None) -> dict[str, str]:
+    """The cluster's container nodes, node -> partition; missing ones fail the tests unless MSB_SKIP_SLURM=1."""
+    done = subprocess.run(["sinfo", "-h", "-N", "-o", "%N %P"], capture_output=True, text=True, check=False)
+    rows = {tuple(line.split()[:2]) for line in done.stdout.splitlines()}
+    if not set(CLUSTER_NODES.items()) <= rows:
+        if os.environ.get("MSB_SKIP_SLURM") == "1":
+            pytest.skip("the cluster has no container nodes and MSB_SKIP_SLURM=1")
+        pytest.fail("the cluster lacks msb-node1 (edge) and msb-node2 (datacenter): run scripts/setup-slurm-nodes.sh")
+    return dict(CLUSTER_NODES)
+
+
 # The Docker tests build under this repository. The engine may be shared: MSB_TEST_REPOSITORY keeps a test session's
 # builds off the msb/ tags that other checkouts and users run.
 TEST_REPOSITORY = os.environ.get("MSB_TEST_REPOSITORY", "msb")

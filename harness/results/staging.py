@@ -37,15 +37,21 @@ class Staging:
     def open(cls, experiment: Path) -> Staging:
         """Create this run's folder after removing folders that interrupted runs left behind."""
         staging_root = experiment / STAGING_DIR
-        try:
-            staging_root.mkdir(parents=True, exist_ok=True)
-            run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
-            lock = (staging_root / f"{run_id}.lock").open("w")
-        except OSError as error:
-            raise OutputError(
-                f"cannot write to the output directory {experiment} ({error.strerror}); "
-                "pass --output DIR that this user (or its group) can write"
-            ) from error
+        for attempt in range(10):
+            try:
+                staging_root.mkdir(parents=True, exist_ok=True)
+                run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+                lock = (staging_root / f"{run_id}.lock").open("w")
+                break
+            except OSError as error:
+                # Another run into the same experiment (a Slurm job on another node) removed the empty .staging
+                # between our mkdir and open (`discard`): make it again.
+                if isinstance(error, FileNotFoundError) and attempt < 9 and experiment.is_dir():
+                    continue
+                raise OutputError(
+                    f"cannot write to the output directory {experiment} ({error.strerror}); "
+                    "pass --output DIR that this user (or its group) can write"
+                ) from error
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         remove_stale(staging_root, keep=run_id)
         staging = cls(experiment, run_id, lock)

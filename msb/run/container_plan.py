@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from harness.contract import CONTAINER_DATASET, CONTAINER_EXPERIMENT, CONTAINER_
 from msb.container import ContainerSpec, Mount
 from msb.descriptions.system import SystemSpec
 from msb.errors import GpuUnavailable, SpecError
-from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_RUN, image_ref
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST, LABEL_HOST_PID, LABEL_RUN, image_ref
 from msb.run.expdir import Identity
 
 # docker's --gpus forms; the engine turns each into a device request.
@@ -76,7 +77,12 @@ def plan_container(
         user=f"{ident.container_uid}:{ident.gid}",
         mounts=mounts,
         # The labels find a unit's leftovers: its run, its experiment, and the build.py that owns it.
-        labels={LABEL_RUN: unit.run_id, LABEL_EXPERIMENT: str(unit.experiment), LABEL_HOST_PID: str(os.getpid())},
+        labels={
+            LABEL_RUN: unit.run_id,
+            LABEL_EXPERIMENT: str(unit.experiment),
+            LABEL_HOST_PID: str(os.getpid()),
+            LABEL_HOST: socket.gethostname(),
+        },
         shm_size=system.run.shm_size,
         ulimits=dict(system.run.ulimits),
         gpus=gpus,

@@ -1,26 +1,31 @@
 """What a dead build.py leaves in an experiment, and its removal: containers whose build.py is gone (each carries its
-owner's pid) and run folders whose lock nobody holds. Staging folders are the harness's: it removes its own stale
-ones when it starts."""
+owner's host and pid) and run folders whose lock nobody holds. Staging folders are the harness's: it removes its own
+stale ones when it starts."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
 from msb.engine import Engine
-from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST, LABEL_HOST_PID
 from msb.paths import inside, remove_tree
 from msb.run.runner import LOCK_FILE, RUNS_DIR
 
 
 def remove(experiment: Path, engine: Engine, say: Callable[[str], None]) -> None:
     """Containers and run folders of this experiment that a dead build.py left behind (a running build.py holds
-    its run folder's lock, and its pid is on its container). Staging folders are the harness's: it removes its own
-    stale ones when it starts."""
+    its run folder's lock, and its host and pid are on its container: one of another host, on an engine several
+    hosts share, is that host's to judge). Staging folders are the harness's: it removes its own stale ones when it
+    starts."""
     experiment = experiment.resolve()
+    here = socket.gethostname()
     for container in engine.containers({LABEL_EXPERIMENT: str(experiment)}):
+        if container.labels.get(LABEL_HOST, here) != here:
+            continue
         pid = container.labels.get(LABEL_HOST_PID, "")
         if pid.isdigit() and _alive(int(pid)):
             continue

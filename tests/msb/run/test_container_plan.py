@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from msb.calibrate.plan import plan as plan_calibration
 from msb.cli import main
 from msb.descriptions.calibration_lists import load_defaults
 from msb.descriptions.system import load_system_spec
-from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID, LABEL_RUN
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST, LABEL_HOST_PID, LABEL_RUN
 from msb.project import Project
 from msb.run.expdir import Identity
 from msb.run.runner import RunArgs
@@ -43,6 +44,7 @@ def test_a_run_and_a_calibration_of_one_system_get_the_same_container(project: P
             (model.parent.resolve(), CONTAINER_MODEL_DIR, True),
         ]
         assert container.labels[LABEL_EXPERIMENT] == str(exp.resolve()) and LABEL_HOST_PID in container.labels
+        assert container.labels[LABEL_HOST] == socket.gethostname()
         assert container.name.startswith("msb-cpu-demo-int8-resnet50-")
         assert container.name.endswith(container.labels[LABEL_RUN][:8])
     assert run.name.split("-")[-3:-1] == ["offline", "accuracy"] and "-calibrate-" in calibration.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from harness.contract import SPEC_FILE
 from msb.descriptions.system import SystemSpec, load_system_spec
 from msb.engine import ContainerInfo
-from msb.labels import LABEL_EXPERIMENT, LABEL_HOST_PID
+from msb.labels import LABEL_EXPERIMENT, LABEL_HOST, LABEL_HOST_PID
 from msb.project import Project
 from msb.run import leftovers, runner
 from tests.support.fake_engine import FakeEngine
@@ -39,14 +40,18 @@ def test_leftovers_of_a_dead_build_py_are_removed_and_named(demo: SystemSpec, in
     lock = (live / runner.LOCK_FILE).open("w")
     fcntl.flock(lock, fcntl.LOCK_EX)  # another build.py, still running
     engine = FakeEngine(inputs.experiment)
+    dead = {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "999999999"}
     engine.leftovers = [
         ContainerInfo("msb-dead", {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "999999999"}),
         ContainerInfo("msb-live", {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "1"}),
         ContainerInfo("msb-other", {LABEL_EXPERIMENT: "/elsewhere", LABEL_HOST_PID: "999999999"}),
+        # Another host's build.py on a shared engine (Slurm nodes as containers): its pid means nothing here.
+        ContainerInfo("msb-node2", {LABEL_EXPERIMENT: str(experiment), LABEL_HOST_PID: "999999999", LABEL_HOST: "n2"}),
+        ContainerInfo("msb-dead-here", {**dead, LABEL_HOST: socket.gethostname()}),
     ]
     said: list[str] = []
     leftovers.remove(inputs.experiment, engine, said.append)
     lock.close()
-    assert engine.removed == ["msb-dead"]
+    assert engine.removed == ["msb-dead", "msb-dead-here"]
     assert not stale.exists() and live.exists()
     assert any("msb-dead" in line for line in said) and any("deadbeef0000" in line for line in said)
