@@ -30,7 +30,13 @@ all_up() {
     sinfo -h -n "msb-node$i" -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated|completing)' || return 1
   done
 }
-if all_up && grep -q "^NodeName=msb-node$nodes NodeAddr=$net.$((10 + nodes)) " /etc/slurm/slurm.conf 2>/dev/null; then
+# Nodes that mount another checkout (an earlier clone, another worktree) cannot run this one's build.py: not "up".
+mounts_here() {
+  local i; for i in $(seq "$nodes"); do
+    docker inspect -f '{{range .Mounts}}{{.Source}}{{"\n"}}{{end}}' "msb-node$i" 2>/dev/null | grep -qxF "$repo" || return 1
+  done
+}
+if all_up && mounts_here && grep -q "^NodeName=msb-node$nodes NodeAddr=$net.$((10 + nodes)) " /etc/slurm/slurm.conf 2>/dev/null; then
   log "the cluster answers with its nodes: $(sinfo -h -o '%P %N %T' | tr '\n' ';')"; exit 0
 fi
 [ "$(id -u)" -eq 0 ] || { log "run this script as root"; exit 1; }
