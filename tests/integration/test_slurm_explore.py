@@ -54,7 +54,9 @@ def test_a_two_point_grid_runs_as_an_array_and_the_job_after_it_writes_the_repor
     summary = (folder / "report" / "summary.md").read_text()
     assert summary.startswith("RECOMMENDED: batch_size: ") and summary.splitlines()[0] in waited.stdout
     rows = list(csv.DictReader((folder / "report" / "results.csv").open()))
-    assert [r["point"] for r in rows] == ["bs1", "bs8"] and all(r["status"] == "VALID" for r in rows), rows
+    # Both points measured (LoadGen's verdict on a 300 ms run depends on the shared cores' speed against the
+    # description's target: VALID or INVALID is LoadGen's business here, a refused or failed point is ours).
+    assert [r["point"] for r in rows] == ["bs1", "bs8"] and all(r["status"] in ("VALID", "INVALID") for r in rows), rows
     for index, row in enumerate(rows):
         manifest = json.loads((folder / row["manifest"]).read_text())
         assert manifest["node"] == os.uname().nodename and manifest["slurm_job_id"] == f"{array_job}_{index}"
