@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from harness.backends.pytorch.resident import TorchWorker
-from harness.benchmarks.base import CompactForm, Sample, expand
+from harness.benchmarks.base import Sample, expand
 from harness.benchmarks.resnet50 import _MEANS, ResNet50, _resize_and_crop
+from tests.support.torch_worker import cpu_worker
 
 
 def photo(tmp_path: Path, seed: int = 0) -> Sample:
@@ -32,27 +32,7 @@ def test_resnet50s_uint8_crop_expands_to_the_reference_float32_preprocessing_bit
     np.testing.assert_array_equal(bench.preprocess(sample), reference)
     np.testing.assert_array_equal(expand(bench.compact_form, compact), reference)
     # The device's expansion (torch; the same IEEE operations on a GPU) gives the identical float32 values.
-    worker = _worker(bench.compact_form, (3, 224, 224), nn.Identity(), batch_size=1)
+    worker = cpu_worker(bench.compact_form, (3, 224, 224), nn.Identity(), batch_size=1)
     on_device = worker.expand(torch.from_numpy(compact)[None]).numpy()[0]
     assert on_device.dtype == np.float32
     np.testing.assert_array_equal(on_device, reference)
-
-
-def _worker(
-    form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_size: int, sizes: tuple[int, ...] = ()
-) -> TorchWorker:
-    return TorchWorker(
-        name="cpu-0",
-        model=model,
-        device=torch.device("cpu"),
-        dtype=torch.float32,
-        channels_last=False,
-        form=form,
-        sample_shape=shape,
-        batch_size=batch_size,
-        streams=2,
-        batch_sizes=sizes,
-        cuda_graphs=True,  # ignored on the CPU
-        finish=lambda raw: raw,
-        finish_in_graph=True,
-    )

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
-from harness.backends.pytorch.resident import TorchWorker
 from harness.benchmarks.base import CompactForm
 from msb.synthetic.imagenet import write_dataset
 from tests.support import REPO
+from tests.support.torch_worker import Sums, cpu_worker
 
 
 def _entries(tmp_path: Path, arrays: list[np.ndarray]) -> list[Path]:
@@ -27,33 +25,6 @@ def _entries(tmp_path: Path, arrays: list[np.ndarray]) -> list[Path]:
         np.save(path, array)
         paths.append(path)
     return paths
-
-
-class _Sums(nn.Module):
-    """Each sample's sum, and its first value: enough to tell which sample was gathered."""
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return x.flatten(1).sum(1), x.flatten(1)[:, 0]
-
-
-def _worker(
-    form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_size: int, sizes: tuple[int, ...] = ()
-) -> TorchWorker:
-    return TorchWorker(
-        name="cpu-0",
-        model=model,
-        device=torch.device("cpu"),
-        dtype=torch.float32,
-        channels_last=False,
-        form=form,
-        sample_shape=shape,
-        batch_size=batch_size,
-        streams=2,
-        batch_sizes=sizes,
-        cuda_graphs=True,  # ignored on the CPU
-        finish=lambda raw: raw,
-        finish_in_graph=True,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +109,7 @@ def test_pipelined_sut_answers_every_sample_with_its_own_result_through_loadgen(
     count = 37  # not a multiple of the batch size: the last batch is padded
     entries = _entries(tmp_path, [np.full((2, 1, 1), n, np.uint8) for n in range(count)])
     form = CompactForm("uint8", (0.0, 0.0), 1.0, "test")
-    workers = [_worker(form, (2, 1, 1), _Sums(), batch_size=4) for _ in range(2)]
+    workers = [cpu_worker(form, (2, 1, 1), Sums(), batch_size=4) for _ in range(2)]
     library = ResidentLibrary(entries, count, workers)
     bench = _SumBenchmark(rows)
     settings = lg.TestSettings()

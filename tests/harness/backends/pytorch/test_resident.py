@@ -9,40 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from harness.backends.pytorch.resident import TorchWorker
 from harness.benchmarks.base import CompactForm
-
-
-class _Sums(nn.Module):
-    """Each sample's sum, and its first value: enough to tell which sample was gathered."""
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return x.flatten(1).sum(1), x.flatten(1)[:, 0]
-
-
-def _worker(
-    form: CompactForm, shape: tuple[int, ...], model: nn.Module, batch_size: int, sizes: tuple[int, ...] = ()
-) -> TorchWorker:
-    return TorchWorker(
-        name="cpu-0",
-        model=model,
-        device=torch.device("cpu"),
-        dtype=torch.float32,
-        channels_last=False,
-        form=form,
-        sample_shape=shape,
-        batch_size=batch_size,
-        streams=2,
-        batch_sizes=sizes,
-        cuda_graphs=True,  # ignored on the CPU
-        finish=lambda raw: raw,
-        finish_in_graph=True,
-    )
+from tests.support.torch_worker import Sums, cpu_worker
 
 
 def test_worker_gathers_stored_samples_by_slot_and_drops_the_padding_rows() -> None:
     form = CompactForm("uint8", (1.0, 2.0), 4.0, "test")
-    worker = _worker(form, (2, 1, 1), _Sums(), batch_size=4)
+    worker = cpu_worker(form, (2, 1, 1), Sums(), batch_size=4)
     samples = np.arange(10, dtype=np.uint8).reshape(5, 2, 1, 1) * 10  # sample n holds 20n and 20n + 10
     worker.store(np.array([4, 0, 1, 3, 2]), samples)  # slot 4 <- sample 0, slot 0 <- sample 1, ...
     assert worker.device_bytes() == 10  # uint8: one byte per value, 5 samples of 2
@@ -64,7 +37,7 @@ class _Shapes(nn.Module):
 
 
 def test_a_batch_runs_at_the_smallest_batch_size_that_holds_it() -> None:
-    worker = _worker(CompactForm("uint8", (0.0,), 1.0, "t"), (1, 1, 1), _Shapes(), batch_size=8, sizes=(2, 4, 16))
+    worker = cpu_worker(CompactForm("uint8", (0.0,), 1.0, "t"), (1, 1, 1), _Shapes(), batch_size=8, sizes=(2, 4, 16))
     assert worker.run_sizes == [2, 4, 8]  # sizes above the batch size are not run
     worker.store(np.arange(8), np.zeros((8, 1, 1, 1), np.uint8))
     ran = {count: worker.launch(np.arange(count)).result()[0] for count in (1, 2, 3, 5, 8)}
